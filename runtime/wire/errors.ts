@@ -70,6 +70,11 @@ export function protocolError(code: string, message: string, spec?: string): Mqt
   return new MqttDecodeError(message, { code, reasonCode: CodecReason.ProtocolError, spec });
 }
 
-export function encodeError(code: string, message: string, spec?: string, reasonCode?: number): MqttEncodeError {
+export function encodeError(
+  code: string,
+  message: string,
+  spec?: string,
+  reasonCode?: number,
+): MqttEncodeError {
   return new MqttEncodeError(message, { code, reasonCode, spec });
 }

@@ -1,0 +1,150 @@
+/**
+ * Splits a byte stream into MQTT packets (fixed header §2.1: one byte of type and flags,
+ * then the Remaining Length as a Variable Byte Integer) and hands each body to a decoder.
+ *
+ * An explicit state machine. A packet that arrives whole inside one chunk is decoded in
+ * place (its fields are views of the chunk). A packet split across chunks is copied once
+ * into a buffer of its exact size, allocated when its length is known, so a long sequence
+ * of small chunks never costs more than one copy of each byte.
+ */
+import { alloc } from './alloc.js';
+import { MqttDecodeError, malformed } from './errors.js';
+import { scanVbi, VBI_NEED_MORE, VBI_NOT_MINIMAL } from './vbi.js';
+
+/** Decodes one packet body: buf[start, end) with the fixed header's first byte. */
+export type BodyDecoder<T> = (first: number, buf: Uint8Array, start: number, end: number) => T;
+
+enum State {
+  Header = 0, // waiting for (more of) the fixed header; bytes kept in `head`
+  Body = 1, // fixed header known; filling `body`
+  Failed = 2, // a decode error was thrown; the stream cannot be resynchronised
+}
+
+export class Framer<T> {
+  private state: State = State.Header;
+  /** Up to 5 fixed-header bytes received so far. */
+  private readonly head = new Uint8Array(5);
+  private headLen = 0;
+  private first = 0;
+  private body: Uint8Array = new Uint8Array(0);
+  private bodyLen = 0;
+  private readonly scan = { next: 0 };
+  private error: MqttDecodeError | undefined;
+
+  constructor(
+    private readonly decodeBody: BodyDecoder<T>,
+    /** Largest whole packet accepted, fixed header included (MQTT 5.0 §3.1.2.11.4). */
+    public maximumPacketSize = 268_435_460,
+  ) {}
+
+  /** Bytes of a partial packet currently held. */
+  get buffered(): number {
+    return this.state === State.Body ? this.bodyLen : this.headLen;
+  }
+
+  /** Decodes every packet `chunk` completes, in order. Throws MqttDecodeError on bad input. */
+  push(chunk: Uint8Array): T[] {
+    if (this.state === State.Failed) throw this.error!;
+    const out: T[] = [];
+    try {
+      this.consume(chunk, out);
+    } catch (err) {
+      this.state = State.Failed;
+      this.error = err instanceof MqttDecodeError ? err : malformed('MQTT_ERR_INTERNAL', String(err));
+      throw this.error;
+    }
+    return out;
+  }
+
+  private consume(chunk: Uint8Array, out: T[]): void {
+    let pos = 0;
+    const end = chunk.length;
+    if (this.state === State.Body) {
+      pos = this.fillBody(chunk, 0, end, out);
+    } else if (this.headLen > 0) {
+      pos = this.fillHead(chunk, end, out);
+    }
+    while (pos < end) {
+      // Fast path: the fixed header is inside this chunk.
+      const rl = scanVbi(chunk, pos + 1, end, this.scan);
+      if (rl === VBI_NEED_MORE) {
+        this.head.set(chunk.subarray(pos, end));
+        this.headLen = end - pos;
+        return;
+      }
+      const first = chunk[pos]!;
+      const start = this.checkHeader(first, rl, this.scan.next - pos);
+      const bodyStart = pos + start;
+      if (bodyStart + rl <= end) {
+        out.push(this.decodeBody(first, chunk, bodyStart, bodyStart + rl));
+        pos = bodyStart + rl;
+      } else {
+        this.beginBody(first, rl);
+        pos = this.fillBody(chunk, bodyStart, end, out);
+      }
+    }
+  }
+
+  /** Completes a fixed header begun in an earlier chunk; returns the offset consumed. */
+  private fillHead(chunk: Uint8Array, end: number, out: T[]): number {
+    let pos = 0;
+    while (pos < end && this.headLen < 5) {
+      this.head[this.headLen++] = chunk[pos++]!;
+      const rl = scanVbi(this.head, 1, this.headLen, this.scan);
+      if (rl === VBI_NEED_MORE) continue;
+      const first = this.head[0]!;
+      this.checkHeader(first, rl, this.headLen);
+      this.headLen = 0;
+      if (rl === 0) {
+        out.push(this.decodeBody(first, this.head, 1, 1));
+        return pos;
+      }
+      this.beginBody(first, rl);
+      return this.fillBody(chunk, pos, end, out);
+    }
+    if (this.headLen >= 5) this.checkHeader(this.head[0]!, scanVbi(this.head, 1, 5, this.scan), 5);
+    return pos;
+  }
+
+  /** Validates the fixed header; returns its length. */
+  private checkHeader(first: number, rl: number, headerLen: number): number {
+    if (rl < 0) {
+      const detail =
+        rl === VBI_NOT_MINIMAL ? 'is not minimally encoded [MQTT-1.5.5-1]' : 'is longer than 4 bytes';
+      throw malformed('MQTT_ERR_MALFORMED_VBI', `Remaining Length ${detail}`, 'MQTT 5.0 §2.1.4');
+    }
+    if (first >>> 4 === 0) {
+      throw malformed('MQTT_ERR_RESERVED_TYPE', 'packet type 0 is reserved', 'MQTT 5.0 §2.1.2, Table 2-1');
+    }
+    if (headerLen + rl > this.maximumPacketSize) {
+      throw new MqttDecodeError(
+        `packet of ${headerLen + rl} bytes exceeds the Maximum Packet Size of ${this.maximumPacketSize}`,
+        { code: 'MQTT_ERR_PACKET_TOO_LARGE', reasonCode: 0x95, spec: 'MQTT 5.0 §3.1.2.11.4 [MQTT-3.1.2-24]' },
+      );
+    }
+    return headerLen;
+  }
+
+  private beginBody(first: number, rl: number): void {
+    this.first = first;
+    this.body = alloc(rl); // fully written before it is decoded
+    this.bodyLen = 0;
+    this.state = State.Body;
+  }
+
+  /** Copies bytes into the pending body; decodes it when complete. Returns the offset consumed. */
+  private fillBody(chunk: Uint8Array, pos: number, end: number, out: T[]): number {
+    const need = this.body.length - this.bodyLen;
+    const take = Math.min(need, end - pos);
+    this.body.set(chunk.subarray(pos, pos + take), this.bodyLen);
+    this.bodyLen += take;
+    if (this.bodyLen === this.body.length) {
+      const body = this.body;
+      this.state = State.Header;
+      this.body = new Uint8Array(0);
+      this.bodyLen = 0;
+      out.push(this.decodeBody(this.first, body, 0, body.length));
+    }
+    return pos + take;
+  }
+}

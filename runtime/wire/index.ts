@@ -1,0 +1,9 @@
+/** Hand-written wire primitives the generated codec is built on. Depends on nothing. */
+export { alloc } from './alloc.js';
+export * from './errors.js';
+export { type BodyDecoder, Framer } from './framer.js';
+export { Reader } from './reader.js';
+export { topicFilterProblem, topicNameProblem } from './topic.js';
+export { encodeText, readUtf8, utf8Length, writeUtf8 } from './utf8.js';
+export { scanVbi, VBI_MAX, vbiLength, writeVbi } from './vbi.js';
+export { writeBinary, writeBytes, writeString, writeU16, writeU32 } from './writer.js';

@@ -1,0 +1,107 @@
+/**
+ * A bounds-checked cursor over one packet's bytes. Every read past `end` is a Malformed
+ * Packet error naming the field, never an out-of-bounds read.
+ */
+import { malformed, protocolError } from './errors.js';
+import { readUtf8 } from './utf8.js';
+import { scanVbi, VBI_NEED_MORE, VBI_NOT_MINIMAL } from './vbi.js';
+
+const SPEC_VBI = 'MQTT 5.0 §1.5.5';
+
+export class Reader {
+  buf: Uint8Array = new Uint8Array(0);
+  pos = 0;
+  end = 0;
+  /** Packet name for error messages. */
+  packet = '';
+  private readonly scan = { next: 0 };
+
+  reset(buf: Uint8Array, pos: number, end: number, packet: string): this {
+    this.buf = buf;
+    this.pos = pos;
+    this.end = end;
+    this.packet = packet;
+    return this;
+  }
+
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+
+  truncated(what: string): never {
+    throw malformed(
+      'MQTT_ERR_TRUNCATED',
+      `${this.packet}: ${what} runs past the end of the packet`,
+      'MQTT 5.0 §2.1.4',
+    );
+  }
+
+  u8(what: string): number {
+    if (this.pos >= this.end) this.truncated(what);
+    return this.buf[this.pos++]!;
+  }
+
+  u16(what: string): number {
+    const p = this.pos;
+    if (p + 2 > this.end) this.truncated(what);
+    this.pos = p + 2;
+    return (this.buf[p]! << 8) | this.buf[p + 1]!;
+  }
+
+  u32(what: string): number {
+    const p = this.pos;
+    if (p + 4 > this.end) this.truncated(what);
+    this.pos = p + 4;
+    const b = this.buf;
+    return b[p]! * 0x1000000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
+  }
+
+  vbi(what: string): number {
+    const v = scanVbi(this.buf, this.pos, this.end, this.scan);
+    if (v >= 0) {
+      this.pos = this.scan.next;
+      return v;
+    }
+    if (v === VBI_NEED_MORE) this.truncated(what);
+    if (v === VBI_NOT_MINIMAL) {
+      throw malformed(
+        'MQTT_ERR_MALFORMED_VBI',
+        `${this.packet}: ${what} is not minimally encoded`,
+        `${SPEC_VBI} [MQTT-1.5.5-1]`,
+      );
+    }
+    throw malformed('MQTT_ERR_MALFORMED_VBI', `${this.packet}: ${what} is longer than 4 bytes`, SPEC_VBI);
+  }
+
+  /** 0 or 1 as a boolean; any other value is a Protocol Error. */
+  bool(what: string, spec: string): boolean {
+    const b = this.u8(what);
+    if (b > 1)
+      throw protocolError('MQTT_ERR_BAD_BOOLEAN', `${this.packet}: ${what} is ${b}, not 0 or 1`, spec);
+    return b === 1;
+  }
+
+  string(what: string): string {
+    const len = this.u16(what);
+    const p = this.pos;
+    if (p + len > this.end) this.truncated(what);
+    this.pos = p + len;
+    return readUtf8(this.buf, p, p + len, `${this.packet}: ${what}`);
+  }
+
+  /** Binary Data: a view into the packet bytes, not a copy. */
+  binary(what: string): Uint8Array {
+    const len = this.u16(what);
+    const p = this.pos;
+    if (p + len > this.end) this.truncated(what);
+    this.pos = p + len;
+    return this.buf.subarray(p, p + len);
+  }
+
+  /** The rest of the packet: a view. */
+  rest(): Uint8Array {
+    const p = this.pos;
+    this.pos = this.end;
+    return this.buf.subarray(p, this.end);
+  }
+}
