@@ -4,6 +4,13 @@ export * from './errors.js';
 export { type BodyDecoder, Framer } from './framer.js';
 export { Reader } from './reader.js';
 export { topicFilterProblem, topicNameProblem } from './topic.js';
+export {
+  readUserProperty,
+  sizeUserProperties,
+  type UserProperties,
+  writeUserProperties,
+} from './user-properties.js';
 export { encodeText, readUtf8, utf8Length, writeUtf8 } from './utf8.js';
+export { binaryBytes, checkBool, checkInt, required, stringLength, toBytes } from './values.js';
 export { scanVbi, VBI_MAX, vbiLength, writeVbi } from './vbi.js';
 export { writeBinary, writeBytes, writeString, writeU16, writeU32 } from './writer.js';

@@ -1,0 +1,60 @@
+/**
+ * Checks of values the encoder is handed, shared by every generated encoder. Each throws
+ * an MqttEncodeError naming the field, so a bad packet object never becomes bad bytes.
+ */
+import { encodeError } from './errors.js';
+import { encodeText, utf8Length } from './utf8.js';
+
+export function checkInt(value: unknown, min: number, max: number, what: string, spec?: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw encodeError(
+      'MQTT_ERR_FIELD_VALUE',
+      `${what} must be an integer from ${min} to ${max}, got ${String(value)}`,
+      spec,
+    );
+  }
+  return value;
+}
+
+export function checkBool(value: unknown, what: string): boolean {
+  if (typeof value !== 'boolean')
+    throw encodeError('MQTT_ERR_FIELD_VALUE', `${what} must be a boolean, got ${String(value)}`);
+  return value;
+}
+
+/** Byte length of a UTF-8 Encoded String field (checked: type, content, 65,535 bytes). */
+export function stringLength(value: unknown, what: string): number {
+  if (typeof value !== 'string')
+    throw encodeError('MQTT_ERR_FIELD_TYPE', `${what} must be a string, got ${typeof value}`);
+  const n = utf8Length(value, what);
+  if (n > 65_535)
+    throw encodeError(
+      'MQTT_ERR_STRING_TOO_LONG',
+      `${what} is ${n} bytes; the limit is 65,535`,
+      'MQTT 5.0 §1.5.4',
+    );
+  return n;
+}
+
+/** Binary Data or payload given as bytes or a string (encoded as UTF-8). */
+export function toBytes(value: unknown, what: string): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (typeof value === 'string') return encodeText(value);
+  throw encodeError('MQTT_ERR_FIELD_TYPE', `${what} must be a Uint8Array or a string, got ${typeof value}`);
+}
+
+export function binaryBytes(value: unknown, what: string): Uint8Array {
+  const b = toBytes(value, what);
+  if (b.length > 65_535)
+    throw encodeError(
+      'MQTT_ERR_BINARY_TOO_LONG',
+      `${what} is ${b.length} bytes; the limit is 65,535`,
+      'MQTT 5.0 §1.5.6',
+    );
+  return b;
+}
+
+export function required(value: unknown, what: string, packet: string): void {
+  if (value === undefined || value === null)
+    throw encodeError('MQTT_ERR_FIELD_MISSING', `${packet}: ${what} is missing`);
+}
