@@ -37,6 +37,12 @@ export const ClientErrorCode = {
   InvalidOptions: 'MQTT_ERR_INVALID_OPTIONS',
   /** No transport is registered for the protocol (nor a fallback). */
   UnknownProtocol: 'MQTT_ERR_UNKNOWN_PROTOCOL',
+  /** The server answered a PUBLISH, SUBSCRIBE or UNSUBSCRIBE with a failure reason code (MQTT 5). */
+  AckFailed: 'MQTT_ERR_ACK_FAILED',
+  /** The server broke the protocol (a second CONNACK, an unknown Topic Alias, a malformed packet…). */
+  ProtocolViolation: 'MQTT_ERR_PROTOCOL_VIOLATION',
+  /** The message was removed with removeOutgoingMessage(). */
+  MessageRemoved: 'MQTT_ERR_MESSAGE_REMOVED',
   /** `store.get`/`store.del` found no packet with that message id. */
   StoreMissingPacket: 'MQTT_ERR_STORE_MISSING_PACKET',
 } as const;

@@ -1,0 +1,989 @@
+/**
+ * MqttClient: MQTT.js's client API on the generated codec. This is the one orchestrator: it owns
+ * the connection and the timers and does the I/O; the session modules (outgoing, keepalive,
+ * args) hold state and decide. Events, options and callbacks follow MQTT.js v5.
+ */
+import createDebug from 'debug';
+import {
+  type AuthPacketInput,
+  type ConnackPacket,
+  type ConnectPacketInput,
+  connackReturnCodeNames,
+  Decoder,
+  type DisconnectPacket,
+  type DisconnectProperties,
+  encode,
+  type Packet,
+  type PacketInput,
+  type PublishPacket,
+  type PublishPacketInput,
+  type QoS,
+  reasonCodeName,
+  type SubackPacket,
+  type UnsubackPacket,
+} from '../generated/index.js';
+import { TypedEmitter } from './emitter.js';
+import {
+  clientEnded,
+  connectionClosed,
+  connectTimeout,
+  isMqttError,
+  keepaliveTimeout,
+  MqttClientError,
+  MqttConnackError,
+  noMessageId,
+  serverDisconnect,
+} from './errors.js';
+import { DefaultMessageIdProvider, type MessageIdProvider } from './message-id.js';
+import type { ClientOptions, ResolvedOptions } from './options.js';
+import { resolveOptions, transportOptionsFor } from './options.js';
+import {
+  batches,
+  checkQos,
+  type Granted,
+  type PublishOptions,
+  type SubscribeOptions,
+  type SubscribeTopics,
+  subscriptionsFor,
+  type UnsubscribeOptions,
+  unsubscriptionsFor,
+} from './session/args.js';
+import { Keepalive } from './session/keepalive.js';
+import { type Operation, type OperationCallback, Outgoing } from './session/outgoing.js';
+import { Store, type StoreLike } from './store.js';
+import { type TimerHandle, timers } from './timers.js';
+import { transports } from './transport/registry.js';
+import type { Connection } from './transport/types.js';
+
+const log = createDebug('mqttforge:client');
+
+export type PublishCallback = (error?: Error, packet?: Packet) => void;
+export type SubscribeCallback = (error: Error | null, granted?: Granted[], packet?: SubackPacket) => void;
+export type UnsubscribeCallback = (error?: Error, packet?: UnsubackPacket) => void;
+export type EndCallback = (error?: Error) => void;
+
+export interface EndOptions {
+  reasonCode?: number;
+  properties?: DisconnectProperties;
+}
+
+/** Events, with MQTT.js's names and arguments. */
+export type ClientEvents = {
+  connect: (connack: ConnackPacket) => void;
+  reconnect: () => void;
+  close: () => void;
+  disconnect: (packet: DisconnectPacket) => void;
+  offline: () => void;
+  error: (error: Error) => void;
+  end: () => void;
+  message: (topic: string, payload: Uint8Array, packet: PublishPacket) => void;
+  packetsend: (packet: PacketInput) => void;
+  packetreceive: (packet: Packet) => void;
+  outgoingEmpty: () => void;
+};
+
+type Payload = string | Uint8Array;
+
+export class MqttClient extends TypedEmitter<ClientEvents> {
+  readonly options: ResolvedOptions;
+  connected = false;
+  reconnecting = false;
+  disconnecting = false;
+  disconnected = false;
+  /** The CONNACK properties of the current connection (MQTT 5). */
+  serverProperties: ConnackPacket['properties'];
+  readonly incomingStore: StoreLike;
+  readonly outgoingStore: StoreLike;
+  messageIdProvider: MessageIdProvider;
+
+  private readonly outgoing = new Outgoing();
+  private connection: Connection | undefined;
+  private decoder: Decoder | undefined;
+  /** Increases with every connection attempt; handlers of older ones ignore their events. */
+  private generation = 0;
+  private attempt = 0;
+  private connackReceived = false;
+  private connackTimer: TimerHandle | undefined;
+  private reconnectTimer: TimerHandle | undefined;
+  private reconnectSuppressed = false;
+  private keepalive: Keepalive | undefined;
+  private corked = false;
+  private afterFlush: (() => void)[] = [];
+  /** Subscriptions the server granted, restored after a reconnect without a session. */
+  private readonly resubscribeTopics = new Map<string, Granted>();
+  /** Incoming packets wait here while handleMessage has not called back. */
+  private backlog: Packet[] = [];
+  private blocked = false;
+  /** Topic aliases the server set (MQTT 5 §3.3.2.3.4). */
+  private readonly aliasesIn = new Map<number, string>();
+  private endWaiters: (() => void)[] = [];
+  /** The Client Identifier the server assigned (MQTT 5), used for later connections. */
+  private assignedClientId: string | undefined;
+  private serverMaximumPacketSize = 268_435_460;
+  private disconnectSent = false;
+
+  constructor(options: ClientOptions | ResolvedOptions) {
+    super();
+    this.options = 'defaultProtocol' in options ? (options as ResolvedOptions) : resolveOptions(options);
+    this.incomingStore = this.options.incomingStore ?? new Store();
+    this.outgoingStore = this.options.outgoingStore ?? new Store();
+    this.messageIdProvider = this.options.messageIdProvider ?? new DefaultMessageIdProvider();
+    this.unhandledError = (error) => log('error with no listener: %s', (error as Error)?.message);
+    if (!this.options.manualConnect) this.connect();
+  }
+
+  /** MQTT protocol level in use. */
+  get protocolVersion(): 3 | 4 | 5 {
+    return this.options.protocolVersion;
+  }
+
+  // ───────────────────────────── connection lifecycle ─────────────────────────────
+
+  /** Opens a connection (called by `connect()` unless `manualConnect`). */
+  connect(): this {
+    if (this.connection) return this;
+    this.disconnected = false;
+    const generation = ++this.generation;
+    const live = () => generation === this.generation;
+    const transportOptions = transportOptionsFor(this.options, this.attempt++);
+    log('connecting to %s://%s:%d', transportOptions.protocol, transportOptions.host, transportOptions.port);
+    this.connackReceived = false;
+    this.disconnectSent = false;
+    this.decoder = new Decoder({
+      protocolVersion: this.options.protocolVersion,
+      maximumPacketSize: this.options.properties?.maximumPacketSize,
+    });
+    this.connection = transports.open(transportOptions, {
+      connect: () => live() && this.onTransportConnect(),
+      data: (chunk) => live() && this.onData(chunk),
+      drain: () => live() && this.flush(),
+      error: (error) => live() && this.onTransportError(error),
+      close: () => live() && this.onClose(),
+    });
+    this.connackTimer = timers.setTimeout(() => {
+      if (!live() || this.connackReceived) return;
+      this.emit('error', connectTimeout());
+      this.connection?.destroy();
+    }, this.options.connectTimeout);
+    return this;
+  }
+
+  private onTransportError(error: Error): void {
+    // A reset while we are closing on purpose is the expected end of the connection.
+    if (this.disconnectSent) {
+      log('transport error after DISCONNECT: %s', error.message);
+      return;
+    }
+    this.emit('error', error);
+  }
+
+  private onTransportConnect(): void {
+    const o = this.options;
+    const connect: ConnectPacketInput = {
+      cmd: 'connect',
+      protocolId: o.protocolId,
+      protocolVersion: o.protocolVersion,
+      clean: o.clean,
+      clientId: this.assignedClientId ?? o.clientId,
+      keepalive: o.keepalive,
+    };
+    if (o.username !== undefined) connect.username = o.username;
+    if (o.password !== undefined) connect.password = o.password;
+    if (o.will) connect.will = { ...o.will, qos: o.will.qos ?? 0, retain: o.will.retain ?? false };
+    if (o.protocolVersion === 5 && o.properties) connect.properties = { ...o.properties };
+    this.writePacket(connect);
+    if (o.protocolVersion === 5 && o.authPacket && o.properties?.authenticationMethod) {
+      this.writePacket({ cmd: 'auth', reasonCode: 0, ...o.authPacket } as AuthPacketInput);
+    }
+  }
+
+  private onData(chunk: Uint8Array): void {
+    this.keepalive?.received();
+    let packets: Packet[];
+    try {
+      packets = this.decoder!.push(chunk);
+    } catch (error) {
+      this.protocolViolation(error as Error, isMqttError(error) ? (error.reasonCode ?? 0x81) : 0x81);
+      return;
+    }
+    for (const packet of packets) {
+      if (this.blocked) this.backlog.push(packet);
+      else this.handlePacket(packet);
+      if (!this.connection) return; // a handler closed the connection
+    }
+  }
+
+  /** The server broke the protocol: report it, tell the server (MQTT 5), drop the connection. */
+  private protocolViolation(error: Error, reasonCode: number): void {
+    log('protocol violation: %s', error.message);
+    this.emit('error', error);
+    if (this.protocolVersion === 5 && this.connackReceived && reasonCode >= 0x80) {
+      this.writePacket({ cmd: 'disconnect', reasonCode });
+    }
+    this.connection?.end();
+    this.connection?.destroy();
+  }
+
+  private onClose(): void {
+    log('connection closed');
+    const wasConnected = this.connected;
+    this.connected = false;
+    this.connection = undefined;
+    this.decoder = undefined;
+    this.generation++;
+    this.keepalive?.stop();
+    this.keepalive = undefined;
+    if (this.connackTimer) timers.clearTimeout(this.connackTimer);
+    this.backlog = [];
+    this.blocked = false;
+    this.aliasesIn.clear();
+    for (const op of this.outgoing.requeue(this.options.queueQoSZero && !this.disconnecting)) {
+      op.cb?.(connectionClosed());
+    }
+    this.emit('close');
+    if (this.disconnecting) {
+      this.finishEnd();
+      return;
+    }
+    if (wasConnected || this.reconnecting || !this.reconnectSuppressed) this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    const period = this.options.reconnectPeriod;
+    if (this.disconnecting || this.reconnectTimer || period <= 0 || this.reconnectSuppressed) return;
+    if (!this.reconnecting) {
+      this.reconnecting = true;
+      this.emit('offline');
+    }
+    this.reconnectTimer = timers.setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (this.disconnecting || this.connection) return;
+      this.emit('reconnect');
+      this.connect();
+    }, period);
+  }
+
+  /** Reconnects now (MQTT.js `client.reconnect()`), also after `end()`. */
+  reconnect(): this {
+    if (this.reconnectTimer) timers.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.reconnectSuppressed = false;
+    this.disconnecting = false;
+    if (this.connection) {
+      this.connection.destroy();
+      return this;
+    }
+    this.emit('reconnect');
+    return this.connect();
+  }
+
+  private onConnack(packet: ConnackPacket): void {
+    if (this.connackReceived) {
+      this.protocolViolation(
+        new MqttClientError(
+          'MQTT_ERR_PROTOCOL_VIOLATION',
+          'Protocol error: a second CONNACK on the same connection',
+          {
+            reasonCode: 0x82,
+            spec: 'MQTT 5.0 §3.2 [MQTT-3.2.0-2]',
+          },
+        ),
+        0x82,
+      );
+      return;
+    }
+    this.connackReceived = true;
+    if (this.connackTimer) timers.clearTimeout(this.connackTimer);
+    const code = this.protocolVersion === 5 ? packet.reasonCode! : packet.returnCode!;
+    if (code !== 0) {
+      const name =
+        this.protocolVersion === 5
+          ? (reasonCodeName('CONNACK', code) ?? `reason code ${code}`)
+          : (connackReturnCodeNames[code] ?? `return code ${code}`);
+      this.reconnectSuppressed = !this.options.reconnectOnConnackError;
+      this.emit('error', new MqttConnackError(this.protocolVersion, code, name));
+      this.connection?.destroy();
+      return;
+    }
+    this.connected = true;
+    this.reconnecting = false;
+    this.reconnectSuppressed = false;
+    this.attempt = Math.max(0, this.attempt - 1); // stay on the server that answered
+    const props = packet.properties;
+    this.serverProperties = props;
+    this.outgoing.sendLimit = props?.receiveMaximum ?? 65_535;
+    this.serverMaximumPacketSize = props?.maximumPacketSize ?? 268_435_460;
+    if (props?.assignedClientIdentifier) this.assignedClientId = props.assignedClientIdentifier;
+    const keepalive = props?.serverKeepAlive ?? this.options.keepalive;
+    this.keepalive = new Keepalive(keepalive * 1000, this.options.reschedulePings, {
+      ping: () => this.writePacket({ cmd: 'pingreq' }),
+      timeout: () => {
+        this.emit('error', keepaliveTimeout());
+        this.connection?.destroy();
+      },
+    });
+    this.keepalive.start();
+    if (!packet.sessionPresent) this.restartFlows();
+    this.emit('connect', packet);
+    this.flush();
+  }
+
+  /**
+   * The server has no session for us: flows it had are gone. Unfinished QoS 1/2 messages start
+   * over as new PUBLISHes (a QoS 2 message past PUBREC is sent again rather than reported
+   * delivered), and the subscriptions it granted before are requested again, ahead of the rest.
+   */
+  private restartFlows(): void {
+    for (const op of this.outgoing.unfinished()) {
+      op.sentBefore = false;
+      const original = op.context as PublishPacketInput | undefined;
+      if (op.packet.cmd === 'pubrel' && original) {
+        op.packet = original;
+        this.outgoingStore.put(original);
+      }
+    }
+    if (!this.options.resubscribe || this.resubscribeTopics.size === 0) return;
+    const subs = [...this.resubscribeTopics.values()];
+    const ops: Operation[] = [];
+    for (const batch of batches(subs, this.options.subscribeBatchSize)) {
+      const messageId = this.allocateId();
+      if (messageId === null) break;
+      const packet: PacketInput = {
+        cmd: 'subscribe',
+        messageId,
+        subscriptions: batch.map(({ topic, qos, nl, rap, rh }) =>
+          this.protocolVersion === 5 ? { topic, qos: qos as QoS, nl, rap, rh } : { topic, qos: qos as QoS },
+        ),
+      };
+      ops.push(this.outgoing.create(packet, 1, undefined, { subs: batch, resubscribe: true }));
+    }
+    this.outgoing.prepend(ops);
+  }
+
+  // ───────────────────────────── writing ─────────────────────────────
+
+  /** Encodes and writes a packet that needs no queueing (CONNECT, acks, PINGREQ, DISCONNECT). */
+  private writePacket(packet: PacketInput): boolean {
+    const conn = this.connection;
+    if (!conn?.writable || this.disconnectSent) return false;
+    let bytes: Uint8Array;
+    try {
+      bytes = encode(packet, {
+        protocolVersion: this.protocolVersion,
+        maximumPacketSize: this.serverMaximumPacketSize,
+      });
+    } catch (error) {
+      this.emit('error', error as Error);
+      return false;
+    }
+    this.cork(conn);
+    conn.write(bytes);
+    this.keepalive?.sent();
+    this.emit('packetsend', packet);
+    return true;
+  }
+
+  /** Batches every write of this tick into one socket write (cork until the microtask runs). */
+  private cork(conn: Connection): void {
+    if (this.corked) return;
+    this.corked = true;
+    conn.cork();
+    queueMicrotask(() => {
+      this.corked = false;
+      conn.uncork();
+      const done = this.afterFlush;
+      if (done.length === 0) return;
+      this.afterFlush = [];
+      for (const fn of done) fn();
+    });
+  }
+
+  /** Writes queued operations while connected and the server's window allows. */
+  private flush(): void {
+    const conn = this.connection;
+    if (!this.connected || !conn?.writable || this.disconnectSent) return;
+    for (let op = this.outgoing.next(); op !== undefined; op = this.outgoing.next()) {
+      let bytes: Uint8Array;
+      try {
+        bytes = this.bytesFor(op);
+      } catch (error) {
+        this.failOperation(op, error as Error);
+        continue;
+      }
+      this.cork(conn);
+      conn.write(bytes);
+      this.keepalive?.sent();
+      this.emit('packetsend', op.packet);
+      if (op.packet.cmd === 'publish' && op.qos === 0) {
+        const cb = op.cb;
+        if (cb) this.afterFlush.push(() => cb(null, op.packet));
+      }
+    }
+  }
+
+  private bytesFor(op: Operation & { bytes?: Uint8Array }): Uint8Array {
+    const p = op.packet;
+    if (p.cmd === 'publish' && op.sentBefore) {
+      // A PUBLISH written on an earlier connection goes again with DUP set [MQTT-3.3.1-1].
+      op.bytes = undefined;
+      return encode(
+        { ...p, dup: true },
+        { protocolVersion: this.protocolVersion, maximumPacketSize: this.serverMaximumPacketSize },
+      );
+    }
+    if (op.bytes && p.cmd === 'publish') return op.bytes;
+    return encode(p, {
+      protocolVersion: this.protocolVersion,
+      maximumPacketSize: this.serverMaximumPacketSize,
+    });
+  }
+
+  private failOperation(op: Operation, error: Error): void {
+    const id = (op.packet as { messageId?: number }).messageId;
+    if (id !== undefined) {
+      this.outgoing.remove(id);
+      this.messageIdProvider.deallocate(id);
+      if (op.packet.cmd === 'publish' || op.packet.cmd === 'pubrel')
+        this.outgoingStore.del({ messageId: id });
+    }
+    op.cb?.(error);
+  }
+
+  // ───────────────────────────── incoming packets ─────────────────────────────
+
+  private handlePacket(packet: Packet): void {
+    this.emit('packetreceive', packet);
+    if (!this.connackReceived && packet.cmd !== 'connack' && packet.cmd !== 'auth') {
+      this.protocolViolation(
+        new MqttClientError('MQTT_ERR_PROTOCOL_VIOLATION', `Protocol error: ${packet.cmd} before CONNACK`, {
+          reasonCode: 0x82,
+          spec: 'MQTT 5.0 §3.2 [MQTT-3.2.0-1]',
+        }),
+        0x82,
+      );
+      return;
+    }
+    switch (packet.cmd) {
+      case 'connack':
+        this.onConnack(packet);
+        return;
+      case 'publish':
+        this.onPublish(packet);
+        return;
+      case 'puback':
+      case 'pubcomp':
+        this.onFinalAck(packet.messageId, packet.reasonCode);
+        return;
+      case 'pubrec':
+        this.onPubrec(packet.messageId, packet.reasonCode);
+        return;
+      case 'pubrel':
+        this.onPubrel(packet.messageId);
+        return;
+      case 'suback':
+        this.onSuback(packet);
+        return;
+      case 'unsuback':
+        this.onUnsuback(packet);
+        return;
+      case 'pingresp':
+        this.keepalive?.pong();
+        return;
+      case 'disconnect':
+        this.onServerDisconnect(packet);
+        return;
+      case 'auth':
+        return;
+      default:
+        this.protocolViolation(
+          new MqttClientError(
+            'MQTT_ERR_PROTOCOL_VIOLATION',
+            `Protocol error: a server does not send ${packet.cmd}`,
+            {
+              reasonCode: 0x82,
+            },
+          ),
+          0x82,
+        );
+    }
+  }
+
+  private onServerDisconnect(packet: DisconnectPacket): void {
+    const code = packet.reasonCode ?? 0;
+    log('server disconnect, reason 0x%s', code.toString(16));
+    this.emit('disconnect', packet);
+    if (code >= 0x80) {
+      const name = reasonCodeName('DISCONNECT', code) ?? `reason code ${code}`;
+      this.emit('error', serverDisconnect(code, name, packet.properties?.reasonString));
+    }
+    this.connection?.destroy();
+  }
+
+  /** Runs `work` with handleMessage's backpressure: packets wait until it calls back. */
+  private withHandleMessage(packet: PublishPacket, then: (error?: Error) => void): void {
+    let sync = true;
+    let called = false;
+    const generation = this.generation;
+    this.blocked = true;
+    this.handleMessage(packet, (error) => {
+      if (called) return;
+      called = true;
+      if (generation !== this.generation) return; // the connection is gone; the server will resend
+      then(error ?? undefined);
+      if (!sync) this.unblock();
+    });
+    sync = false;
+    if (called) this.blocked = false;
+  }
+
+  private unblock(): void {
+    this.blocked = false;
+    while (!this.blocked && this.backlog.length > 0 && this.connection) {
+      this.handlePacket(this.backlog.shift()!);
+    }
+  }
+
+  /** Override to apply backpressure: the next packet is processed when `callback` is called. */
+  handleMessage(_packet: PublishPacket, callback: (error?: Error | null) => void): void {
+    callback();
+  }
+
+  private resolveAlias(packet: PublishPacket): boolean {
+    const alias = packet.properties?.topicAlias;
+    if (alias === undefined) return true;
+    const max = this.options.properties?.topicAliasMaximum ?? 0;
+    if (alias > max) {
+      this.protocolViolation(
+        new MqttClientError(
+          'MQTT_ERR_PROTOCOL_VIOLATION',
+          `Topic Alias ${alias} exceeds our Topic Alias Maximum ${max}`,
+          {
+            reasonCode: 0x94,
+            spec: 'MQTT 5.0 §3.3.2.3.4 [MQTT-3.3.2-9]',
+          },
+        ),
+        0x94,
+      );
+      return false;
+    }
+    if (packet.topic.length > 0) {
+      this.aliasesIn.set(alias, packet.topic);
+      return true;
+    }
+    const topic = this.aliasesIn.get(alias);
+    if (topic === undefined) {
+      this.protocolViolation(
+        new MqttClientError(
+          'MQTT_ERR_PROTOCOL_VIOLATION',
+          `Topic Alias ${alias} was never set by the server`,
+          {
+            reasonCode: 0x82,
+            spec: 'MQTT 5.0 §3.3.4 [MQTT-3.3.4-3]',
+          },
+        ),
+        0x82,
+      );
+      return false;
+    }
+    packet.topic = topic;
+    return true;
+  }
+
+  private onPublish(packet: PublishPacket): void {
+    if (!this.resolveAlias(packet)) return;
+    const { topic, payload, qos } = packet;
+    if (qos === 0) {
+      this.emit('message', topic, payload, packet);
+      this.withHandleMessage(packet, () => {});
+      return;
+    }
+    const messageId = packet.messageId!;
+    this.options.customHandleAcks(topic, payload, packet as never, (error, reasonCode) => {
+      if (error instanceof Error) {
+        this.emit('error', error);
+        return;
+      }
+      const code = typeof error === 'number' ? error : (reasonCode ?? 0);
+      if (qos === 1) {
+        if (code < 0x80) this.emit('message', topic, payload, packet);
+        this.withHandleMessage(packet, (err) => {
+          if (err) {
+            this.emit('error', err);
+            return;
+          }
+          this.writePacket(
+            this.protocolVersion === 5
+              ? { cmd: 'puback', messageId, reasonCode: code }
+              : { cmd: 'puback', messageId },
+          );
+        });
+        return;
+      }
+      // QoS 2: held until PUBREL, then delivered once (method B, MQTT 5.0 §4.3.3).
+      if (code >= 0x80) {
+        this.writePacket({ cmd: 'pubrec', messageId, reasonCode: code });
+        return;
+      }
+      this.incomingStore.put(packet, () => this.writePacket({ cmd: 'pubrec', messageId }));
+    });
+  }
+
+  private onPubrel(messageId: number): void {
+    this.incomingStore.get({ messageId }, (error, stored) => {
+      const pub = stored as PublishPacket | undefined;
+      if (error || !pub) {
+        // Already delivered and completed (a duplicate PUBREL), or never received.
+        this.writePacket(
+          this.protocolVersion === 5
+            ? { cmd: 'pubcomp', messageId, reasonCode: 0x92 }
+            : { cmd: 'pubcomp', messageId },
+        );
+        return;
+      }
+      this.emit('message', pub.topic, pub.payload, pub);
+      this.withHandleMessage(pub, (err) => {
+        if (err) {
+          this.emit('error', err);
+          return;
+        }
+        this.incomingStore.del({ messageId }, () => this.writePacket({ cmd: 'pubcomp', messageId }));
+      });
+    });
+  }
+
+  private onFinalAck(messageId: number, reasonCode: number | undefined): void {
+    const op = this.outgoing.finish(messageId);
+    if (!op) {
+      log('ack for unknown message id %d', messageId);
+      return;
+    }
+    this.messageIdProvider.deallocate(messageId);
+    this.outgoingStore.del({ messageId });
+    const code = reasonCode ?? 0;
+    if (code >= 0x80) {
+      const cmd = op.packet.cmd === 'pubrel' ? 'PUBCOMP' : 'PUBACK';
+      op.cb?.(ackError(cmd, code));
+    } else {
+      op.cb?.(null, op.packet);
+    }
+    this.afterAck();
+  }
+
+  private onPubrec(messageId: number, reasonCode: number | undefined): void {
+    const code = reasonCode ?? 0;
+    if (code >= 0x80) {
+      this.onFinalAck(messageId, code);
+      return;
+    }
+    const pubrel = { cmd: 'pubrel', messageId } as const;
+    const op = this.outgoing.release(messageId, pubrel);
+    if (!op) {
+      // Not ours (any more): answer so the server can finish its side [MQTT-4.3.3-8].
+      this.writePacket(this.protocolVersion === 5 ? { cmd: 'pubrel', messageId, reasonCode: 0x92 } : pubrel);
+      return;
+    }
+    this.outgoingStore.put(pubrel);
+    this.writePacket(pubrel);
+  }
+
+  private onSuback(packet: SubackPacket): void {
+    const op = this.outgoing.finish(packet.messageId);
+    if (!op) return;
+    this.messageIdProvider.deallocate(packet.messageId);
+    const { subs } = op.context as { subs: Granted[] };
+    let error: Error | null = null;
+    const granted = subs.map((sub, i) => {
+      const code = packet.granted[i] ?? 0x80;
+      if (code >= 0x80) {
+        error ??= ackError('SUBACK', code);
+        this.resubscribeTopics.delete(sub.topic);
+      } else {
+        this.resubscribeTopics.set(sub.topic, { ...sub, qos: sub.qos });
+      }
+      return { ...sub, qos: code };
+    });
+    op.cb?.(error, granted, packet);
+    this.afterAck();
+  }
+
+  private onUnsuback(packet: UnsubackPacket): void {
+    const op = this.outgoing.finish(packet.messageId);
+    if (!op) return;
+    this.messageIdProvider.deallocate(packet.messageId);
+    const code = packet.granted?.find((c) => c >= 0x80);
+    op.cb?.(code === undefined ? null : ackError('UNSUBACK', code), packet);
+    this.afterAck();
+  }
+
+  private afterAck(): void {
+    this.flush();
+    if (this.outgoing.idle) {
+      this.emit('outgoingEmpty');
+      const waiters = this.endWaiters;
+      this.endWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  // ───────────────────────────── public operations ─────────────────────────────
+
+  private allocateId(): number | null {
+    for (let tries = 0; tries < 65_535; tries++) {
+      const id = this.messageIdProvider.allocate();
+      if (id === null) return null;
+      if (!this.outgoing.has(id)) return id;
+    }
+    return null;
+  }
+
+  /** Fails `cb` asynchronously, as MQTT.js does, so callers see one code path. */
+  private failLater(cb: ((error: Error) => void) | undefined, error: Error): this {
+    if (cb) queueMicrotask(() => cb(error));
+    return this;
+  }
+
+  publish(topic: string, message: Payload, callback?: PublishCallback): this;
+  publish(topic: string, message: Payload, opts?: PublishOptions, callback?: PublishCallback): this;
+  publish(
+    topic: string,
+    message: Payload,
+    optsOrCb?: PublishOptions | PublishCallback,
+    maybeCb?: PublishCallback,
+  ): this {
+    const opts = typeof optsOrCb === 'function' ? {} : (optsOrCb ?? {});
+    const cb = typeof optsOrCb === 'function' ? optsOrCb : maybeCb;
+    if (this.disconnecting || (this.disconnected && !this.connection))
+      return this.failLater(cb, clientEnded());
+    const qos = checkQos(opts.qos ?? 0);
+    if (typeof qos !== 'number') return this.failLater(cb, qos);
+    const packet: PublishPacketInput = {
+      cmd: 'publish',
+      topic,
+      payload: message,
+      qos,
+      retain: opts.retain === true,
+      dup: false,
+    };
+    if (this.protocolVersion === 5 && opts.properties) packet.properties = opts.properties;
+    if (qos > 0) {
+      const id = this.allocateId();
+      if (id === null) return this.failLater(cb, noMessageId());
+      packet.messageId = id;
+    }
+    let bytes: Uint8Array;
+    try {
+      // Encoding now checks the packet while the caller is still here, and the bytes are reused.
+      bytes = encode(packet, {
+        protocolVersion: this.protocolVersion,
+        maximumPacketSize: this.serverMaximumPacketSize,
+      });
+    } catch (error) {
+      if (packet.messageId !== undefined) this.messageIdProvider.deallocate(packet.messageId);
+      return this.failLater(cb, error as Error);
+    }
+    if (!this.connected && qos === 0 && !this.options.queueQoSZero) {
+      return this.failLater(cb, connectionClosed());
+    }
+    const op = this.outgoing.create(
+      packet,
+      qos,
+      cb as OperationCallback | undefined,
+      qos === 2 ? packet : undefined,
+    ) as Operation & {
+      bytes?: Uint8Array;
+    };
+    op.bytes = bytes;
+    if (qos > 0) this.outgoingStore.put(packet);
+    this.outgoing.enqueue(op);
+    if (opts.cbStorePut) queueMicrotask(opts.cbStorePut);
+    this.flush();
+    return this;
+  }
+
+  publishAsync(topic: string, message: Payload, opts?: PublishOptions): Promise<Packet | undefined> {
+    return new Promise((resolve, reject) => {
+      this.publish(topic, message, opts ?? {}, (error, packet) => (error ? reject(error) : resolve(packet)));
+    });
+  }
+
+  subscribe(topics: SubscribeTopics, callback?: SubscribeCallback): this;
+  subscribe(topics: SubscribeTopics, opts?: SubscribeOptions | QoS, callback?: SubscribeCallback): this;
+  subscribe(
+    topics: SubscribeTopics,
+    optsOrCb?: SubscribeOptions | QoS | SubscribeCallback,
+    maybeCb?: SubscribeCallback,
+  ): this {
+    const cb = typeof optsOrCb === 'function' ? optsOrCb : maybeCb;
+    const opts: SubscribeOptions =
+      typeof optsOrCb === 'number' ? { qos: optsOrCb } : typeof optsOrCb === 'object' ? optsOrCb : {};
+    const fail = (error: Error) => this.failLater(cb ? (e) => cb(e) : undefined, error);
+    if (this.disconnecting) return fail(clientEnded());
+    const subs = subscriptionsFor(topics, opts, this.protocolVersion);
+    if (!Array.isArray(subs)) return fail(subs);
+    const groups = batches(subs, this.options.subscribeBatchSize);
+    const results: Granted[][] = [];
+    let remaining = groups.length;
+    let firstError: Error | null = null;
+    let lastPacket: SubackPacket | undefined;
+    groups.forEach((batch, index) => {
+      const messageId = this.allocateId();
+      if (messageId === null) {
+        firstError ??= noMessageId();
+        if (--remaining === 0) cb?.(firstError, results.flat(), lastPacket);
+        return;
+      }
+      const packet: PacketInput = { cmd: 'subscribe', messageId, subscriptions: batch };
+      if (this.protocolVersion === 5 && opts.properties) packet.properties = opts.properties;
+      const context = {
+        subs: batch.map((s) => ({ ...s, ...(opts.properties ? { properties: opts.properties } : {}) })),
+      };
+      const op = this.outgoing.create(
+        packet,
+        1,
+        (error, granted, suback) => {
+          results[index] = (granted as Granted[] | undefined) ?? [];
+          if (error) firstError ??= error;
+          lastPacket = (suback as SubackPacket | undefined) ?? lastPacket;
+          if (--remaining === 0) cb?.(firstError, results.flat(), lastPacket);
+        },
+        context,
+      );
+      this.outgoing.enqueue(op);
+    });
+    this.flush();
+    return this;
+  }
+
+  subscribeAsync(topics: SubscribeTopics, opts?: SubscribeOptions | QoS): Promise<Granted[]> {
+    return new Promise((resolve, reject) => {
+      this.subscribe(topics, opts ?? {}, (error, granted) =>
+        error ? reject(error) : resolve(granted ?? []),
+      );
+    });
+  }
+
+  unsubscribe(topics: string | string[], callback?: UnsubscribeCallback): this;
+  unsubscribe(topics: string | string[], opts?: UnsubscribeOptions, callback?: UnsubscribeCallback): this;
+  unsubscribe(
+    topics: string | string[],
+    optsOrCb?: UnsubscribeOptions | UnsubscribeCallback,
+    maybeCb?: UnsubscribeCallback,
+  ): this {
+    const cb = typeof optsOrCb === 'function' ? optsOrCb : maybeCb;
+    const opts = typeof optsOrCb === 'object' ? optsOrCb : {};
+    if (this.disconnecting) return this.failLater(cb, clientEnded());
+    const list = unsubscriptionsFor(topics);
+    if (!Array.isArray(list)) return this.failLater(cb, list);
+    const messageId = this.allocateId();
+    if (messageId === null) return this.failLater(cb, noMessageId());
+    for (const t of list) this.resubscribeTopics.delete(t);
+    const packet: PacketInput = { cmd: 'unsubscribe', messageId, unsubscriptions: list };
+    if (this.protocolVersion === 5 && opts.properties) packet.properties = opts.properties;
+    this.outgoing.enqueue(
+      this.outgoing.create(packet, 1, (error, result) => cb?.(error ?? undefined, result as UnsubackPacket)),
+    );
+    this.flush();
+    return this;
+  }
+
+  unsubscribeAsync(
+    topics: string | string[],
+    opts?: UnsubscribeOptions,
+  ): Promise<UnsubackPacket | undefined> {
+    return new Promise((resolve, reject) => {
+      this.unsubscribe(topics, opts ?? {}, (error, packet) => (error ? reject(error) : resolve(packet)));
+    });
+  }
+
+  /** Forgets a queued or in-flight outgoing message; its callback gets an error. */
+  removeOutgoingMessage(messageId: number): this {
+    const op = this.outgoing.remove(messageId);
+    if (op) {
+      this.messageIdProvider.deallocate(messageId);
+      this.outgoingStore.del({ messageId });
+      op.cb?.(new MqttClientError('MQTT_ERR_MESSAGE_REMOVED', 'Message removed'));
+    }
+    return this;
+  }
+
+  getLastMessageId(): number | null {
+    return this.messageIdProvider.getLastAllocated();
+  }
+
+  // ───────────────────────────── ending ─────────────────────────────
+
+  end(cb?: EndCallback): this;
+  end(force?: boolean, cb?: EndCallback): this;
+  end(force?: boolean, opts?: EndOptions, cb?: EndCallback): this;
+  end(opts?: EndOptions, cb?: EndCallback): this;
+  end(a?: boolean | EndOptions | EndCallback, b?: EndOptions | EndCallback, c?: EndCallback): this {
+    const args = [a, b, c];
+    const force = args.find((x) => typeof x === 'boolean') === true;
+    const opts = (args.find((x) => typeof x === 'object' && x !== null) as EndOptions | undefined) ?? {};
+    const cb = args.find((x) => typeof x === 'function') as EndCallback | undefined;
+    if (cb) this.endWaitersCb.push(cb);
+    if (this.disconnecting) return this;
+    this.disconnecting = true;
+    if (this.reconnectTimer) timers.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    const conn = this.connection;
+    if (!conn) {
+      queueMicrotask(() => this.finishEnd());
+      return this;
+    }
+    const closeNow = () => {
+      if (this.connected) {
+        const packet: PacketInput = { cmd: 'disconnect' };
+        if (this.protocolVersion === 5) {
+          if (opts.reasonCode !== undefined) packet.reasonCode = opts.reasonCode;
+          if (opts.properties) packet.properties = opts.properties;
+        }
+        this.writePacket(packet);
+        this.disconnectSent = true; // nothing may follow DISCONNECT [MQTT-3.14.4-1]
+      }
+      // Let the DISCONNECT flush before the socket closes.
+      queueMicrotask(() => this.connection?.end());
+    };
+    // Deferred a microtask, so that acknowledgements for a message whose handler called end() go first.
+    if (force) closeNow();
+    else if (!this.connected || this.outgoing.idle) queueMicrotask(closeNow);
+    else this.endWaiters.push(closeNow);
+    return this;
+  }
+
+  private endWaitersCb: EndCallback[] = [];
+
+  endAsync(force?: boolean, opts?: EndOptions): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.end(force ?? false, opts ?? {}, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  private finishEnd(): void {
+    if (this.disconnected && this.endWaitersCb.length === 0) return;
+    this.keepalive?.stop();
+    if (this.connackTimer) timers.clearTimeout(this.connackTimer);
+    for (const op of this.outgoing.drain()) {
+      const id = (op.packet as { messageId?: number }).messageId;
+      if (id !== undefined) this.messageIdProvider.deallocate(id);
+      op.cb?.(clientEnded());
+    }
+    this.endWaiters = [];
+    const wasDisconnected = this.disconnected;
+    this.disconnected = true;
+    const callbacks = this.endWaitersCb;
+    this.endWaitersCb = [];
+    const done = (error?: Error) => {
+      if (!wasDisconnected) this.emit('end');
+      for (const cb of callbacks) cb(error);
+      // MQTT.js leaves `disconnecting` set after end() unless the client can be revived.
+      this.disconnecting = false;
+    };
+    this.incomingStore.close((e1) => this.outgoingStore.close((e2) => done(e1 ?? e2)));
+  }
+}
+
+function ackError(packet: 'PUBACK' | 'PUBCOMP' | 'SUBACK' | 'UNSUBACK', code: number): MqttClientError {
+  const name = reasonCodeName(packet, code) ?? `reason code 0x${code.toString(16)}`;
+  return new MqttClientError('MQTT_ERR_ACK_FAILED', `${packet} failed: ${name}`, { reasonCode: code });
+}

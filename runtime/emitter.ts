@@ -1,0 +1,90 @@
+/**
+ * A small typed event emitter with Node's method names, so the client runs in browsers without
+ * an `events` polyfill. Unlike Node's, emitting 'error' with no listener does not throw: a client
+ * without an error listener must not take the process down (its errors go to `debug` instead).
+ */
+
+// biome-ignore lint/suspicious/noExplicitAny: listener parameter lists vary per event; the map types them.
+type Listener = (...args: any[]) => void;
+export type EventMap = { [event: string]: Listener };
+
+export class TypedEmitter<Events extends EventMap> {
+  private readonly table = new Map<keyof Events, Listener[]>();
+  /** Called for an 'error' that no listener takes. */
+  protected unhandledError: (error: unknown) => void = () => {};
+
+  on<E extends keyof Events>(event: E, listener: Events[E]): this {
+    // Copy on write: an emit in progress keeps iterating its own array.
+    this.table.set(event, [...(this.table.get(event) ?? []), listener]);
+    return this;
+  }
+
+  addListener<E extends keyof Events>(event: E, listener: Events[E]): this {
+    return this.on(event, listener);
+  }
+
+  prependListener<E extends keyof Events>(event: E, listener: Events[E]): this {
+    this.table.set(event, [listener, ...(this.table.get(event) ?? [])]);
+    return this;
+  }
+
+  once<E extends keyof Events>(event: E, listener: Events[E]): this {
+    const wrapper = ((...args: unknown[]) => {
+      this.off(event, wrapper as Events[E]);
+      listener(...args);
+    }) as Events[E] & { listener?: Listener };
+    wrapper.listener = listener;
+    return this.on(event, wrapper);
+  }
+
+  off<E extends keyof Events>(event: E, listener: Events[E]): this {
+    const list = this.table.get(event);
+    if (!list) return this;
+    const i = list.findIndex((l) => l === listener || (l as { listener?: Listener }).listener === listener);
+    if (i >= 0) {
+      // Copy on write: an emit in progress keeps iterating its own array.
+      const next = list.slice();
+      next.splice(i, 1);
+      if (next.length === 0) this.table.delete(event);
+      else this.table.set(event, next);
+    }
+    return this;
+  }
+
+  removeListener<E extends keyof Events>(event: E, listener: Events[E]): this {
+    return this.off(event, listener);
+  }
+
+  removeAllListeners(event?: keyof Events): this {
+    if (event === undefined) this.table.clear();
+    else this.table.delete(event);
+    return this;
+  }
+
+  listenerCount(event: keyof Events): number {
+    return this.table.get(event)?.length ?? 0;
+  }
+
+  listeners(event: keyof Events): Listener[] {
+    return (this.table.get(event) ?? []).slice();
+  }
+
+  /** Accepted for compatibility with Node's EventEmitter; there is no listener limit. */
+  setMaxListeners(_n: number): this {
+    return this;
+  }
+
+  emit<E extends keyof Events>(event: E, ...args: Parameters<Events[E]>): boolean {
+    const list = this.table.get(event);
+    if (!list || list.length === 0) {
+      if (event === 'error') this.unhandledError(args[0]);
+      return false;
+    }
+    if (list.length === 1) {
+      list[0]!(...args);
+    } else {
+      for (const listener of list) listener(...args);
+    }
+    return true;
+  }
+}

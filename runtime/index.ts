@@ -1,0 +1,25 @@
+/** The `mqttforge` entry point (Node): MQTT.js's API on the generated codec. */
+import { MqttClient } from './client.js';
+import { connect, connectAsync } from './connect.js';
+import { DefaultMessageIdProvider, UniqueMessageIdProvider } from './message-id.js';
+import { Store } from './store.js';
+import { registerNodeTransports } from './transport/node.js';
+
+registerNodeTransports();
+
+export type {
+  ClientEvents,
+  EndCallback,
+  EndOptions,
+  PublishCallback,
+  SubscribeCallback,
+  UnsubscribeCallback,
+} from './client.js';
+export * from './errors.js';
+export type { ClientOptions, ResolvedOptions } from './options.js';
+export type { Granted, PublishOptions, SubscribeOptions, UnsubscribeOptions } from './session/args.js';
+export type { StoreLike } from './store.js';
+export { connect, connectAsync, DefaultMessageIdProvider, MqttClient, Store, UniqueMessageIdProvider };
+
+const mqtt = { connect, connectAsync, MqttClient, Store, DefaultMessageIdProvider, UniqueMessageIdProvider };
+export default mqtt;

@@ -1,0 +1,196 @@
+/**
+ * Outgoing operations, in the order the application made them: PUBLISH (with its QoS 1/2
+ * flow), SUBSCRIBE and UNSUBSCRIBE. State only, no I/O: the client asks for the next packet to
+ * write and reports acknowledgements; this module says what finished.
+ *
+ *   publish()/subscribe() ──► pending (FIFO) ──write──► inflight[id] ──ack──► done
+ *                                 ▲                         │
+ *                                 └──── connection lost ────┘  (back to the front, in order)
+ *
+ * Flow control (MQTT 5.0 §4.9): at most `sendLimit` QoS 1/2 PUBLISH flows are in flight; when
+ * the window is full the queue waits, so nothing overtakes an older message.
+ */
+import type { PacketInput, PublishPacketInput, PubrelPacketInput } from '../../generated/index.js';
+
+export type OperationCallback = (error: Error | null, result?: unknown, packet?: unknown) => void;
+
+export interface Operation {
+  /** Creation order; the replay after a reconnect keeps it. */
+  readonly seq: number;
+  /** The packet to write next: the PUBLISH, or its PUBREL once PUBREC arrived. */
+  packet: PacketInput;
+  readonly qos: 0 | 1 | 2;
+  readonly cb: OperationCallback | undefined;
+  /** Written on an earlier connection: a PUBLISH re-sent is marked DUP [MQTT-3.3.1-1]. */
+  sentBefore: boolean;
+  /** Counts against the server's Receive Maximum while in flight. */
+  counted: boolean;
+  /** Extra data the client needs when the operation completes (e.g. the subscriptions). */
+  readonly context?: unknown;
+}
+
+export class Outgoing {
+  private queue: Operation[] = [];
+  private head = 0;
+  private readonly inflight = new Map<number, Operation>();
+  private seq = 0;
+  private inflightPublishes = 0;
+  /** Message ids of every unfinished operation, queued or in flight. */
+  private readonly ids = new Set<number>();
+  /** The server's Receive Maximum (MQTT 5), or 65535. */
+  sendLimit = 65_535;
+
+  get pendingCount(): number {
+    return this.queue.length - this.head;
+  }
+
+  get inflightCount(): number {
+    return this.inflight.size;
+  }
+
+  /** Nothing queued and nothing awaiting an acknowledgement. */
+  get idle(): boolean {
+    return this.pendingCount === 0 && this.inflight.size === 0;
+  }
+
+  create(
+    packet: PacketInput,
+    qos: 0 | 1 | 2,
+    cb: OperationCallback | undefined,
+    context?: unknown,
+  ): Operation {
+    return { seq: this.seq++, packet, qos, cb, sentBefore: false, counted: false, context };
+  }
+
+  enqueue(op: Operation): void {
+    const id = idOf(op);
+    if (id !== undefined) this.ids.add(id);
+    this.queue.push(op);
+  }
+
+  /** Puts operations at the front of the queue, ahead of everything waiting. */
+  prepend(ops: Operation[]): void {
+    for (const op of ops) {
+      const id = idOf(op);
+      if (id !== undefined) this.ids.add(id);
+    }
+    this.queue = [...ops, ...this.queue.slice(this.head)];
+    this.head = 0;
+  }
+
+  /** Whether a message id belongs to an operation not yet finished. */
+  has(messageId: number): boolean {
+    return this.ids.has(messageId);
+  }
+
+  get(messageId: number): Operation | undefined {
+    return this.inflight.get(messageId);
+  }
+
+  /** The next operation to write, or undefined when the queue is empty or the window is full. */
+  next(): Operation | undefined {
+    if (this.head === this.queue.length) return undefined;
+    const op = this.queue[this.head]!;
+    const needsWindow = op.packet.cmd === 'publish' && op.qos > 0 && !op.counted;
+    if (needsWindow && this.inflightPublishes >= this.sendLimit) return undefined;
+    this.head++;
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      // Compact now and then instead of shifting every time.
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    if (needsWindow || (op.packet.cmd === 'pubrel' && !op.counted)) {
+      op.counted = true;
+      this.inflightPublishes++;
+    }
+    const id = idOf(op);
+    if (id !== undefined) this.inflight.set(id, op);
+    return op;
+  }
+
+  /** Ends the flow of `messageId` (final ack, or an error reason code). */
+  finish(messageId: number): Operation | undefined {
+    const op = this.inflight.get(messageId);
+    if (!op) return undefined;
+    this.inflight.delete(messageId);
+    this.ids.delete(messageId);
+    if (op.counted) {
+      op.counted = false;
+      this.inflightPublishes--;
+    }
+    return op;
+  }
+
+  /** PUBREC arrived: the flow continues with PUBREL, written next, ahead of the queue. */
+  release(messageId: number, pubrel: PubrelPacketInput): Operation | undefined {
+    const op = this.inflight.get(messageId);
+    if (!op || op.packet.cmd !== 'publish' || op.qos !== 2) return undefined;
+    op.packet = pubrel;
+    return op;
+  }
+
+  /**
+   * The connection is gone. Everything written and unacknowledged goes back to the front of the
+   * queue in creation order, to be written again on the next connection. Returns the operations
+   * that cannot survive (QoS 0 publishes when `keepQoS0` is false), removed.
+   */
+  requeue(keepQoS0: boolean): Operation[] {
+    const back = [...this.inflight.values()].sort((a, b) => a.seq - b.seq);
+    this.inflight.clear();
+    for (const op of back) op.sentBefore = true;
+    const rest = this.queue.slice(this.head);
+    const dropped: Operation[] = [];
+    const kept: Operation[] = [];
+    for (const op of rest) {
+      if (!keepQoS0 && op.packet.cmd === 'publish' && op.qos === 0) dropped.push(op);
+      else kept.push(op);
+    }
+    // PUBLISH/PUBREL flows keep their window slot across the reconnect.
+    this.queue = [...back, ...kept];
+    this.head = 0;
+    return dropped;
+  }
+
+  /** Removes every operation (the client is ending); returns them in order. */
+  drain(): Operation[] {
+    const all = [
+      ...[...this.inflight.values()].sort((a, b) => a.seq - b.seq),
+      ...this.queue.slice(this.head),
+    ];
+    this.inflight.clear();
+    this.queue = [];
+    this.head = 0;
+    this.inflightPublishes = 0;
+    this.ids.clear();
+    return all;
+  }
+
+  /** Removes one operation by message id wherever it is (removeOutgoingMessage). */
+  remove(messageId: number): Operation | undefined {
+    const op = this.finish(messageId);
+    if (op) return op;
+    for (let i = this.head; i < this.queue.length; i++) {
+      const candidate = this.queue[i]!;
+      if (idOf(candidate) === messageId) {
+        this.queue.splice(i, 1);
+        this.ids.delete(messageId);
+        return candidate;
+      }
+    }
+    return undefined;
+  }
+
+  /** Packets of every unfinished QoS 1/2 flow, in order (for stores and inspection). */
+  *unfinished(): IterableIterator<Operation> {
+    yield* [...this.inflight.values()].sort((a, b) => a.seq - b.seq);
+    for (let i = this.head; i < this.queue.length; i++) yield this.queue[i]!;
+  }
+}
+
+export function idOf(op: Operation): number | undefined {
+  return (op.packet as { messageId?: number }).messageId;
+}
+
+export function isPublish(op: Operation): op is Operation & { packet: PublishPacketInput } {
+  return op.packet.cmd === 'publish';
+}
