@@ -124,7 +124,7 @@ export class Outgoing {
   /** PUBREC arrived: the flow continues with PUBREL, written next, ahead of the queue. */
   release(messageId: number, pubrel: PubrelPacketInput): Operation | undefined {
     const op = this.inflight.get(messageId);
-    if (!op || op.packet.cmd !== 'publish' || op.qos !== 2) return undefined;
+    if (op?.packet.cmd !== 'publish' || op.qos !== 2) return undefined;
     op.packet = pubrel;
     return op;
   }
