@@ -21,7 +21,7 @@ import {
 } from './args.js';
 import { connectClient, createClient, describeError } from './connection.js';
 import { writeOut } from './io.js';
-import { bytesToHex, packetToJson } from './json.js';
+import { bytesToHex, displayPacket, packetToJson } from './json.js';
 
 export const SUB_OPTIONS = {
   ...CONNECTION_OPTIONS,
@@ -136,7 +136,7 @@ async function run(args: string[], mode: 'sub' | 'trace'): Promise<number> {
     const start = process.hrtime.bigint();
     const write = (dir: 'send' | 'receive') => (packet: object) => {
       const time = Number(process.hrtime.bigint() - start) / 1e9;
-      process.stdout.write(`${JSON.stringify({ time, dir, packet: packetToJson(packet as never) })}\n`);
+      process.stdout.write(`${JSON.stringify({ time, dir, packet: displayPacket(packet as never) })}\n`);
     };
     client.on('packetsend', write('send'));
     client.on('packetreceive', write('receive'));
