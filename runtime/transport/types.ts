@@ -1,0 +1,131 @@
+/**
+ * The one connection interface the session core uses for every transport: TCP, TLS, WebSocket
+ * (Node `ws` and the browser's), WeChat and Alipay mini-program sockets. A transport turns
+ * `TransportOptions` into a `Connection` and reports what happens through `ConnectionHandlers`.
+ *
+ * Lifecycle, the same for every transport:
+ *
+ *   open() ──► connect ──► data* / drain* ──► close
+ *      │                        │
+ *      └──────► error ──────────┴──────────► close      (error at most once, always before close)
+ *
+ * - No handler is called synchronously from `open()`, `write()`, `end()` or `destroy()`: a
+ *   transport that fails at once (bad port, missing API) reports `error` then `close` later.
+ * - `close` is reported exactly once, whatever ended the connection (`end()`, `destroy()`, the peer,
+ *   a network or TLS or DNS error). Nothing is reported after `close`.
+ * - `connect` is reported at most once, when bytes can flow (after the TLS handshake for TLS,
+ *   after the WebSocket upgrade for WebSocket).
+ * - Errors are the platform's own (`err.code` `ECONNREFUSED`, `ENOTFOUND`, TLS codes) and are
+ *   always followed by `close`.
+ */
+
+export interface ConnectionHandlers {
+  connect(): void;
+  /** Bytes from the peer. The chunk may be a view into a larger buffer; copy it to keep it. */
+  data(chunk: Uint8Array): void;
+  /** A `write()` that returned false has been flushed; writing may resume. */
+  drain(): void;
+  error(error: Error): void;
+  close(): void;
+}
+
+export interface Connection {
+  /**
+   * Queues bytes for the peer. Returns false when the transport's buffer is full: wait for `drain`.
+   * When `writable` is false the chunk is discarded and false is returned (no `drain` follows).
+   */
+  write(chunk: Uint8Array): boolean;
+  /** Buffers writes until `uncork()`, so a header and payload go out together (one TCP segment,
+   * one WebSocket message). */
+  cork(): void;
+  uncork(): void;
+  /** Flushes what was written, then closes gracefully. */
+  end(): void;
+  /** Closes now, dropping anything unsent. */
+  destroy(): void;
+  /** True from `connect` until `end()`, `destroy()` or `close`. */
+  readonly writable: boolean;
+}
+
+/** TLS options handed to the platform (Node's `tls.connect`); a pass-through subset of its options. */
+export interface TlsOptions {
+  ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array>;
+  cert?: string | Uint8Array | ReadonlyArray<string | Uint8Array>;
+  key?:
+    | string
+    | Uint8Array
+    | ReadonlyArray<string | Uint8Array | { pem: string | Uint8Array; passphrase?: string }>;
+  passphrase?: string;
+  pfx?:
+    | string
+    | Uint8Array
+    | ReadonlyArray<string | Uint8Array | { buf: string | Uint8Array; passphrase?: string }>;
+  /** Verify the server's certificate (default true). */
+  rejectUnauthorized?: boolean;
+  /** SNI name; defaults to the host unless the host is an IP address. */
+  servername?: string;
+  ALPNProtocols?: ReadonlyArray<string> | ReadonlyArray<Uint8Array> | Uint8Array;
+  ciphers?: string;
+  ecdhCurve?: string;
+  minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  crl?: string | Uint8Array | ReadonlyArray<string | Uint8Array>;
+  sigalgs?: string;
+  secureProtocol?: string;
+  session?: Uint8Array;
+  /** A platform secure context (Node: `tls.createSecureContext()`), used instead of ca/cert/key. */
+  secureContext?: object;
+  /**
+   * Returns an Error to reject the server's identity; `certificate` is Node's peer certificate.
+   * Method syntax on purpose: it lets a function typed with Node's `PeerCertificate` fit.
+   */
+  checkServerIdentity?(hostname: string, certificate: unknown): Error | undefined;
+}
+
+/** The names of `TlsOptions`, to pick them out of a user's options object. */
+export const TLS_OPTION_KEYS = [
+  'ca',
+  'cert',
+  'key',
+  'passphrase',
+  'pfx',
+  'rejectUnauthorized',
+  'servername',
+  'ALPNProtocols',
+  'ciphers',
+  'ecdhCurve',
+  'minVersion',
+  'maxVersion',
+  'crl',
+  'sigalgs',
+  'secureProtocol',
+  'session',
+  'secureContext',
+  'checkServerIdentity',
+] as const satisfies ReadonlyArray<keyof TlsOptions>;
+
+/** Everything a transport needs for one connection attempt. */
+export interface TransportOptions {
+  /** The protocol the registry chose, without `+unix` (e.g. `mqtt`, `wss`). */
+  protocol: string;
+  host: string;
+  port: number;
+  /** Connect to the unix domain socket at `path` instead of host:port. */
+  unixSocket?: boolean;
+  /** The unix socket path, or the WebSocket path (with query), e.g. `/mqtt`. */
+  path?: string;
+  /** For secure protocols (mqtts, tls, wss, wxs, alis). */
+  tls?: TlsOptions;
+  /** MQTT protocol level and name; WebSocket transports choose the subprotocol from them. */
+  protocolId?: string;
+  protocolVersion?: number;
+  /** Options for the WebSocket implementation (e.g. `ws` client options, headers). */
+  wsOptions?: Readonly<Record<string, unknown>>;
+  /** Rewrites the WebSocket URL before each attempt (e.g. to sign it). */
+  transformWsUrl?: (url: string) => string;
+  /** Builds the WebSocket object instead of the platform's constructor. */
+  createWebsocket?: (url: string, subprotocols: string[]) => unknown;
+}
+
+/** Opens one connection. Must not throw and must not call a handler synchronously. */
+export type TransportFactory = (options: TransportOptions, handlers: ConnectionHandlers) => Connection;
