@@ -1,0 +1,15 @@
+/**
+ * Registers the Node transports: TCP and TLS, each also over unix domain sockets. Importing this
+ * module registers them in the default registry; `registerNodeTransports(registry)` fills another.
+ */
+import { type TransportRegistry, transports } from './registry.js';
+import { openTcp } from './tcp.js';
+import { openTls } from './tls.js';
+
+export function registerNodeTransports(registry: TransportRegistry = transports): TransportRegistry {
+  registry.register(['mqtt', 'tcp', 'mqtt+unix', 'tcp+unix'], openTcp);
+  registry.register(['mqtts', 'tls', 'ssl', 'mqtts+unix', 'tls+unix', 'ssl+unix'], openTls);
+  return registry;
+}
+
+registerNodeTransports();
