@@ -1,0 +1,235 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { openTcp } from '../../runtime/transport/tcp.js';
+import { lifecycle, recorder } from '../helpers/recorder.js';
+
+interface TestServer {
+  server: Server;
+  port: number;
+  sockets: Socket[];
+  nextSocket(): Promise<Socket>;
+}
+
+async function listen(target: { port: number; host: string } | { path: string }): Promise<TestServer> {
+  const sockets: Socket[] = [];
+  const waiting: Array<(socket: Socket) => void> = [];
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    const waiter = waiting.shift();
+    if (waiter) waiter(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(target, resolve));
+  const address = server.address();
+  return {
+    server,
+    port: typeof address === 'object' && address ? address.port : 0,
+    sockets,
+    nextSocket: () =>
+      new Promise((resolve) => {
+        const ready = sockets.find((socket) => !(socket as { taken?: boolean }).taken);
+        if (ready) {
+          (ready as { taken?: boolean }).taken = true;
+          resolve(ready);
+        } else waiting.push(resolve);
+      }),
+  };
+}
+
+async function closeServer(test: TestServer): Promise<void> {
+  for (const socket of test.sockets) socket.destroy();
+  await new Promise<void>((resolve) => test.server.close(() => resolve()));
+}
+
+/** A port nothing listens on: bind one, then release it. */
+async function closedPort(): Promise<number> {
+  const server = await listen({ port: 0, host: '127.0.0.1' });
+  await closeServer(server);
+  return server.port;
+}
+
+describe('tcp transport', () => {
+  const servers: TestServer[] = [];
+  after(() => Promise.all(servers.map(closeServer)));
+  /** A server of its own for each test, so no test picks up another's socket. */
+  async function freshServer(): Promise<TestServer> {
+    const server = await listen({ port: 0, host: '127.0.0.1' });
+    servers.push(server);
+    return server;
+  }
+
+  test('connects, sends and receives bytes', async () => {
+    const server = await freshServer();
+    const rec = recorder();
+    const connection = openTcp({ protocol: 'mqtt', host: '127.0.0.1', port: server.port }, rec.handlers);
+    assert.equal(connection.writable, false);
+    const peer = await server.nextSocket();
+    await rec.connected;
+    assert.equal(connection.writable, true);
+    const fromClient = new Promise<Buffer>((resolve) => peer.once('data', resolve));
+    assert.equal(connection.write(new Uint8Array([0xc0, 0x00])), true);
+    assert.deepEqual([...(await fromClient)], [0xc0, 0x00]);
+    peer.write(Buffer.from([0xd0, 0x00]));
+    assert.deepEqual([...(await rec.waitForBytes(2))], [0xd0, 0x00]);
+    connection.destroy();
+    await rec.closed;
+    assert.deepEqual(lifecycle(rec.events), ['connect', 'data', 'close']);
+  });
+
+  test('sets TCP_NODELAY on the socket', async (t) => {
+    const server = await freshServer();
+    const setNoDelay = t.mock.method(Socket.prototype, 'setNoDelay');
+    const rec = recorder();
+    const connection = openTcp({ protocol: 'mqtt', host: '127.0.0.1', port: server.port }, rec.handlers);
+    await rec.connected;
+    assert.ok(setNoDelay.mock.calls.some((call) => call.arguments[0] === true));
+    connection.destroy();
+    await rec.closed;
+  });
+
+  test('cork and uncork send the writes in between together', async () => {
+    const server = await freshServer();
+    const rec = recorder();
+    const connection = openTcp({ protocol: 'mqtt', host: '127.0.0.1', port: server.port }, rec.handlers);
+    const peer = await server.nextSocket();
+    await rec.connected;
+    const fromClient = new Promise<Buffer>((resolve) => peer.once('data', resolve));
+    connection.cork();
+    connection.write(new Uint8Array([0x30, 0x03]));
+    connection.write(new Uint8Array([0x00, 0x01, 0x61]));
+    connection.uncork();
+    assert.deepEqual([...(await fromClient)], [0x30, 0x03, 0x00, 0x01, 0x61]);
+    connection.destroy();
+    await rec.closed;
+  });
+
+  test('reports ECONNREFUSED as error then close, exactly once', async () => {
+    const rec = recorder();
+    openTcp({ protocol: 'mqtt', host: '127.0.0.1', port: await closedPort() }, rec.handlers);
+    await rec.closed;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(rec.events, ['error', 'close']);
+    assert.equal((rec.errors[0] as NodeJS.ErrnoException).code, 'ECONNREFUSED');
+  });
+
+  test('reports a DNS failure as error then close', async () => {
+    const rec = recorder();
+    openTcp({ protocol: 'mqtt', host: 'no-such-host.invalid', port: 1883 }, rec.handlers);
+    await rec.closed;
+    assert.deepEqual(rec.events, ['error', 'close']);
+    assert.match(String((rec.errors[0] as NodeJS.ErrnoException).code), /ENOTFOUND|EAI_AGAIN/);
+  });
+
+  test('reports a bad port asynchronously instead of throwing', async () => {
+    const rec = recorder();
+    const connection = openTcp({ protocol: 'mqtt', host: '127.0.0.1', port: 70000 }, rec.handlers);
+    assert.deepEqual(rec.events, []);
+    assert.equal(connection.write(new Uint8Array([1])), false);
+    await rec.closed;
+    assert.deepEqual(rec.events, ['error', 'close']);
+  });
+
+  test('reports close once when the peer closes', async () => {
+    const server = await freshServer();
+    const rec = recorder();
+    const connection = openTcp({ protocol: 'mqtt', host: '127.0.0.1', port: server.port }, rec.handlers);
+    const peer = await server.nextSocket();
+    await rec.connected;
+    peer.end();
+    await rec.closed;
+    assert.equal(connection.writable, false);
+    connection.end();
+    connection.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(rec.events, ['connect', 'close']);
+  });
+
+  test('end flushes pending writes before closing', async () => {
+    const server = await freshServer();
+    const rec = recorder();
+    const connection = openTcp({ protocol: 'mqtt', host: '127.0.0.1', port: server.port }, rec.handlers);
+    const peer = await server.nextSocket();
+    await rec.connected;
+    const all: Buffer[] = [];
+    peer.on('data', (chunk: Buffer) => all.push(chunk));
+    const peerEnded = new Promise((resolve) => peer.once('end', resolve));
+    connection.write(new Uint8Array([0xe0, 0x00]));
+    connection.end();
+    assert.equal(connection.writable, false);
+    assert.equal(connection.write(new Uint8Array([1])), false);
+    await peerEnded;
+    peer.end();
+    await rec.closed;
+    assert.deepEqual([...Buffer.concat(all)], [0xe0, 0x00]);
+    assert.deepEqual(rec.events, ['connect', 'close']);
+  });
+
+  test('destroy before connect still reports close exactly once', async () => {
+    const server = await freshServer();
+    const rec = recorder();
+    const connection = openTcp({ protocol: 'mqtt', host: '127.0.0.1', port: server.port }, rec.handlers);
+    connection.destroy();
+    connection.destroy();
+    await rec.closed;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(rec.events, ['close']);
+  });
+
+  test('reports drain after a write that filled the buffer', async () => {
+    const server = await freshServer();
+    const rec = recorder();
+    const connection = openTcp({ protocol: 'mqtt', host: '127.0.0.1', port: server.port }, rec.handlers);
+    const peer = await server.nextSocket();
+    await rec.connected;
+    peer.pause();
+    const big = new Uint8Array(1024 * 1024);
+    let writes = 0;
+    while (connection.write(big)) writes++;
+    assert.ok(writes < 64, 'the socket buffer filled');
+    const drained = new Promise<void>((resolve) => {
+      const original = rec.handlers.drain;
+      rec.handlers.drain = () => {
+        original();
+        resolve();
+      };
+    });
+    peer.resume();
+    await drained;
+    connection.destroy();
+    await rec.closed;
+  });
+
+  test('connects to a unix domain socket', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mqttforge-unix-'));
+    const path = join(dir, 'broker.sock');
+    const unixServer = await listen({ path });
+    try {
+      const rec = recorder();
+      const connection = openTcp(
+        { protocol: 'mqtt', host: 'localhost', port: 1883, unixSocket: true, path },
+        rec.handlers,
+      );
+      const peer = await unixServer.nextSocket();
+      await rec.connected;
+      peer.write(Buffer.from([0x20, 0x02, 0x00, 0x00]));
+      assert.deepEqual([...(await rec.waitForBytes(4))], [0x20, 0x02, 0x00, 0x00]);
+      connection.end();
+      peer.end();
+      await rec.closed;
+    } finally {
+      await closeServer(unixServer);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('reports a unix socket without a path as MQTT_ERR_INVALID_OPTIONS', async () => {
+    const rec = recorder();
+    openTcp({ protocol: 'mqtt', host: 'localhost', port: 1883, unixSocket: true }, rec.handlers);
+    await rec.closed;
+    assert.deepEqual(rec.events, ['error', 'close']);
+    assert.equal((rec.errors[0] as { code?: string }).code, 'MQTT_ERR_INVALID_OPTIONS');
+  });
+});
