@@ -1,0 +1,188 @@
+/**
+ * The options `connect(url, options)` accepts (MQTT.js v5's `IClientOptions`, typed without
+ * `any`) and the resolved form the client works from. Packet-level types here are the shapes the
+ * user writes; the codec's own packet types are structurally compatible with them.
+ */
+import type { MessageIdProvider } from './message-id.js';
+import type { PacketWithId, StoreLike } from './store.js';
+import type { TlsOptions } from './transport/types.js';
+
+export type BaseProtocol =
+  | 'mqtt'
+  | 'tcp'
+  | 'mqtts'
+  | 'tls'
+  | 'ssl'
+  | 'ws'
+  | 'wss'
+  | 'wx'
+  | 'wxs'
+  | 'ali'
+  | 'alis';
+export type MqttProtocol = BaseProtocol | `${BaseProtocol}+unix`;
+export type QoS = 0 | 1 | 2;
+export type UserProperties = Record<string, string | string[]>;
+
+export interface ServerOption {
+  host: string;
+  port: number;
+  protocol?: BaseProtocol;
+}
+
+/** CONNECT properties (MQTT 5.0 §3.1.2.11). */
+export interface ConnectProperties {
+  sessionExpiryInterval?: number;
+  receiveMaximum?: number;
+  maximumPacketSize?: number;
+  topicAliasMaximum?: number;
+  requestResponseInformation?: boolean;
+  requestProblemInformation?: boolean;
+  userProperties?: UserProperties;
+  authenticationMethod?: string;
+  authenticationData?: Uint8Array;
+}
+
+/** Will properties (MQTT 5.0 §3.1.3.2). */
+export interface WillProperties {
+  willDelayInterval?: number;
+  payloadFormatIndicator?: boolean;
+  messageExpiryInterval?: number;
+  contentType?: string;
+  responseTopic?: string;
+  correlationData?: Uint8Array;
+  userProperties?: UserProperties;
+}
+
+export interface WillOptions {
+  topic: string;
+  payload: string | Uint8Array;
+  qos?: QoS;
+  retain?: boolean;
+  properties?: WillProperties;
+}
+
+/** An AUTH packet's settable fields (MQTT 5.0 §3.15). */
+export interface AuthPacketOptions {
+  reasonCode?: number;
+  properties?: {
+    authenticationMethod?: string;
+    authenticationData?: Uint8Array;
+    reasonString?: string;
+    userProperties?: UserProperties;
+  };
+}
+
+/** The PUBLISH a `customHandleAcks` handler is given. */
+export interface IncomingPublish extends PacketWithId {
+  readonly cmd: 'publish';
+  topic: string;
+  payload: Uint8Array;
+  qos: QoS;
+  dup: boolean;
+  retain: boolean;
+}
+
+/** Decides the PUBACK/PUBREC reason code for an incoming PUBLISH (MQTT 5 only). */
+export type AckHandler = (
+  topic: string,
+  message: Uint8Array,
+  packet: IncomingPublish,
+  done: (error: Error | number | null, reasonCode?: number) => void,
+) => void;
+
+export type TimerVariant =
+  | 'auto'
+  | 'worker'
+  | 'native'
+  | { set: (fn: () => void, ms: number) => unknown; clear: (id: unknown) => void };
+
+export interface ClientOptions extends TlsOptions {
+  protocol?: MqttProtocol;
+  host?: string;
+  hostname?: string;
+  port?: number;
+  /** WebSocket path, or the unix socket path. */
+  path?: string;
+  /** Connect to the unix socket at `path` (also set by a `+unix` protocol). */
+  unixSocket?: boolean;
+  /** `'user:pass'` or `'user'`; overrides `username`/`password`. */
+  auth?: string;
+  query?: Record<string, string>;
+  /** Tried in turn, one per connection attempt. */
+  servers?: ServerOption[];
+
+  keepalive?: number;
+  reschedulePings?: boolean;
+  clientId?: string;
+  protocolId?: 'MQTT' | 'MQIsdp';
+  protocolVersion?: 3 | 4 | 5;
+  clean?: boolean;
+  reconnectPeriod?: number;
+  reconnectOnConnackError?: boolean;
+  connectTimeout?: number;
+  username?: string;
+  password?: string | Uint8Array;
+  will?: WillOptions;
+  properties?: ConnectProperties;
+  authPacket?: AuthPacketOptions;
+  incomingStore?: StoreLike;
+  outgoingStore?: StoreLike;
+  queueQoSZero?: boolean;
+  customHandleAcks?: AckHandler;
+  autoUseTopicAlias?: boolean;
+  autoAssignTopicAlias?: boolean;
+  resubscribe?: boolean;
+  subscribeBatchSize?: number;
+  messageIdProvider?: MessageIdProvider;
+  log?: (...args: unknown[]) => void;
+  manualConnect?: boolean;
+  timerVariant?: TimerVariant;
+  writeCache?: boolean;
+
+  wsOptions?: Record<string, unknown>;
+  /** `client` is the client instance. */
+  transformWsUrl?: (url: string, options: ResolvedOptions, client: unknown) => string;
+  createWebsocket?: (url: string, subprotocols: string[], options: ResolvedOptions) => unknown;
+  forceNativeWebSocket?: boolean;
+  browserBufferSize?: number;
+  browserBufferTimeout?: number;
+  objectMode?: boolean;
+  binary?: boolean;
+  /** Alipay mini-program: the `my` global. */
+  my?: unknown;
+}
+
+/** Options after `resolveOptions`: defaults applied, URL merged in. Treat as immutable. */
+export type ResolvedOptions = Readonly<
+  Omit<ClientOptions, 'protocol' | 'servers' | 'query' | 'auth' | keyof RequiredResolved>
+> &
+  Readonly<RequiredResolved> & {
+    readonly servers?: ReadonlyArray<Readonly<ServerOption>>;
+    readonly query: Readonly<Record<string, string>>;
+  };
+
+interface RequiredResolved {
+  /** Without `+unix`; `unixSocket` says whether it was there. */
+  protocol: BaseProtocol;
+  /** The protocol for `servers` entries that name none. */
+  defaultProtocol: BaseProtocol;
+  host: string;
+  hostname: string;
+  port: number;
+  unixSocket: boolean;
+  keepalive: number;
+  reschedulePings: boolean;
+  clientId: string;
+  protocolId: 'MQTT' | 'MQIsdp';
+  protocolVersion: 3 | 4 | 5;
+  clean: boolean;
+  reconnectPeriod: number;
+  reconnectOnConnackError: boolean;
+  connectTimeout: number;
+  queueQoSZero: boolean;
+  resubscribe: boolean;
+  manualConnect: boolean;
+  customHandleAcks: AckHandler;
+  /** The TLS options picked out of the user's options, for secure transports. */
+  tls: Readonly<TlsOptions>;
+}

@@ -1,0 +1,216 @@
+/**
+ * `resolveOptions(url?, options?)`: what MQTT.js's `connect()` does to its arguments before
+ * building a client — parse the URL, merge it under the options, apply the v5 defaults — without
+ * touching the caller's object. `transportOptionsFor()` then picks the server for each attempt.
+ *
+ * Where this differs from MQTT.js on purpose: an option set to `undefined` does not erase the
+ * URL's value; `protocolVersion: 3` defaults `protocolId` to 'MQIsdp' (3.1 requires it);
+ * `cert` + `key` with `tcp` upgrades to `mqtts` and with `tls`/`ssl` is accepted (MQTT.js throws);
+ * the generated client id always has 8 hex digits.
+ */
+import { parseBrokerUrl } from './broker-url.js';
+import { invalidOptions } from './errors.js';
+import type {
+  AckHandler,
+  BaseProtocol,
+  ClientOptions,
+  ResolvedOptions,
+  ServerOption,
+} from './options-types.js';
+import { TLS_OPTION_KEYS, type TlsOptions, type TransportOptions } from './transport/types.js';
+
+export type * from './options-types.js';
+
+export const DEFAULT_OPTIONS = {
+  keepalive: 60,
+  reschedulePings: true,
+  protocolId: 'MQTT',
+  protocolVersion: 4,
+  reconnectPeriod: 1000,
+  connectTimeout: 30 * 1000,
+  clean: true,
+  resubscribe: true,
+  queueQoSZero: true,
+  manualConnect: false,
+  reconnectOnConnackError: false,
+} as const;
+
+const DEFAULT_PORTS: Readonly<Record<string, number>> = {
+  mqtt: 1883,
+  tcp: 1883,
+  mqtts: 8883,
+  tls: 8883,
+  ssl: 8883,
+  ws: 80,
+  wx: 80,
+  ali: 80,
+  wss: 443,
+  wxs: 443,
+  alis: 443,
+};
+
+/** What a plain protocol becomes when `cert` and `key` are given. */
+const SECURE_VARIANT: Readonly<Record<string, BaseProtocol>> = {
+  mqtt: 'mqtts',
+  tcp: 'mqtts',
+  ws: 'wss',
+  wx: 'wxs',
+  ali: 'alis',
+};
+
+export function defaultPort(protocol: string): number {
+  return DEFAULT_PORTS[protocol] ?? 1883;
+}
+
+/** `mqttjs_` and 8 random hex digits, as MQTT.js. */
+export function defaultClientId(): string {
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(4));
+  let hex = '';
+  for (const byte of bytes) hex += byte.toString(16).padStart(2, '0');
+  return `mqttjs_${hex}`;
+}
+
+/** The default `customHandleAcks`: accept every message with reason code 0. */
+export const acceptAllAcks: AckHandler = (_topic, _message, _packet, done) => done(null, 0);
+
+/** Copies the keys of `source` whose value is not undefined. */
+function definedEntries<T extends object>(source: T): Partial<T> {
+  const result: Partial<T> = {};
+  for (const key of Object.keys(source) as Array<keyof T>) {
+    if (source[key] !== undefined) result[key] = source[key];
+  }
+  return result;
+}
+
+/** MQTT.js's `auth` rule: `user:pass` splits at the last colon; anything else is a user name. */
+function splitAuth(auth: string): { username: string; password?: string } {
+  const match = /^(.+):(.+)$/.exec(auth);
+  return match ? { username: match[1] as string, password: match[2] as string } : { username: auth };
+}
+
+function normalizeArguments(
+  url: string | URL | ClientOptions | null | undefined,
+  options: ClientOptions | undefined,
+): { fromUrl: ClientOptions; urlAuth?: { username: string; password?: string }; given: ClientOptions } {
+  if (url === null || url === undefined || url === '') return { fromUrl: {}, given: options ?? {} };
+  if (typeof url === 'string' || url instanceof URL) {
+    const parts = parseBrokerUrl(url);
+    const fromUrl: ClientOptions = {
+      protocol: parts.protocol as ClientOptions['protocol'],
+      query: parts.query,
+    };
+    if (parts.hostname !== undefined) fromUrl.host = parts.hostname;
+    if (parts.port !== undefined) fromUrl.port = parts.port;
+    if (parts.path !== undefined) fromUrl.path = parts.path;
+    const urlAuth =
+      parts.username === undefined ? undefined : { username: parts.username, password: parts.password };
+    return { fromUrl, urlAuth, given: options ?? {} };
+  }
+  // An options object alone, or (unlike MQTT.js, which ignores it) a URL-like object merged under options.
+  return options ? { fromUrl: url, given: options } : { fromUrl: {}, given: url };
+}
+
+function checkInteger(name: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw invalidOptions(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+}
+
+/**
+ * Resolves `connect(url?, options?)` arguments. `url` may be a string, a `URL`, or the options
+ * object itself. Throws `MQTT_ERR_INVALID_OPTIONS` for what can never connect.
+ */
+export function resolveOptions(
+  url?: string | URL | ClientOptions | null,
+  options?: ClientOptions,
+): ResolvedOptions {
+  const { fromUrl, urlAuth, given } = normalizeArguments(url, options);
+  const merged: ClientOptions = { ...definedEntries(fromUrl), ...definedEntries(given) };
+
+  let protocol = String(merged.protocol ?? 'mqtt')
+    .replace(/:$/, '')
+    .toLowerCase();
+  const unixSocket = merged.unixSocket === true || protocol.endsWith('+unix');
+  protocol = protocol.replace(/\+unix$/, '');
+  if (merged.cert && merged.key) protocol = SECURE_VARIANT[protocol] ?? protocol;
+
+  // As MQTT.js: `auth` (the option, else the URL's user:pass) wins over `username`/`password`.
+  const auth =
+    given.auth !== undefined
+      ? splitAuth(given.auth)
+      : (urlAuth ?? (fromUrl.auth !== undefined ? splitAuth(fromUrl.auth) : undefined));
+  let { username, password } = merged;
+  if (auth) {
+    username = auth.username;
+    if (auth.password !== undefined) password = auth.password;
+  }
+
+  const query = { ...(merged.query ?? {}) };
+  const givenClientId = typeof query.clientId === 'string' ? query.clientId : merged.clientId;
+  if (merged.clean === false && !givenClientId) throw invalidOptions('Missing clientId for unclean clients');
+  const clientId = typeof givenClientId === 'string' ? givenClientId : defaultClientId();
+
+  const protocolVersion = merged.protocolVersion ?? DEFAULT_OPTIONS.protocolVersion;
+  if (protocolVersion !== 3 && protocolVersion !== 4 && protocolVersion !== 5) {
+    throw invalidOptions(`protocolVersion must be 3, 4 or 5, got ${String(protocolVersion)}`);
+  }
+  const keepalive = merged.keepalive ?? DEFAULT_OPTIONS.keepalive;
+  checkInteger('keepalive', keepalive, 0, 65535);
+  // MQTT.js treats port 0 as unset too.
+  const port = merged.port || defaultPort(protocol);
+  if (!unixSocket) checkInteger('port', port, 1, 65535);
+  const hostname = merged.hostname || merged.host || 'localhost';
+  const keepPath = unixSocket || /^(ws|wx|ali)/.test(protocol);
+
+  const tls: TlsOptions = {};
+  for (const key of TLS_OPTION_KEYS) {
+    if (merged[key] !== undefined) (tls as Record<string, unknown>)[key] = merged[key];
+  }
+  const { auth: _auth, path, servers, ...rest } = merged;
+
+  return {
+    ...DEFAULT_OPTIONS,
+    ...rest,
+    protocol: protocol as BaseProtocol,
+    defaultProtocol: protocol as BaseProtocol,
+    host: hostname,
+    hostname,
+    port,
+    ...(keepPath && path !== undefined ? { path } : {}),
+    unixSocket,
+    username,
+    password,
+    query,
+    clientId,
+    protocolVersion,
+    protocolId: merged.protocolId ?? (protocolVersion === 3 ? 'MQIsdp' : 'MQTT'),
+    keepalive,
+    customHandleAcks:
+      protocolVersion === 5 && merged.customHandleAcks ? merged.customHandleAcks : acceptAllAcks,
+    tls,
+    ...(servers ? { servers: servers.map((server: ServerOption) => ({ ...server })) } : {}),
+  };
+}
+
+/**
+ * The transport options for connection attempt `attempt` (0-based). With `servers`, attempts go
+ * round the list, each entry using its own protocol or else `defaultProtocol`. The client adds
+ * `transformWsUrl`/`createWebsocket`, which need the client instance.
+ */
+export function transportOptionsFor(options: ResolvedOptions, attempt = 0): TransportOptions {
+  const servers = options.servers;
+  const server = servers && servers.length > 0 ? servers[attempt % servers.length] : undefined;
+  const protocol = server ? (server.protocol ?? options.defaultProtocol) : options.protocol;
+  const result: TransportOptions = {
+    protocol,
+    host: server?.host ?? options.hostname,
+    port: server ? server.port || defaultPort(protocol) : options.port,
+    unixSocket: options.unixSocket,
+    tls: options.tls,
+    protocolId: options.protocolId,
+    protocolVersion: options.protocolVersion,
+  };
+  if (options.path !== undefined) result.path = options.path;
+  if (options.wsOptions !== undefined) result.wsOptions = options.wsOptions;
+  return result;
+}
