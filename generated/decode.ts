@@ -3,11 +3,11 @@
 
 import {
   Framer,
+  frameOne,
   MqttDecodeError,
   malformed,
   protocolError,
   Reader,
-  scanVbi,
   topicFilterProblem,
   topicNameProblem,
 } from '../runtime/wire/index.js';
@@ -18,27 +18,34 @@ import { REASONS_AUTH, REASONS_CONNACK, REASONS_DISCONNECT, REASONS_PUBACK, REAS
 
 /** CONNECT (MQTT 3.1 §3.1; MQTT 3.1.1 §3.1; MQTT 5.0 §3.1). */
 function decodeConnect(r: Reader, flags: number, v: number): ConnectPacket {
+  // [MQTT-2.1.3-1]
   if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `CONNECT: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
   const protocolId = r.string('Protocol Name');
   const protocolVersion = r.u8('Protocol Level');
+  // [MQTT-3.1.2-2]
   if (protocolVersion !== 3 && protocolVersion !== 4 && protocolVersion !== 5) {
     throw new MqttDecodeError(`CONNECT: unsupported protocol level ${protocolVersion}`, { code: 'MQTT_ERR_PROTOCOL_VERSION', reasonCode: 0x84, spec: "MQTT 5.0 §3.1.2.2 [MQTT-3.1.2-2]" });
   }
   v = protocolVersion; // CONNECT carries its own protocol level
   const expectedName = v === 3 ? "MQIsdp" : v === 4 ? "MQTT" : "MQTT";
+  // [MQTT-3.1.2-1]
   if (protocolId !== expectedName) throw protocolError('MQTT_ERR_PROTOCOL_NAME', `CONNECT: protocol name "${protocolId}" does not match level ${v}`, "MQTT 5.0 §3.1.2.1 [MQTT-3.1.2-1]");
   const connectFlags = r.u8("Connect Flags");
   const has_username = (connectFlags & 0x80) !== 0;
   const has_password = (connectFlags & 0x40) !== 0;
   const has_will = (connectFlags & 0x04) !== 0;
+  // [MQTT-3.1.2-3]
   if ((connectFlags & 0x01) !== 0x00) throw malformed('MQTT_ERR_RESERVED_BITS', "CONNECT: reserved bits 0-0 of the Connect Flags are set", "MQTT 5.0 §3.1.2.3 [MQTT-3.1.2-3]");
   let will_retain: boolean | undefined;
+  // [MQTT-3.1.2-13]
+  if (!has_will && (connectFlags & 0x20) !== 0) throw malformed('MQTT_ERR_FLAG_WITHOUT_PRESENCE', "CONNECT: will.retain is set without the will flag", "MQTT 5.0 §3.1.2.7 [MQTT-3.1.2-13]");
   if (has_will) will_retain = (connectFlags & 0x20) !== 0;
-  else if ((connectFlags & 0x20) !== 0) throw malformed('MQTT_ERR_FLAG_WITHOUT_PRESENCE', "CONNECT: will.retain is set without the will flag", "MQTT 5.0 §3.1.2.7 [MQTT-3.1.2-13]");
   let will_qos: number | undefined;
+  // [MQTT-3.1.2-12]
+  if (!has_will && (connectFlags & 0x18) !== 0) throw malformed('MQTT_ERR_FLAG_WITHOUT_PRESENCE', "CONNECT: will.qos is set without the will flag", "MQTT 5.0 §3.1.2.6 [MQTT-3.1.2-12]");
   if (has_will) will_qos = (connectFlags >> 3) & 3;
-  else if ((connectFlags & 0x18) !== 0) throw malformed('MQTT_ERR_FLAG_WITHOUT_PRESENCE', "CONNECT: will.qos is set without the will flag", "MQTT 5.0 §3.1.2.6 [MQTT-3.1.2-12]");
-  if (will_qos! > 2) throw malformed('MQTT_ERR_BAD_QOS', `CONNECT: will.qos is ${will_qos}, above 2`, "MQTT 5.0 §3.1.2.6 [MQTT-3.1.2-12]");
+  // [MQTT-3.1.2-12]
+  if (will_qos! > 2) throw malformed("MQTT_ERR_BAD_QOS", `CONNECT: will.qos is ${will_qos}, above 2`, "MQTT 5.0 §3.1.2.6 [MQTT-3.1.2-12]");
   const clean = (connectFlags & 0x02) !== 0;
   const keepalive = r.u16("Keep Alive");
   let properties: ConnectProperties | undefined;
@@ -53,7 +60,8 @@ function decodeConnect(r: Reader, flags: number, v: number): ConnectPacket {
   let will_topic: string | undefined;
   if (has_will) {
     will_topic = r.string("Will Topic");
-    if (topicNameProblem(will_topic) !== undefined) throw new MqttDecodeError(`CONNECT: ${topicNameProblem(will_topic)}`, { code: 'MQTT_ERR_TOPIC_NAME_INVALID', reasonCode: 0x90, spec: "MQTT 5.0 §3.1.3.3" });
+    const will_topic_problem = topicNameProblem(will_topic);
+    if (will_topic_problem !== undefined) throw new MqttDecodeError(`CONNECT: ${will_topic_problem}`, { code: 'MQTT_ERR_TOPIC_NAME_INVALID', reasonCode: 0x90, spec: "MQTT 5.0 §3.1.3.3" });
   }
   let will_payload: Uint8Array | undefined;
   if (has_will) {
@@ -69,9 +77,11 @@ function decodeConnect(r: Reader, flags: number, v: number): ConnectPacket {
   }
   if (r.pos !== r.end) throw malformed('MQTT_ERR_TRAILING_BYTES', `CONNECT: ${r.end - r.pos} unexpected bytes at the end of the packet`, "MQTT 5.0 §3.1");
   if (v !== 5) {
-    if (password && !username) throw protocolError("MQTT_ERR_PASSWORD_WITHOUT_USERNAME", "CONNECT: a password requires a user name before MQTT 5", "MQTT 3.1.1 §3.1.2.9 [MQTT-3.1.2-22]");
+    // [MQTT-3.1.2-22]
+    if (has_password && !has_username) throw protocolError("MQTT_ERR_PASSWORD_WITHOUT_USERNAME", "CONNECT: a password requires a user name before MQTT 5", "MQTT 3.1.1 §3.1.2.9 [MQTT-3.1.2-22]");
   }
   if (v === 4) {
+    // [MQTT-3.1.3-7]
     if (clientId.length === 0 && !clean) throw protocolError("MQTT_ERR_EMPTY_CLIENT_ID", "CONNECT: an empty Client Identifier requires Clean Session", "MQTT 3.1.1 §3.1.3.1 [MQTT-3.1.3-7]");
   }
   const pkt: ConnectPacket = { cmd: 'connect', protocolId: protocolId as ConnectPacket['protocolId'], protocolVersion: protocolVersion as ProtocolVersion, clean, keepalive, clientId };
@@ -88,9 +98,11 @@ function decodeConnect(r: Reader, flags: number, v: number): ConnectPacket {
 
 /** CONNACK (MQTT 3.1 §3.2; MQTT 3.1.1 §3.2; MQTT 5.0 §3.2). */
 function decodeConnack(r: Reader, flags: number, v: number): ConnackPacket {
+  // [MQTT-2.1.3-1]
   if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `CONNACK: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
   const acknowledgeFlags = r.u8("Acknowledge Flags");
   if (v !== 3) {
+    // [MQTT-3.2.2-1]
     if ((acknowledgeFlags & 0xfe) !== 0x00) throw malformed('MQTT_ERR_RESERVED_BITS', "CONNACK: reserved bits 7-1 of the Acknowledge Flags are set", "MQTT 5.0 §3.2.2.1 [MQTT-3.2.2-1]");
   }
   const sessionPresent = (acknowledgeFlags & 0x01) !== 0;
@@ -118,22 +130,28 @@ function decodeConnack(r: Reader, flags: number, v: number): ConnackPacket {
 function decodePublish(r: Reader, flags: number, v: number): PublishPacket {
   const dup = (flags & 0x08) !== 0;
   const qos = (flags >> 1) & 3;
-  if (qos! > 2) throw malformed('MQTT_ERR_BAD_QOS', `PUBLISH: qos is ${qos}, above 2`, "MQTT 5.0 §3.3.1.2 [MQTT-3.3.1-4]");
+  // [MQTT-3.3.1-4]
+  if (qos! > 2) throw malformed("MQTT_ERR_BAD_QOS", `PUBLISH: qos is ${qos}, above 2`, "MQTT 5.0 §3.3.1.2 [MQTT-3.3.1-4]");
   const retain = (flags & 0x01) !== 0;
   const topic = r.string("Topic Name");
-  if (topicNameProblem(topic) !== undefined) throw new MqttDecodeError(`PUBLISH: ${topicNameProblem(topic)}`, { code: 'MQTT_ERR_TOPIC_NAME_INVALID', reasonCode: 0x90, spec: "MQTT 5.0 §3.3.2.1 [MQTT-3.3.2-2]" });
+  const topic_problem = topicNameProblem(topic, true);
+  // [MQTT-3.3.2-2]
+  if (topic_problem !== undefined) throw new MqttDecodeError(`PUBLISH: ${topic_problem}`, { code: 'MQTT_ERR_TOPIC_NAME_INVALID', reasonCode: 0x90, spec: "MQTT 5.0 §3.3.2.1 [MQTT-3.3.2-2]" });
   let messageId: number | undefined;
   if (qos > 0) {
     messageId = r.u16('Packet Identifier');
-    if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'PUBLISH: Packet Identifier is 0', 'MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]');
+    // [MQTT-2.2.1-3]
+    if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'PUBLISH: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   }
   let properties: PublishProperties | undefined;
   if (v === 5) {
     properties = decodePublishProperties(r);
   }
   const payload = r.rest();
+  // [MQTT-3.3.1-2]
   if (qos === 0 && dup) throw protocolError("MQTT_ERR_DUP_QOS0", "PUBLISH: DUP must be 0 in a QoS 0 PUBLISH", "MQTT 5.0 §3.3.1.1 [MQTT-3.3.1-2]");
   if (v !== 5) {
+    // [MQTT-4.7.3-1]
     if (topic.length === 0) throw protocolError("MQTT_ERR_EMPTY_TOPIC", "PUBLISH: the Topic Name is empty", "MQTT 3.1.1 §4.7.3 [MQTT-4.7.3-1]");
   }
   if (v === 5) {
@@ -147,9 +165,11 @@ function decodePublish(r: Reader, flags: number, v: number): PublishPacket {
 
 /** PUBACK (MQTT 3.1 §3.4; MQTT 3.1.1 §3.4; MQTT 5.0 §3.4). */
 function decodePuback(r: Reader, flags: number, v: number): PubackPacket {
+  // [MQTT-2.1.3-1]
   if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `PUBACK: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
   const messageId = r.u16('Packet Identifier');
-  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'PUBACK: Packet Identifier is 0', 'MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]');
+  // [MQTT-2.2.1-3]
+  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'PUBACK: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let reasonCode: number | undefined;
   if (v === 5) {
     reasonCode = 0;
@@ -172,9 +192,11 @@ function decodePuback(r: Reader, flags: number, v: number): PubackPacket {
 
 /** PUBREC (MQTT 3.1 §3.5; MQTT 3.1.1 §3.5; MQTT 5.0 §3.5). */
 function decodePubrec(r: Reader, flags: number, v: number): PubrecPacket {
+  // [MQTT-2.1.3-1]
   if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `PUBREC: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
   const messageId = r.u16('Packet Identifier');
-  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'PUBREC: Packet Identifier is 0', 'MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]');
+  // [MQTT-2.2.1-3]
+  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'PUBREC: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let reasonCode: number | undefined;
   if (v === 5) {
     reasonCode = 0;
@@ -197,9 +219,11 @@ function decodePubrec(r: Reader, flags: number, v: number): PubrecPacket {
 
 /** PUBREL (MQTT 3.1 §3.6; MQTT 3.1.1 §3.6; MQTT 5.0 §3.6). */
 function decodePubrel(r: Reader, flags: number, v: number): PubrelPacket {
+  // [MQTT-3.6.1-1]
   if (flags !== 0b0010 && !(v === 3 && (flags === 0b1010))) throw malformed('MQTT_ERR_RESERVED_FLAGS', `PUBREL: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0010`, "MQTT 5.0 §3.6.1 [MQTT-3.6.1-1]");
   const messageId = r.u16('Packet Identifier');
-  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'PUBREL: Packet Identifier is 0', 'MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]');
+  // [MQTT-2.2.1-3]
+  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'PUBREL: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let reasonCode: number | undefined;
   if (v === 5) {
     reasonCode = 0;
@@ -222,9 +246,11 @@ function decodePubrel(r: Reader, flags: number, v: number): PubrelPacket {
 
 /** PUBCOMP (MQTT 3.1 §3.7; MQTT 3.1.1 §3.7; MQTT 5.0 §3.7). */
 function decodePubcomp(r: Reader, flags: number, v: number): PubcompPacket {
+  // [MQTT-2.1.3-1]
   if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `PUBCOMP: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
   const messageId = r.u16('Packet Identifier');
-  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'PUBCOMP: Packet Identifier is 0', 'MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]');
+  // [MQTT-2.2.1-3]
+  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'PUBCOMP: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let reasonCode: number | undefined;
   if (v === 5) {
     reasonCode = 0;
@@ -247,31 +273,36 @@ function decodePubcomp(r: Reader, flags: number, v: number): PubcompPacket {
 
 /** SUBSCRIBE (MQTT 3.1 §3.8; MQTT 3.1.1 §3.8; MQTT 5.0 §3.8). */
 function decodeSubscribe(r: Reader, flags: number, v: number): SubscribePacket {
+  // [MQTT-3.8.1-1]
   if (flags !== 0b0010 && !(v === 3 && (flags === 0b1010))) throw malformed('MQTT_ERR_RESERVED_FLAGS', `SUBSCRIBE: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0010`, "MQTT 5.0 §3.8.1 [MQTT-3.8.1-1]");
   const messageId = r.u16('Packet Identifier');
-  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'SUBSCRIBE: Packet Identifier is 0', 'MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]');
+  // [MQTT-2.2.1-3]
+  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'SUBSCRIBE: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let properties: SubscribeProperties | undefined;
   if (v === 5) {
     properties = decodeSubscribeProperties(r);
   }
   const subscriptions: Subscription[] = [];
+  // [MQTT-3.8.3-2]
   if (r.pos === r.end) throw protocolError('MQTT_ERR_EMPTY_LIST', "SUBSCRIBE: the subscriptions list is empty", "MQTT 5.0 §3.8.3 [MQTT-3.8.3-2]");
   while (r.pos < r.end) {
-    const i_topic = r.string("Topic Name");
+    const i_topic = r.string("Topic Filter");
     const problem = topicFilterProblem(i_topic);
     if (problem !== undefined) throw new MqttDecodeError(`SUBSCRIBE: ${problem}`, { code: 'MQTT_ERR_TOPIC_FILTER_INVALID', reasonCode: 0x8f, spec: "MQTT 5.0 §3.8.3" });
     const i_options = r.u8("Options");
     if (v === 5) {
+      // [MQTT-3.8.3-5]
       if ((i_options & 0xc0) !== 0x00) throw malformed('MQTT_ERR_RESERVED_BITS', "SUBSCRIBE: reserved bits 7-6 of the Options are set", "MQTT 5.0 §3.8.3.1 [MQTT-3.8.3-5]");
     }
     if (v !== 5) {
+      // [MQTT-3-8.3-4]
       if ((i_options & 0xfc) !== 0x00) throw malformed('MQTT_ERR_RESERVED_BITS', "SUBSCRIBE: reserved bits 7-2 of the Options are set", "MQTT 3.1.1 §3.8.3.1 [MQTT-3-8.3-4]");
     }
     let i_rh: number | undefined;
     if (v === 5) {
       i_rh = (i_options >> 4) & 3;
     }
-    if (i_rh! > 2) throw malformed('MQTT_ERR_BAD_QOS', `SUBSCRIBE: rh is ${i_rh}, above 2`, "MQTT 5.0 §3.8.3.1 Retain Handling");
+    if (i_rh! > 2) throw protocolError("MQTT_ERR_BAD_RETAIN_HANDLING", `SUBSCRIBE: rh is ${i_rh}, above 2`, "MQTT 5.0 §3.8.3.1 Retain Handling");
     let i_rap: boolean | undefined;
     if (v === 5) {
       i_rap = (i_options & 0x08) !== 0;
@@ -281,7 +312,8 @@ function decodeSubscribe(r: Reader, flags: number, v: number): SubscribePacket {
       i_nl = (i_options & 0x04) !== 0;
     }
     const i_qos = (i_options >> 0) & 3;
-    if (i_qos! > 2) throw malformed('MQTT_ERR_BAD_QOS', `SUBSCRIBE: qos is ${i_qos}, above 2`, "MQTT 5.0 §3.8.3.1 Maximum QoS [MQTT-3-8.3-4]");
+    // [MQTT-3-8.3-4]
+    if (i_qos! > 2) throw malformed("MQTT_ERR_BAD_QOS", `SUBSCRIBE: qos is ${i_qos}, above 2`, "MQTT 5.0 §3.8.3.1 Maximum QoS; MQTT 3.1.1 §3.8.3.1 [MQTT-3-8.3-4]");
     subscriptions.push(v !== 5 ? { topic: i_topic, qos: i_qos as QoS } : { topic: i_topic, rh: i_rh! as 0 | 1 | 2, rap: i_rap!, nl: i_nl!, qos: i_qos as QoS });
   }
   const pkt: SubscribePacket = { cmd: 'subscribe', messageId, subscriptions };
@@ -292,9 +324,11 @@ function decodeSubscribe(r: Reader, flags: number, v: number): SubscribePacket {
 /** SUBACK (MQTT 3.1 §3.9; MQTT 3.1.1 §3.9; MQTT 5.0 §3.9). */
 function decodeSuback(r: Reader, flags: number, v: number): SubackPacket {
   let granted: number[] = [];
+  // [MQTT-2.1.3-1]
   if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `SUBACK: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
   const messageId = r.u16('Packet Identifier');
-  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'SUBACK: Packet Identifier is 0', 'MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]');
+  // [MQTT-2.2.1-3]
+  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'SUBACK: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let properties: SubackProperties | undefined;
   if (v === 5) {
     properties = decodeSubackProperties(r);
@@ -324,18 +358,22 @@ function decodeSuback(r: Reader, flags: number, v: number): SubackPacket {
 
 /** UNSUBSCRIBE (MQTT 3.1 §3.10; MQTT 3.1.1 §3.10; MQTT 5.0 §3.10). */
 function decodeUnsubscribe(r: Reader, flags: number, v: number): UnsubscribePacket {
+  // [MQTT-3.10.1-1]
   if (flags !== 0b0010 && !(v === 3 && (flags === 0b1010))) throw malformed('MQTT_ERR_RESERVED_FLAGS', `UNSUBSCRIBE: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0010`, "MQTT 5.0 §3.10.1 [MQTT-3.10.1-1]");
   const messageId = r.u16('Packet Identifier');
-  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'UNSUBSCRIBE: Packet Identifier is 0', 'MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]');
+  // [MQTT-2.2.1-3]
+  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'UNSUBSCRIBE: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let properties: UnsubscribeProperties | undefined;
   if (v === 5) {
     properties = decodeUnsubscribeProperties(r);
   }
   const unsubscriptions: string[] = [];
+  // [MQTT-3.10.3-2]
   if (r.pos === r.end) throw protocolError('MQTT_ERR_EMPTY_LIST', "UNSUBSCRIBE: the unsubscriptions list is empty", "MQTT 5.0 §3.10.3 [MQTT-3.10.3-2]");
   while (r.pos < r.end) {
     const item = r.string("Unsubscriptions entry");
     const problem = topicFilterProblem(item);
+    // [MQTT-3.10.3-2]
     if (problem !== undefined) throw new MqttDecodeError(`UNSUBSCRIBE: ${problem}`, { code: 'MQTT_ERR_TOPIC_FILTER_INVALID', reasonCode: 0x8f, spec: "MQTT 5.0 §3.10.3 [MQTT-3.10.3-2]" });
     unsubscriptions.push(item);
   }
@@ -347,9 +385,11 @@ function decodeUnsubscribe(r: Reader, flags: number, v: number): UnsubscribePack
 /** UNSUBACK (MQTT 3.1 §3.11; MQTT 3.1.1 §3.11; MQTT 5.0 §3.11). */
 function decodeUnsuback(r: Reader, flags: number, v: number): UnsubackPacket {
   let granted: number[] = [];
+  // [MQTT-2.1.3-1]
   if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `UNSUBACK: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
   const messageId = r.u16('Packet Identifier');
-  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'UNSUBACK: Packet Identifier is 0', 'MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]');
+  // [MQTT-2.2.1-3]
+  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'UNSUBACK: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let properties: UnsubackProperties | undefined;
   if (v === 5) {
     properties = decodeUnsubackProperties(r);
@@ -370,6 +410,7 @@ function decodeUnsuback(r: Reader, flags: number, v: number): UnsubackPacket {
 
 /** PINGREQ (MQTT 3.1 §3.12; MQTT 3.1.1 §3.12; MQTT 5.0 §3.12). */
 function decodePingreq(r: Reader, flags: number, v: number): PingreqPacket {
+  // [MQTT-2.1.3-1]
   if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `PINGREQ: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
   if (r.pos !== r.end) throw malformed('MQTT_ERR_TRAILING_BYTES', `PINGREQ: ${r.end - r.pos} unexpected bytes at the end of the packet`, "MQTT 5.0 §3.12");
   const pkt: PingreqPacket = { cmd: 'pingreq' };
@@ -378,6 +419,7 @@ function decodePingreq(r: Reader, flags: number, v: number): PingreqPacket {
 
 /** PINGRESP (MQTT 3.1 §3.13; MQTT 3.1.1 §3.13; MQTT 5.0 §3.13). */
 function decodePingresp(r: Reader, flags: number, v: number): PingrespPacket {
+  // [MQTT-2.1.3-1]
   if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `PINGRESP: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
   if (r.pos !== r.end) throw malformed('MQTT_ERR_TRAILING_BYTES', `PINGRESP: ${r.end - r.pos} unexpected bytes at the end of the packet`, "MQTT 5.0 §3.13");
   const pkt: PingrespPacket = { cmd: 'pingresp' };
@@ -386,6 +428,7 @@ function decodePingresp(r: Reader, flags: number, v: number): PingrespPacket {
 
 /** DISCONNECT (MQTT 3.1 §3.14; MQTT 3.1.1 §3.14; MQTT 5.0 §3.14). */
 function decodeDisconnect(r: Reader, flags: number, v: number): DisconnectPacket {
+  // [MQTT-3.14.1-1]
   if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `DISCONNECT: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §3.14.1 [MQTT-3.14.1-1]");
   let reasonCode: number | undefined;
   if (v === 5) {
@@ -409,6 +452,7 @@ function decodeDisconnect(r: Reader, flags: number, v: number): DisconnectPacket
 
 /** AUTH (MQTT 5.0 §3.15). */
 function decodeAuth(r: Reader, flags: number, v: number): AuthPacket {
+  // [MQTT-3.15.1-1]
   if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `AUTH: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §3.15.1 [MQTT-3.15.1-1]");
   let reasonCode: number | undefined;
   reasonCode = 0;
@@ -490,17 +534,8 @@ export interface DecodeOptions {
 
 /** Decodes exactly one complete packet. Throws MqttDecodeError for bad or incomplete bytes. */
 export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Packet {
-  const scan = { next: 0 };
-  const rl = scanVbi(bytes, 1, bytes.length, scan);
-  if (bytes.length === 0 || rl === -1) throw malformed('MQTT_ERR_TRUNCATED', 'the fixed header is incomplete', 'MQTT 5.0 §2.1.1');
-  if (rl < 0) throw malformed('MQTT_ERR_MALFORMED_VBI', 'the Remaining Length is not a valid Variable Byte Integer', 'MQTT 5.0 §1.5.5 [MQTT-1.5.5-1]');
-  const total = scan.next + rl;
-  if (options.maximumPacketSize !== undefined && total > options.maximumPacketSize) {
-    throw new MqttDecodeError(`packet of ${total} bytes exceeds the Maximum Packet Size of ${options.maximumPacketSize}`, { code: 'MQTT_ERR_PACKET_TOO_LARGE', reasonCode: 0x95, spec: 'MQTT 5.0 §3.1.2.11.4' });
-  }
-  if (total > bytes.length) throw malformed('MQTT_ERR_TRUNCATED', `the packet needs ${total} bytes, got ${bytes.length}`, 'MQTT 5.0 §2.1.4');
-  if (total < bytes.length) throw malformed('MQTT_ERR_TRAILING_BYTES', `${bytes.length - total} bytes follow the packet`, 'MQTT 5.0 §2.1.4');
-  const r = new Reader().reset(bytes, scan.next, total, '');
+  const start = frameOne(bytes, options.maximumPacketSize);
+  const r = new Reader().reset(bytes, start, bytes.length, '');
   return decodeBody(r, bytes[0]!, options.protocolVersion ?? 4);
 }
 

@@ -45,9 +45,11 @@ function encodeConnect(p: ConnectPacketInput, v: ProtocolVersion, maximumPacketS
   const has_password = p.password != null;
   const has_will = p.will != null;
   const protocolId = v === 3 ? "MQIsdp" : v === 4 ? "MQTT" : "MQTT";
+  // [MQTT-3.1.2-1]
   if (p.protocolId !== undefined && p.protocolId !== protocolId) throw encodeError('MQTT_ERR_PROTOCOL_NAME', `CONNECT: protocol name "${p.protocolId}" does not match protocol level ${v}`, "MQTT 5.0 §3.1.2.1 [MQTT-3.1.2-1]");
   const protocolId_len = protocolId.length;
   const will_retain = has_will ? p.will!.retain === true : false;
+  // [MQTT-3.1.2-12]
   const will_qos = has_will ? checkInt(p.will!.qos ?? 0, 0, 2, "CONNECT: will.qos", "MQTT 5.0 §3.1.2.6 [MQTT-3.1.2-12]") : 0;
   const clean = p.clean === true;
   const keepalive = checkInt(p.keepalive, 0, 65535, "CONNECT: Keep Alive", "MQTT 5.0 §3.1.2.10");
@@ -97,14 +99,14 @@ function encodeConnect(p: ConnectPacketInput, v: ProtocolVersion, maximumPacketS
   const password_v = password_on ? password_prep() : undefined;
   if (v !== 5) {
     {
-      const password = p.password;
-      const username = p.username;
-      if (password && !username) throw encodeError("MQTT_ERR_PASSWORD_WITHOUT_USERNAME", "CONNECT: a password requires a user name before MQTT 5", "MQTT 3.1.1 §3.1.2.9 [MQTT-3.1.2-22]");
+      // [MQTT-3.1.2-22]
+      if (has_password && !has_username) throw encodeError("MQTT_ERR_PASSWORD_WITHOUT_USERNAME", "CONNECT: a password requires a user name before MQTT 5", "MQTT 3.1.1 §3.1.2.9 [MQTT-3.1.2-22]");
     }
   }
   if (v === 4) {
     {
       const clientId = p.clientId;
+      // [MQTT-3.1.3-7]
       if (clientId.length === 0 && !clean) throw encodeError("MQTT_ERR_EMPTY_CLIENT_ID", "CONNECT: an empty Client Identifier requires Clean Session", "MQTT 3.1.1 §3.1.3.1 [MQTT-3.1.3-7]");
     }
   }
@@ -191,15 +193,18 @@ function encodeConnack(p: ConnackPacketInput, v: ProtocolVersion, maximumPacketS
 /** PUBLISH (MQTT 3.1 §3.3; MQTT 3.1.1 §3.3; MQTT 5.0 §3.3). */
 function encodePublish(p: PublishPacketInput, v: ProtocolVersion, maximumPacketSize: number): Uint8Array {
   const dup = p.dup === true;
+  // [MQTT-3.3.1-4]
   const qos = checkInt(p.qos ?? 0, 0, 2, "PUBLISH: qos", "MQTT 5.0 §3.3.1.2 [MQTT-3.3.1-4]");
   const retain = p.retain === true;
   const topic = p.topic as string;
   const topic_len = stringLength(topic, "PUBLISH: Topic Name");
-  const topic_problem = topicNameProblem(topic);
+  const topic_problem = topicNameProblem(topic, true);
+  // [MQTT-3.3.2-2]
   if (topic_problem !== undefined) throw encodeError('MQTT_ERR_TOPIC_NAME_INVALID', `PUBLISH: ${topic_problem}`, "MQTT 5.0 §3.3.2.1 [MQTT-3.3.2-2]", 0x90);
   const messageId_on = qos > 0;
   const messageId_prep = () => {
-    const messageId = checkInt(p.messageId, 1, 65535, "PUBLISH: Packet Identifier", 'MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]');
+    // [MQTT-2.2.1-3]
+    const messageId = checkInt(p.messageId, 1, 65535, "PUBLISH: Packet Identifier", "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
     return { messageId };
   };
   const messageId_v = messageId_on ? messageId_prep() : undefined;
@@ -212,11 +217,13 @@ function encodePublish(p: PublishPacketInput, v: ProtocolVersion, maximumPacketS
   const properties_v = properties_on ? properties_prep() : undefined;
   const payload = p.payload === undefined ? EMPTY : toBytes(p.payload, "PUBLISH: Payload");
   {
+    // [MQTT-3.3.1-2]
     if (qos === 0 && dup) throw encodeError("MQTT_ERR_DUP_QOS0", "PUBLISH: DUP must be 0 in a QoS 0 PUBLISH", "MQTT 5.0 §3.3.1.1 [MQTT-3.3.1-2]");
   }
   if (v !== 5) {
     {
       const topic = p.topic;
+      // [MQTT-4.7.3-1]
       if (topic.length === 0) throw encodeError("MQTT_ERR_EMPTY_TOPIC", "PUBLISH: the Topic Name is empty", "MQTT 3.1.1 §4.7.3 [MQTT-4.7.3-1]");
     }
   }
@@ -246,7 +253,8 @@ function encodePublish(p: PublishPacketInput, v: ProtocolVersion, maximumPacketS
 
 /** PUBACK (MQTT 3.1 §3.4; MQTT 3.1.1 §3.4; MQTT 5.0 §3.4). */
 function encodePuback(p: PubackPacketInput, v: ProtocolVersion, maximumPacketSize: number): Uint8Array {
-  const messageId = checkInt(p.messageId, 1, 65535, "PUBACK: Packet Identifier", 'MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]');
+  // [MQTT-2.2.1-3]
+  const messageId = checkInt(p.messageId, 1, 65535, "PUBACK: Packet Identifier", "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   const reasonCode_on = v === 5;
   const reasonCode_prep = () => {
     const reasonCode = checkInt(p.reasonCode ?? 0, 0, 255, "PUBACK: Reason Code");
@@ -281,7 +289,8 @@ function encodePuback(p: PubackPacketInput, v: ProtocolVersion, maximumPacketSiz
 
 /** PUBREC (MQTT 3.1 §3.5; MQTT 3.1.1 §3.5; MQTT 5.0 §3.5). */
 function encodePubrec(p: PubrecPacketInput, v: ProtocolVersion, maximumPacketSize: number): Uint8Array {
-  const messageId = checkInt(p.messageId, 1, 65535, "PUBREC: Packet Identifier", 'MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]');
+  // [MQTT-2.2.1-3]
+  const messageId = checkInt(p.messageId, 1, 65535, "PUBREC: Packet Identifier", "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   const reasonCode_on = v === 5;
   const reasonCode_prep = () => {
     const reasonCode = checkInt(p.reasonCode ?? 0, 0, 255, "PUBREC: Reason Code");
@@ -316,7 +325,8 @@ function encodePubrec(p: PubrecPacketInput, v: ProtocolVersion, maximumPacketSiz
 
 /** PUBREL (MQTT 3.1 §3.6; MQTT 3.1.1 §3.6; MQTT 5.0 §3.6). */
 function encodePubrel(p: PubrelPacketInput, v: ProtocolVersion, maximumPacketSize: number): Uint8Array {
-  const messageId = checkInt(p.messageId, 1, 65535, "PUBREL: Packet Identifier", 'MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]');
+  // [MQTT-2.2.1-3]
+  const messageId = checkInt(p.messageId, 1, 65535, "PUBREL: Packet Identifier", "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   const reasonCode_on = v === 5;
   const reasonCode_prep = () => {
     const reasonCode = checkInt(p.reasonCode ?? 0, 0, 255, "PUBREL: Reason Code");
@@ -351,7 +361,8 @@ function encodePubrel(p: PubrelPacketInput, v: ProtocolVersion, maximumPacketSiz
 
 /** PUBCOMP (MQTT 3.1 §3.7; MQTT 3.1.1 §3.7; MQTT 5.0 §3.7). */
 function encodePubcomp(p: PubcompPacketInput, v: ProtocolVersion, maximumPacketSize: number): Uint8Array {
-  const messageId = checkInt(p.messageId, 1, 65535, "PUBCOMP: Packet Identifier", 'MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]');
+  // [MQTT-2.2.1-3]
+  const messageId = checkInt(p.messageId, 1, 65535, "PUBCOMP: Packet Identifier", "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   const reasonCode_on = v === 5;
   const reasonCode_prep = () => {
     const reasonCode = checkInt(p.reasonCode ?? 0, 0, 255, "PUBCOMP: Reason Code");
@@ -386,7 +397,8 @@ function encodePubcomp(p: PubcompPacketInput, v: ProtocolVersion, maximumPacketS
 
 /** SUBSCRIBE (MQTT 3.1 §3.8; MQTT 3.1.1 §3.8; MQTT 5.0 §3.8). */
 function encodeSubscribe(p: SubscribePacketInput, v: ProtocolVersion, maximumPacketSize: number): Uint8Array {
-  const messageId = checkInt(p.messageId, 1, 65535, "SUBSCRIBE: Packet Identifier", 'MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]');
+  // [MQTT-2.2.1-3]
+  const messageId = checkInt(p.messageId, 1, 65535, "SUBSCRIBE: Packet Identifier", "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   const properties_on = v === 5;
   const properties_prep = () => {
     const properties = p.properties;
@@ -395,18 +407,21 @@ function encodeSubscribe(p: SubscribePacketInput, v: ProtocolVersion, maximumPac
   };
   const properties_v = properties_on ? properties_prep() : undefined;
   const subscriptions = p.subscriptions as SubscribePacketInput['subscriptions'];
-  if (!Array.isArray(subscriptions) || subscriptions.length === 0) throw encodeError('MQTT_ERR_EMPTY_LIST', "SUBSCRIBE: subscriptions must be a non-empty array", "MQTT 5.0 §3.8.3 [MQTT-3.8.3-2]");
+  if (!Array.isArray(subscriptions)) throw encodeError('MQTT_ERR_FIELD_TYPE', `SUBSCRIBE: subscriptions must be an array, got ${typeof subscriptions}`);
+  // [MQTT-3.8.3-2]
+  if (subscriptions.length < 1) throw encodeError('MQTT_ERR_EMPTY_LIST', "SUBSCRIBE: subscriptions must not be empty", "MQTT 5.0 §3.8.3 [MQTT-3.8.3-2]");
   let subscriptions_len = 0;
   for (const item of subscriptions) {
     const i_topic = item.topic as string;
-    const i_topic_len = stringLength(i_topic, "SUBSCRIBE: Topic Name");
+    const i_topic_len = stringLength(i_topic, "SUBSCRIBE: Topic Filter");
     const i_topic_problem = topicFilterProblem(i_topic);
     if (i_topic_problem !== undefined) throw encodeError('MQTT_ERR_TOPIC_FILTER_INVALID', `SUBSCRIBE: ${i_topic_problem}`, "MQTT 5.0 §3.8.3", 0x8f);
     subscriptions_len += 2 + i_topic_len;
     const i_rh = checkInt(item.rh ?? 0, 0, 2, "SUBSCRIBE: rh", "MQTT 5.0 §3.8.3.1 Retain Handling");
     const i_rap = item.rap === true;
     const i_nl = item.nl === true;
-    const i_qos = checkInt(item.qos ?? 0, 0, 2, "SUBSCRIBE: qos", "MQTT 5.0 §3.8.3.1 Maximum QoS [MQTT-3-8.3-4]");
+    // [MQTT-3-8.3-4]
+    const i_qos = checkInt(item.qos ?? 0, 0, 2, "SUBSCRIBE: qos", "MQTT 5.0 §3.8.3.1 Maximum QoS; MQTT 3.1.1 §3.8.3.1 [MQTT-3-8.3-4]");
     subscriptions_len += 1;
   }
   const size = 2 + (properties_on ? vbiLength(properties_v!.properties_len) + properties_v!.properties_len : 0) + subscriptions_len;
@@ -431,7 +446,8 @@ function encodeSubscribe(p: SubscribePacketInput, v: ProtocolVersion, maximumPac
 
 /** SUBACK (MQTT 3.1 §3.9; MQTT 3.1.1 §3.9; MQTT 5.0 §3.9). */
 function encodeSuback(p: SubackPacketInput, v: ProtocolVersion, maximumPacketSize: number): Uint8Array {
-  const messageId = checkInt(p.messageId, 1, 65535, "SUBACK: Packet Identifier", 'MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]');
+  // [MQTT-2.2.1-3]
+  const messageId = checkInt(p.messageId, 1, 65535, "SUBACK: Packet Identifier", "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   const properties_on = v === 5;
   const properties_prep = () => {
     const properties = p.properties;
@@ -442,7 +458,8 @@ function encodeSuback(p: SubackPacketInput, v: ProtocolVersion, maximumPacketSiz
   let granted_len_v34 = 0;
   if (v !== 5) {
     const granted = p.granted as SubackPacketInput['granted'];
-    if (!Array.isArray(granted) || granted.length === 0) throw encodeError('MQTT_ERR_EMPTY_LIST', "SUBACK: granted must be a non-empty array", "MQTT 3.1.1 §3.9.3");
+    if (!Array.isArray(granted)) throw encodeError('MQTT_ERR_FIELD_TYPE', `SUBACK: granted must be an array, got ${typeof granted}`);
+    if (granted.length < 1) throw encodeError('MQTT_ERR_EMPTY_LIST', "SUBACK: granted must not be empty", "MQTT 3.1.1 §3.9.3");
     let granted_len = 0;
     for (const item of granted) {
       const value = checkInt(item, 0, 255, "SUBACK: Granted entry");
@@ -454,7 +471,8 @@ function encodeSuback(p: SubackPacketInput, v: ProtocolVersion, maximumPacketSiz
   let granted_len_v5 = 0;
   if (v === 5) {
     const granted = p.granted as SubackPacketInput['granted'];
-    if (!Array.isArray(granted) || granted.length === 0) throw encodeError('MQTT_ERR_EMPTY_LIST', "SUBACK: granted must be a non-empty array", "MQTT 5.0 §3.9.3");
+    if (!Array.isArray(granted)) throw encodeError('MQTT_ERR_FIELD_TYPE', `SUBACK: granted must be an array, got ${typeof granted}`);
+    if (granted.length < 1) throw encodeError('MQTT_ERR_EMPTY_LIST', "SUBACK: granted must not be empty", "MQTT 5.0 §3.9.3");
     let granted_len = 0;
     for (const item of granted) {
       const value = checkInt(item, 0, 255, "SUBACK: Granted entry");
@@ -489,7 +507,8 @@ function encodeSuback(p: SubackPacketInput, v: ProtocolVersion, maximumPacketSiz
 
 /** UNSUBSCRIBE (MQTT 3.1 §3.10; MQTT 3.1.1 §3.10; MQTT 5.0 §3.10). */
 function encodeUnsubscribe(p: UnsubscribePacketInput, v: ProtocolVersion, maximumPacketSize: number): Uint8Array {
-  const messageId = checkInt(p.messageId, 1, 65535, "UNSUBSCRIBE: Packet Identifier", 'MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]');
+  // [MQTT-2.2.1-3]
+  const messageId = checkInt(p.messageId, 1, 65535, "UNSUBSCRIBE: Packet Identifier", "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   const properties_on = v === 5;
   const properties_prep = () => {
     const properties = p.properties;
@@ -498,12 +517,15 @@ function encodeUnsubscribe(p: UnsubscribePacketInput, v: ProtocolVersion, maximu
   };
   const properties_v = properties_on ? properties_prep() : undefined;
   const unsubscriptions = p.unsubscriptions as UnsubscribePacketInput['unsubscriptions'];
-  if (!Array.isArray(unsubscriptions) || unsubscriptions.length === 0) throw encodeError('MQTT_ERR_EMPTY_LIST', "UNSUBSCRIBE: unsubscriptions must be a non-empty array", "MQTT 5.0 §3.10.3 [MQTT-3.10.3-2]");
+  if (!Array.isArray(unsubscriptions)) throw encodeError('MQTT_ERR_FIELD_TYPE', `UNSUBSCRIBE: unsubscriptions must be an array, got ${typeof unsubscriptions}`);
+  // [MQTT-3.10.3-2]
+  if (unsubscriptions.length < 1) throw encodeError('MQTT_ERR_EMPTY_LIST', "UNSUBSCRIBE: unsubscriptions must not be empty", "MQTT 5.0 §3.10.3 [MQTT-3.10.3-2]");
   let unsubscriptions_len = 0;
   for (const item of unsubscriptions) {
     const value = item as string;
     const value_len = stringLength(value, "UNSUBSCRIBE: Unsubscriptions entry");
     const value_problem = topicFilterProblem(value);
+    // [MQTT-3.10.3-2]
     if (value_problem !== undefined) throw encodeError('MQTT_ERR_TOPIC_FILTER_INVALID', `UNSUBSCRIBE: ${value_problem}`, "MQTT 5.0 §3.10.3 [MQTT-3.10.3-2]", 0x8f);
     unsubscriptions_len += 2 + value_len;
   }
@@ -524,7 +546,8 @@ function encodeUnsubscribe(p: UnsubscribePacketInput, v: ProtocolVersion, maximu
 
 /** UNSUBACK (MQTT 3.1 §3.11; MQTT 3.1.1 §3.11; MQTT 5.0 §3.11). */
 function encodeUnsuback(p: UnsubackPacketInput, v: ProtocolVersion, maximumPacketSize: number): Uint8Array {
-  const messageId = checkInt(p.messageId, 1, 65535, "UNSUBACK: Packet Identifier", 'MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]');
+  // [MQTT-2.2.1-3]
+  const messageId = checkInt(p.messageId, 1, 65535, "UNSUBACK: Packet Identifier", "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   const properties_on = v === 5;
   const properties_prep = () => {
     const properties = p.properties;
@@ -535,7 +558,8 @@ function encodeUnsuback(p: UnsubackPacketInput, v: ProtocolVersion, maximumPacke
   let granted_len_v5 = 0;
   if (v === 5) {
     const granted = p.granted as UnsubackPacketInput['granted'];
-    if (!Array.isArray(granted) || granted.length === 0) throw encodeError('MQTT_ERR_EMPTY_LIST', "UNSUBACK: granted must be a non-empty array", "MQTT 5.0 §3.11.3");
+    if (!Array.isArray(granted)) throw encodeError('MQTT_ERR_FIELD_TYPE', `UNSUBACK: granted must be an array, got ${typeof granted}`);
+    if (granted.length < 1) throw encodeError('MQTT_ERR_EMPTY_LIST', "UNSUBACK: granted must not be empty", "MQTT 5.0 §3.11.3");
     let granted_len = 0;
     for (const item of granted) {
       const value = checkInt(item, 0, 255, "UNSUBACK: Granted entry");

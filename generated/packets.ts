@@ -132,7 +132,7 @@ export interface Subscription {
   rap?: boolean;
   /** MQTT 5.0 §3.8.3.1 No Local. Protocol level 5 only. */
   nl?: boolean;
-  /** MQTT 5.0 §3.8.3.1 Maximum QoS [MQTT-3-8.3-4]. */
+  /** MQTT 5.0 §3.8.3.1 Maximum QoS; MQTT 3.1.1 §3.8.3.1 [MQTT-3-8.3-4]. */
   qos: QoS;
 }
 
@@ -331,7 +331,7 @@ export interface SubscriptionInput {
   rap?: boolean;
   /** MQTT 5.0 §3.8.3.1 No Local. Protocol level 5 only. */
   nl?: boolean;
-  /** MQTT 5.0 §3.8.3.1 Maximum QoS [MQTT-3-8.3-4]. */
+  /** MQTT 5.0 §3.8.3.1 Maximum QoS; MQTT 3.1.1 §3.8.3.1 [MQTT-3-8.3-4]. */
   qos: QoS;
 }
 

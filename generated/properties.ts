@@ -139,8 +139,8 @@ function notAllowed(id: number, packet: string): MqttDecodeError {
   return protocolError('MQTT_ERR_PROPERTY_NOT_ALLOWED', `${packet}: ${name} (${id}) is not allowed in this packet`, 'MQTT 5.0 §2.2.2.2, Table 2-4');
 }
 
-function repeated(id: number, packet: string): MqttDecodeError {
-  return protocolError('MQTT_ERR_PROPERTY_REPEATED', `${packet}: ${NAMES[id]} appears more than once`, 'MQTT 5.0 §2.2.2.2');
+function repeated(id: number, packet: string, spec: string): MqttDecodeError {
+  return protocolError('MQTT_ERR_PROPERTY_REPEATED', `${packet}: ${NAMES[id]} appears more than once`, spec);
 }
 
 /** MQTT 5 properties of CONNECT. */
@@ -180,60 +180,60 @@ export function decodeConnectProperties(r: Reader): ConnectProperties | undefine
     const id = r.vbi('Property Identifier');
     switch (id) {
       case 0x11: {
-        if ((seenA & 0x20000) !== 0) throw repeated(0x11, "CONNECT");
+        if ((seenA & 0x20000) !== 0) throw repeated(0x11, "CONNECT", "MQTT 5.0 §3.1.2.11.2");
         seenA |= 0x20000;
-        const value = r.u32("Session Expiry Interval");
+        const value = r.u32("Session Expiry Interval", "MQTT 5.0 §3.1.2.11.2");
         props.sessionExpiryInterval = value;
         break;
       }
       case 0x15: {
-        if ((seenA & 0x200000) !== 0) throw repeated(0x15, "CONNECT");
+        if ((seenA & 0x200000) !== 0) throw repeated(0x15, "CONNECT", "MQTT 5.0 §3.1.2.11.9");
         seenA |= 0x200000;
-        const value = r.string("Authentication Method");
+        const value = r.string("Authentication Method", "MQTT 5.0 §3.1.2.11.9");
         props.authenticationMethod = value;
         break;
       }
       case 0x16: {
-        if ((seenA & 0x400000) !== 0) throw repeated(0x16, "CONNECT");
+        if ((seenA & 0x400000) !== 0) throw repeated(0x16, "CONNECT", "MQTT 5.0 §3.1.2.11.10");
         seenA |= 0x400000;
-        props.authenticationData = r.binary("Authentication Data");
+        props.authenticationData = r.binary("Authentication Data", "MQTT 5.0 §3.1.2.11.10");
         break;
       }
       case 0x17: {
-        if ((seenA & 0x800000) !== 0) throw repeated(0x17, "CONNECT");
+        if ((seenA & 0x800000) !== 0) throw repeated(0x17, "CONNECT", "MQTT 5.0 §3.1.2.11.7");
         seenA |= 0x800000;
         props.requestProblemInformation = r.bool("Request Problem Information", "MQTT 5.0 §3.1.2.11.7");
         break;
       }
       case 0x19: {
-        if ((seenA & 0x2000000) !== 0) throw repeated(0x19, "CONNECT");
+        if ((seenA & 0x2000000) !== 0) throw repeated(0x19, "CONNECT", "MQTT 5.0 §3.1.2.11.6");
         seenA |= 0x2000000;
         props.requestResponseInformation = r.bool("Request Response Information", "MQTT 5.0 §3.1.2.11.6");
         break;
       }
       case 0x21: {
-        if ((seenB & 0x2) !== 0) throw repeated(0x21, "CONNECT");
+        if ((seenB & 0x2) !== 0) throw repeated(0x21, "CONNECT", "MQTT 5.0 §3.1.2.11.3");
         seenB |= 0x2;
-        const value = r.u16("Receive Maximum");
+        const value = r.u16("Receive Maximum", "MQTT 5.0 §3.1.2.11.3");
         if (value < 1) throw protocolError('MQTT_ERR_PROPERTY_VALUE', `CONNECT: Receive Maximum is ${value}, outside 1..65535`, "MQTT 5.0 §3.1.2.11.3");
         props.receiveMaximum = value;
         break;
       }
       case 0x22: {
-        if ((seenB & 0x4) !== 0) throw repeated(0x22, "CONNECT");
+        if ((seenB & 0x4) !== 0) throw repeated(0x22, "CONNECT", "MQTT 5.0 §3.1.2.11.5");
         seenB |= 0x4;
-        const value = r.u16("Topic Alias Maximum");
+        const value = r.u16("Topic Alias Maximum", "MQTT 5.0 §3.1.2.11.5");
         props.topicAliasMaximum = value;
         break;
       }
       case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}));
+        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
         break;
       }
       case 0x27: {
-        if ((seenB & 0x80) !== 0) throw repeated(0x27, "CONNECT");
+        if ((seenB & 0x80) !== 0) throw repeated(0x27, "CONNECT", "MQTT 5.0 §3.1.2.11.4");
         seenB |= 0x80;
-        const value = r.u32("Maximum Packet Size");
+        const value = r.u32("Maximum Packet Size", "MQTT 5.0 §3.1.2.11.4");
         if (value < 1) throw protocolError('MQTT_ERR_PROPERTY_VALUE', `CONNECT: Maximum Packet Size is ${value}, outside 1..4294967295`, "MQTT 5.0 §3.1.2.11.4");
         props.maximumPacketSize = value;
         break;
@@ -394,48 +394,49 @@ export function decodeWillProperties(r: Reader): WillProperties | undefined {
     const id = r.vbi('Property Identifier');
     switch (id) {
       case 0x01: {
-        if ((seenA & 0x2) !== 0) throw repeated(0x01, "WILL");
+        if ((seenA & 0x2) !== 0) throw repeated(0x01, "WILL", "MQTT 5.0 §3.3.2.3.2");
         seenA |= 0x2;
         props.payloadFormatIndicator = r.bool("Payload Format Indicator", "MQTT 5.0 §3.3.2.3.2");
         break;
       }
       case 0x02: {
-        if ((seenA & 0x4) !== 0) throw repeated(0x02, "WILL");
+        if ((seenA & 0x4) !== 0) throw repeated(0x02, "WILL", "MQTT 5.0 §3.3.2.3.3");
         seenA |= 0x4;
-        const value = r.u32("Message Expiry Interval");
+        const value = r.u32("Message Expiry Interval", "MQTT 5.0 §3.3.2.3.3");
         props.messageExpiryInterval = value;
         break;
       }
       case 0x03: {
-        if ((seenA & 0x8) !== 0) throw repeated(0x03, "WILL");
+        if ((seenA & 0x8) !== 0) throw repeated(0x03, "WILL", "MQTT 5.0 §3.3.2.3.9");
         seenA |= 0x8;
-        const value = r.string("Content Type");
+        const value = r.string("Content Type", "MQTT 5.0 §3.3.2.3.9");
         props.contentType = value;
         break;
       }
       case 0x08: {
-        if ((seenA & 0x100) !== 0) throw repeated(0x08, "WILL");
+        if ((seenA & 0x100) !== 0) throw repeated(0x08, "WILL", "MQTT 5.0 §3.3.2.3.5");
         seenA |= 0x100;
-        const value = r.string("Response Topic");
-        if (topicNameProblem(value) !== undefined) throw protocolError('MQTT_ERR_TOPIC_NAME_INVALID', `WILL: Response Topic "${value}" is not a Topic Name`, "MQTT 5.0 §3.3.2.3.5");
+        const value = r.string("Response Topic", "MQTT 5.0 §3.3.2.3.5");
+        const problem = topicNameProblem(value);
+        if (problem !== undefined) throw protocolError('MQTT_ERR_TOPIC_NAME_INVALID', `WILL: Response Topic: ${problem}`, "MQTT 5.0 §3.3.2.3.5");
         props.responseTopic = value;
         break;
       }
       case 0x09: {
-        if ((seenA & 0x200) !== 0) throw repeated(0x09, "WILL");
+        if ((seenA & 0x200) !== 0) throw repeated(0x09, "WILL", "MQTT 5.0 §3.3.2.3.6");
         seenA |= 0x200;
-        props.correlationData = r.binary("Correlation Data");
+        props.correlationData = r.binary("Correlation Data", "MQTT 5.0 §3.3.2.3.6");
         break;
       }
       case 0x18: {
-        if ((seenA & 0x1000000) !== 0) throw repeated(0x18, "WILL");
+        if ((seenA & 0x1000000) !== 0) throw repeated(0x18, "WILL", "MQTT 5.0 §3.1.3.2.2");
         seenA |= 0x1000000;
-        const value = r.u32("Will Delay Interval");
+        const value = r.u32("Will Delay Interval", "MQTT 5.0 §3.1.3.2.2");
         props.willDelayInterval = value;
         break;
       }
       case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}));
+        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
         break;
       }
       default:
@@ -470,7 +471,8 @@ export function sizeWillProperties(props: WillProperties | undefined): number {
       }
       case "responseTopic": {
         n += 3 + stringLength(value, "WILL: Response Topic");
-        if (topicNameProblem(value as string) !== undefined) throw encodeError('MQTT_ERR_TOPIC_NAME_INVALID', `WILL: Response Topic "${String(value)}" must not contain wildcards`, "MQTT 5.0 §3.3.2.3.5");
+        const problem = topicNameProblem(value as string);
+        if (problem !== undefined) throw encodeError('MQTT_ERR_TOPIC_NAME_INVALID', `WILL: Response Topic: ${problem}`, "MQTT 5.0 §3.3.2.3.5");
         break;
       }
       case "correlationData": {
@@ -593,115 +595,115 @@ export function decodeConnackProperties(r: Reader): ConnackProperties | undefine
     const id = r.vbi('Property Identifier');
     switch (id) {
       case 0x11: {
-        if ((seenA & 0x20000) !== 0) throw repeated(0x11, "CONNACK");
+        if ((seenA & 0x20000) !== 0) throw repeated(0x11, "CONNACK", "MQTT 5.0 §3.1.2.11.2");
         seenA |= 0x20000;
-        const value = r.u32("Session Expiry Interval");
+        const value = r.u32("Session Expiry Interval", "MQTT 5.0 §3.1.2.11.2");
         props.sessionExpiryInterval = value;
         break;
       }
       case 0x12: {
-        if ((seenA & 0x40000) !== 0) throw repeated(0x12, "CONNACK");
+        if ((seenA & 0x40000) !== 0) throw repeated(0x12, "CONNACK", "MQTT 5.0 §3.2.2.3.7");
         seenA |= 0x40000;
-        const value = r.string("Assigned Client Identifier");
+        const value = r.string("Assigned Client Identifier", "MQTT 5.0 §3.2.2.3.7");
         props.assignedClientIdentifier = value;
         break;
       }
       case 0x13: {
-        if ((seenA & 0x80000) !== 0) throw repeated(0x13, "CONNACK");
+        if ((seenA & 0x80000) !== 0) throw repeated(0x13, "CONNACK", "MQTT 5.0 §3.2.2.3.14");
         seenA |= 0x80000;
-        const value = r.u16("Server Keep Alive");
+        const value = r.u16("Server Keep Alive", "MQTT 5.0 §3.2.2.3.14");
         props.serverKeepAlive = value;
         break;
       }
       case 0x15: {
-        if ((seenA & 0x200000) !== 0) throw repeated(0x15, "CONNACK");
+        if ((seenA & 0x200000) !== 0) throw repeated(0x15, "CONNACK", "MQTT 5.0 §3.1.2.11.9");
         seenA |= 0x200000;
-        const value = r.string("Authentication Method");
+        const value = r.string("Authentication Method", "MQTT 5.0 §3.1.2.11.9");
         props.authenticationMethod = value;
         break;
       }
       case 0x16: {
-        if ((seenA & 0x400000) !== 0) throw repeated(0x16, "CONNACK");
+        if ((seenA & 0x400000) !== 0) throw repeated(0x16, "CONNACK", "MQTT 5.0 §3.1.2.11.10");
         seenA |= 0x400000;
-        props.authenticationData = r.binary("Authentication Data");
+        props.authenticationData = r.binary("Authentication Data", "MQTT 5.0 §3.1.2.11.10");
         break;
       }
       case 0x1a: {
-        if ((seenA & 0x4000000) !== 0) throw repeated(0x1a, "CONNACK");
+        if ((seenA & 0x4000000) !== 0) throw repeated(0x1a, "CONNACK", "MQTT 5.0 §3.2.2.3.15");
         seenA |= 0x4000000;
-        const value = r.string("Response Information");
+        const value = r.string("Response Information", "MQTT 5.0 §3.2.2.3.15");
         props.responseInformation = value;
         break;
       }
       case 0x1c: {
-        if ((seenA & 0x10000000) !== 0) throw repeated(0x1c, "CONNACK");
+        if ((seenA & 0x10000000) !== 0) throw repeated(0x1c, "CONNACK", "MQTT 5.0 §3.2.2.3.16");
         seenA |= 0x10000000;
-        const value = r.string("Server Reference");
+        const value = r.string("Server Reference", "MQTT 5.0 §3.2.2.3.16");
         props.serverReference = value;
         break;
       }
       case 0x1f: {
-        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "CONNACK");
+        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "CONNACK", "MQTT 5.0 §3.2.2.3.9");
         seenA |= 0x80000000;
-        const value = r.string("Reason String");
+        const value = r.string("Reason String", "MQTT 5.0 §3.2.2.3.9");
         props.reasonString = value;
         break;
       }
       case 0x21: {
-        if ((seenB & 0x2) !== 0) throw repeated(0x21, "CONNACK");
+        if ((seenB & 0x2) !== 0) throw repeated(0x21, "CONNACK", "MQTT 5.0 §3.1.2.11.3");
         seenB |= 0x2;
-        const value = r.u16("Receive Maximum");
+        const value = r.u16("Receive Maximum", "MQTT 5.0 §3.1.2.11.3");
         if (value < 1) throw protocolError('MQTT_ERR_PROPERTY_VALUE', `CONNACK: Receive Maximum is ${value}, outside 1..65535`, "MQTT 5.0 §3.1.2.11.3");
         props.receiveMaximum = value;
         break;
       }
       case 0x22: {
-        if ((seenB & 0x4) !== 0) throw repeated(0x22, "CONNACK");
+        if ((seenB & 0x4) !== 0) throw repeated(0x22, "CONNACK", "MQTT 5.0 §3.1.2.11.5");
         seenB |= 0x4;
-        const value = r.u16("Topic Alias Maximum");
+        const value = r.u16("Topic Alias Maximum", "MQTT 5.0 §3.1.2.11.5");
         props.topicAliasMaximum = value;
         break;
       }
       case 0x24: {
-        if ((seenB & 0x10) !== 0) throw repeated(0x24, "CONNACK");
+        if ((seenB & 0x10) !== 0) throw repeated(0x24, "CONNACK", "MQTT 5.0 §3.2.2.3.4");
         seenB |= 0x10;
-        const value = r.u8("Maximum QoS");
+        const value = r.u8("Maximum QoS", "MQTT 5.0 §3.2.2.3.4");
         if (value > 1) throw protocolError('MQTT_ERR_PROPERTY_VALUE', `CONNACK: Maximum QoS is ${value}, outside 0..1`, "MQTT 5.0 §3.2.2.3.4");
         props.maximumQoS = value;
         break;
       }
       case 0x25: {
-        if ((seenB & 0x20) !== 0) throw repeated(0x25, "CONNACK");
+        if ((seenB & 0x20) !== 0) throw repeated(0x25, "CONNACK", "MQTT 5.0 §3.2.2.3.5");
         seenB |= 0x20;
         props.retainAvailable = r.bool("Retain Available", "MQTT 5.0 §3.2.2.3.5");
         break;
       }
       case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}));
+        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
         break;
       }
       case 0x27: {
-        if ((seenB & 0x80) !== 0) throw repeated(0x27, "CONNACK");
+        if ((seenB & 0x80) !== 0) throw repeated(0x27, "CONNACK", "MQTT 5.0 §3.1.2.11.4");
         seenB |= 0x80;
-        const value = r.u32("Maximum Packet Size");
+        const value = r.u32("Maximum Packet Size", "MQTT 5.0 §3.1.2.11.4");
         if (value < 1) throw protocolError('MQTT_ERR_PROPERTY_VALUE', `CONNACK: Maximum Packet Size is ${value}, outside 1..4294967295`, "MQTT 5.0 §3.1.2.11.4");
         props.maximumPacketSize = value;
         break;
       }
       case 0x28: {
-        if ((seenB & 0x100) !== 0) throw repeated(0x28, "CONNACK");
+        if ((seenB & 0x100) !== 0) throw repeated(0x28, "CONNACK", "MQTT 5.0 §3.2.2.3.11");
         seenB |= 0x100;
         props.wildcardSubscriptionAvailable = r.bool("Wildcard Subscription Available", "MQTT 5.0 §3.2.2.3.11");
         break;
       }
       case 0x29: {
-        if ((seenB & 0x200) !== 0) throw repeated(0x29, "CONNACK");
+        if ((seenB & 0x200) !== 0) throw repeated(0x29, "CONNACK", "MQTT 5.0 §3.2.2.3.12");
         seenB |= 0x200;
         props.subscriptionIdentifiersAvailable = r.bool("Subscription Identifier Available", "MQTT 5.0 §3.2.2.3.12");
         break;
       }
       case 0x2a: {
-        if ((seenB & 0x400) !== 0) throw repeated(0x2a, "CONNACK");
+        if ((seenB & 0x400) !== 0) throw repeated(0x2a, "CONNACK", "MQTT 5.0 §3.2.2.3.13");
         seenB |= 0x400;
         props.sharedSubscriptionAvailable = r.bool("Shared Subscription Available", "MQTT 5.0 §3.2.2.3.13");
         break;
@@ -941,56 +943,57 @@ export function decodePublishProperties(r: Reader): PublishProperties | undefine
     const id = r.vbi('Property Identifier');
     switch (id) {
       case 0x01: {
-        if ((seenA & 0x2) !== 0) throw repeated(0x01, "PUBLISH");
+        if ((seenA & 0x2) !== 0) throw repeated(0x01, "PUBLISH", "MQTT 5.0 §3.3.2.3.2");
         seenA |= 0x2;
         props.payloadFormatIndicator = r.bool("Payload Format Indicator", "MQTT 5.0 §3.3.2.3.2");
         break;
       }
       case 0x02: {
-        if ((seenA & 0x4) !== 0) throw repeated(0x02, "PUBLISH");
+        if ((seenA & 0x4) !== 0) throw repeated(0x02, "PUBLISH", "MQTT 5.0 §3.3.2.3.3");
         seenA |= 0x4;
-        const value = r.u32("Message Expiry Interval");
+        const value = r.u32("Message Expiry Interval", "MQTT 5.0 §3.3.2.3.3");
         props.messageExpiryInterval = value;
         break;
       }
       case 0x03: {
-        if ((seenA & 0x8) !== 0) throw repeated(0x03, "PUBLISH");
+        if ((seenA & 0x8) !== 0) throw repeated(0x03, "PUBLISH", "MQTT 5.0 §3.3.2.3.9");
         seenA |= 0x8;
-        const value = r.string("Content Type");
+        const value = r.string("Content Type", "MQTT 5.0 §3.3.2.3.9");
         props.contentType = value;
         break;
       }
       case 0x08: {
-        if ((seenA & 0x100) !== 0) throw repeated(0x08, "PUBLISH");
+        if ((seenA & 0x100) !== 0) throw repeated(0x08, "PUBLISH", "MQTT 5.0 §3.3.2.3.5");
         seenA |= 0x100;
-        const value = r.string("Response Topic");
-        if (topicNameProblem(value) !== undefined) throw protocolError('MQTT_ERR_TOPIC_NAME_INVALID', `PUBLISH: Response Topic "${value}" is not a Topic Name`, "MQTT 5.0 §3.3.2.3.5");
+        const value = r.string("Response Topic", "MQTT 5.0 §3.3.2.3.5");
+        const problem = topicNameProblem(value);
+        if (problem !== undefined) throw protocolError('MQTT_ERR_TOPIC_NAME_INVALID', `PUBLISH: Response Topic: ${problem}`, "MQTT 5.0 §3.3.2.3.5");
         props.responseTopic = value;
         break;
       }
       case 0x09: {
-        if ((seenA & 0x200) !== 0) throw repeated(0x09, "PUBLISH");
+        if ((seenA & 0x200) !== 0) throw repeated(0x09, "PUBLISH", "MQTT 5.0 §3.3.2.3.6");
         seenA |= 0x200;
-        props.correlationData = r.binary("Correlation Data");
+        props.correlationData = r.binary("Correlation Data", "MQTT 5.0 §3.3.2.3.6");
         break;
       }
       case 0x0b: {
-        const value = r.vbi("Subscription Identifier");
+        const value = r.vbi("Subscription Identifier", "MQTT 5.0 §3.3.2.3.8");
         if (value < 1 || value > 268435455) throw protocolError('MQTT_ERR_PROPERTY_VALUE', `PUBLISH: Subscription Identifier is ${value}, outside 1..268435455`, "MQTT 5.0 §3.3.2.3.8");
         const prior = props.subscriptionIdentifier;
         props.subscriptionIdentifier = prior === undefined ? value : Array.isArray(prior) ? (prior.push(value), prior) : [prior, value];
         break;
       }
       case 0x23: {
-        if ((seenB & 0x8) !== 0) throw repeated(0x23, "PUBLISH");
+        if ((seenB & 0x8) !== 0) throw repeated(0x23, "PUBLISH", "MQTT 5.0 §3.3.2.3.4");
         seenB |= 0x8;
-        const value = r.u16("Topic Alias");
+        const value = r.u16("Topic Alias", "MQTT 5.0 §3.3.2.3.4");
         if (value < 1) throw protocolError('MQTT_ERR_PROPERTY_VALUE', `PUBLISH: Topic Alias is ${value}, outside 1..65535`, "MQTT 5.0 §3.3.2.3.4");
         props.topicAlias = value;
         break;
       }
       case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}));
+        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
         break;
       }
       default:
@@ -1025,7 +1028,8 @@ export function sizePublishProperties(props: PublishProperties | undefined): num
       }
       case "responseTopic": {
         n += 3 + stringLength(value, "PUBLISH: Response Topic");
-        if (topicNameProblem(value as string) !== undefined) throw encodeError('MQTT_ERR_TOPIC_NAME_INVALID', `PUBLISH: Response Topic "${String(value)}" must not contain wildcards`, "MQTT 5.0 §3.3.2.3.5");
+        const problem = topicNameProblem(value as string);
+        if (problem !== undefined) throw encodeError('MQTT_ERR_TOPIC_NAME_INVALID', `PUBLISH: Response Topic: ${problem}`, "MQTT 5.0 §3.3.2.3.5");
         break;
       }
       case "correlationData": {
@@ -1128,14 +1132,14 @@ export function decodePubackProperties(r: Reader): PubackProperties | undefined 
     const id = r.vbi('Property Identifier');
     switch (id) {
       case 0x1f: {
-        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "PUBACK");
+        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "PUBACK", "MQTT 5.0 §3.2.2.3.9");
         seenA |= 0x80000000;
-        const value = r.string("Reason String");
+        const value = r.string("Reason String", "MQTT 5.0 §3.2.2.3.9");
         props.reasonString = value;
         break;
       }
       case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}));
+        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
         break;
       }
       default:
@@ -1213,14 +1217,14 @@ export function decodePubrecProperties(r: Reader): PubrecProperties | undefined 
     const id = r.vbi('Property Identifier');
     switch (id) {
       case 0x1f: {
-        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "PUBREC");
+        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "PUBREC", "MQTT 5.0 §3.2.2.3.9");
         seenA |= 0x80000000;
-        const value = r.string("Reason String");
+        const value = r.string("Reason String", "MQTT 5.0 §3.2.2.3.9");
         props.reasonString = value;
         break;
       }
       case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}));
+        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
         break;
       }
       default:
@@ -1298,14 +1302,14 @@ export function decodePubrelProperties(r: Reader): PubrelProperties | undefined 
     const id = r.vbi('Property Identifier');
     switch (id) {
       case 0x1f: {
-        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "PUBREL");
+        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "PUBREL", "MQTT 5.0 §3.2.2.3.9");
         seenA |= 0x80000000;
-        const value = r.string("Reason String");
+        const value = r.string("Reason String", "MQTT 5.0 §3.2.2.3.9");
         props.reasonString = value;
         break;
       }
       case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}));
+        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
         break;
       }
       default:
@@ -1383,14 +1387,14 @@ export function decodePubcompProperties(r: Reader): PubcompProperties | undefine
     const id = r.vbi('Property Identifier');
     switch (id) {
       case 0x1f: {
-        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "PUBCOMP");
+        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "PUBCOMP", "MQTT 5.0 §3.2.2.3.9");
         seenA |= 0x80000000;
-        const value = r.string("Reason String");
+        const value = r.string("Reason String", "MQTT 5.0 §3.2.2.3.9");
         props.reasonString = value;
         break;
       }
       case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}));
+        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
         break;
       }
       default:
@@ -1468,15 +1472,15 @@ export function decodeSubscribeProperties(r: Reader): SubscribeProperties | unde
     const id = r.vbi('Property Identifier');
     switch (id) {
       case 0x0b: {
-        if ((seenA & 0x800) !== 0) throw repeated(0x0b, "SUBSCRIBE");
+        if ((seenA & 0x800) !== 0) throw repeated(0x0b, "SUBSCRIBE", "MQTT 5.0 §3.3.2.3.8");
         seenA |= 0x800;
-        const value = r.vbi("Subscription Identifier");
+        const value = r.vbi("Subscription Identifier", "MQTT 5.0 §3.3.2.3.8");
         if (value < 1 || value > 268435455) throw protocolError('MQTT_ERR_PROPERTY_VALUE', `SUBSCRIBE: Subscription Identifier is ${value}, outside 1..268435455`, "MQTT 5.0 §3.3.2.3.8");
         props.subscriptionIdentifier = value;
         break;
       }
       case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}));
+        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
         break;
       }
       default:
@@ -1554,14 +1558,14 @@ export function decodeSubackProperties(r: Reader): SubackProperties | undefined 
     const id = r.vbi('Property Identifier');
     switch (id) {
       case 0x1f: {
-        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "SUBACK");
+        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "SUBACK", "MQTT 5.0 §3.2.2.3.9");
         seenA |= 0x80000000;
-        const value = r.string("Reason String");
+        const value = r.string("Reason String", "MQTT 5.0 §3.2.2.3.9");
         props.reasonString = value;
         break;
       }
       case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}));
+        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
         break;
       }
       default:
@@ -1636,7 +1640,7 @@ export function decodeUnsubscribeProperties(r: Reader): UnsubscribeProperties | 
     const id = r.vbi('Property Identifier');
     switch (id) {
       case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}));
+        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
         break;
       }
       default:
@@ -1705,14 +1709,14 @@ export function decodeUnsubackProperties(r: Reader): UnsubackProperties | undefi
     const id = r.vbi('Property Identifier');
     switch (id) {
       case 0x1f: {
-        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "UNSUBACK");
+        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "UNSUBACK", "MQTT 5.0 §3.2.2.3.9");
         seenA |= 0x80000000;
-        const value = r.string("Reason String");
+        const value = r.string("Reason String", "MQTT 5.0 §3.2.2.3.9");
         props.reasonString = value;
         break;
       }
       case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}));
+        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
         break;
       }
       default:
@@ -1794,28 +1798,28 @@ export function decodeDisconnectProperties(r: Reader): DisconnectProperties | un
     const id = r.vbi('Property Identifier');
     switch (id) {
       case 0x11: {
-        if ((seenA & 0x20000) !== 0) throw repeated(0x11, "DISCONNECT");
+        if ((seenA & 0x20000) !== 0) throw repeated(0x11, "DISCONNECT", "MQTT 5.0 §3.1.2.11.2");
         seenA |= 0x20000;
-        const value = r.u32("Session Expiry Interval");
+        const value = r.u32("Session Expiry Interval", "MQTT 5.0 §3.1.2.11.2");
         props.sessionExpiryInterval = value;
         break;
       }
       case 0x1c: {
-        if ((seenA & 0x10000000) !== 0) throw repeated(0x1c, "DISCONNECT");
+        if ((seenA & 0x10000000) !== 0) throw repeated(0x1c, "DISCONNECT", "MQTT 5.0 §3.2.2.3.16");
         seenA |= 0x10000000;
-        const value = r.string("Server Reference");
+        const value = r.string("Server Reference", "MQTT 5.0 §3.2.2.3.16");
         props.serverReference = value;
         break;
       }
       case 0x1f: {
-        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "DISCONNECT");
+        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "DISCONNECT", "MQTT 5.0 §3.2.2.3.9");
         seenA |= 0x80000000;
-        const value = r.string("Reason String");
+        const value = r.string("Reason String", "MQTT 5.0 §3.2.2.3.9");
         props.reasonString = value;
         break;
       }
       case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}));
+        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
         break;
       }
       default:
@@ -1916,27 +1920,27 @@ export function decodeAuthProperties(r: Reader): AuthProperties | undefined {
     const id = r.vbi('Property Identifier');
     switch (id) {
       case 0x15: {
-        if ((seenA & 0x200000) !== 0) throw repeated(0x15, "AUTH");
+        if ((seenA & 0x200000) !== 0) throw repeated(0x15, "AUTH", "MQTT 5.0 §3.1.2.11.9");
         seenA |= 0x200000;
-        const value = r.string("Authentication Method");
+        const value = r.string("Authentication Method", "MQTT 5.0 §3.1.2.11.9");
         props.authenticationMethod = value;
         break;
       }
       case 0x16: {
-        if ((seenA & 0x400000) !== 0) throw repeated(0x16, "AUTH");
+        if ((seenA & 0x400000) !== 0) throw repeated(0x16, "AUTH", "MQTT 5.0 §3.1.2.11.10");
         seenA |= 0x400000;
-        props.authenticationData = r.binary("Authentication Data");
+        props.authenticationData = r.binary("Authentication Data", "MQTT 5.0 §3.1.2.11.10");
         break;
       }
       case 0x1f: {
-        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "AUTH");
+        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "AUTH", "MQTT 5.0 §3.2.2.3.9");
         seenA |= 0x80000000;
-        const value = r.string("Reason String");
+        const value = r.string("Reason String", "MQTT 5.0 §3.2.2.3.9");
         props.reasonString = value;
         break;
       }
       case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}));
+        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
         break;
       }
       default:

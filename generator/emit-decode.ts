@@ -8,17 +8,23 @@ import { propsType } from './emit-properties.js';
 import { allowedTableName, returnTableName } from './emit-reason-codes.js';
 import { groups, slots } from './layout.js';
 import type { Bit, Field, Model, Packet, Version } from './model.js';
-import { and, jsString, label, local, pascal, typeName, versionCond, whenCond } from './names.js';
+import { and, jsString, label, local, normative, pascal, typeName, versionCond, whenCond } from './names.js';
 
 const bin = (n: number) => `0b${n.toString(2).padStart(4, '0')}`;
 const mask = (b: Bit) => (0xff >> (7 - b.hi)) & (0xff << b.lo) & 0xff;
 const hexByte = (n: number) => `0x${n.toString(16).padStart(2, '0')}`;
+const SPEC_PACKET_ID = 'MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]';
 
 class Emitter {
   readonly lines: string[] = [];
   private depth = 1;
   line(s: string): void {
     this.lines.push('  '.repeat(this.depth) + s);
+  }
+  /** A line that enforces a rule, under a comment with the normative ids its spec carries. */
+  check(spec: string | undefined, s: string): void {
+    for (const c of normative(spec)) this.line(c);
+    this.line(s);
   }
   block(cond: string | undefined, body: () => void): void {
     if (cond === undefined) {
@@ -69,7 +75,8 @@ function emitBits(
   }
   for (const b of bits.filter((x) => x.reserved !== undefined)) {
     e.block(versionCond(b.versions, all), () => {
-      e.line(
+      e.check(
+        b.spec,
         `if ((${src} & ${hexByte(mask(b))}) !== ${hexByte((b.reserved! << b.lo) & 0xff)}) throw malformed('MQTT_ERR_RESERVED_BITS', ${jsString(`${p.name}: reserved bits ${b.hi}-${b.lo} of the ${what} are set`)}, ${jsString(b.spec)});`,
       );
     });
@@ -89,18 +96,21 @@ function emitBits(
       e.line(`let ${name}: ${type} | undefined;`);
       e.block(vc, () => {
         if (wc !== undefined) {
-          e.line(`if (${wc}) ${name} = ${value};`);
-          e.line(
-            `else if ((${src} & ${hexByte(mask(b))}) !== 0) throw malformed('MQTT_ERR_FLAG_WITHOUT_PRESENCE', ${jsString(`${p.name}: ${b.name} is set without the ${b.when} flag`)}, ${jsString(b.spec)});`,
+          e.check(
+            b.spec,
+            `if (!${wc} && (${src} & ${hexByte(mask(b))}) !== 0) throw malformed('MQTT_ERR_FLAG_WITHOUT_PRESENCE', ${jsString(`${p.name}: ${b.name} is set without the ${b.when} flag`)}, ${jsString(b.spec)});`,
           );
+          e.line(`if (${wc}) ${name} = ${value};`);
         } else {
           e.line(`${name} = ${value};`);
         }
       });
     }
     if (b.max !== undefined) {
-      e.line(
-        `if (${name}! > ${b.max}) throw malformed('MQTT_ERR_BAD_QOS', \`${p.name}: ${b.name} is \${${name}}, above ${b.max}\`, ${jsString(b.spec)});`,
+      const fail = b.reason === 'protocol' ? 'protocolError' : 'malformed';
+      e.check(
+        b.spec,
+        `if (${name}! > ${b.max}) throw ${fail}(${jsString(b.code ?? 'MQTT_ERR_BAD_QOS')}, \`${p.name}: ${b.name} is \${${name}}, above ${b.max}\`, ${jsString(b.spec)});`,
       );
     }
   }
@@ -122,19 +132,23 @@ function emitRead(e: Emitter, p: Packet, f: Field, target: string, declare: stri
       break;
     case 'messageId':
       e.line(`${declare}${target} = r.u16('Packet Identifier');`);
-      e.line(
-        `if (${target} === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', '${p.name}: Packet Identifier is 0', 'MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]');`,
+      e.check(
+        SPEC_PACKET_ID,
+        `if (${target} === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', '${p.name}: Packet Identifier is 0', ${jsString(SPEC_PACKET_ID)});`,
       );
       break;
     case 'string':
       e.line(`${declare}${target} = r.string(${what});`);
       if (f.topic === 'name') {
-        e.line(
-          `if (topicNameProblem(${target}) !== undefined) throw new MqttDecodeError(\`${p.name}: \${topicNameProblem(${target})}\`, { code: 'MQTT_ERR_TOPIC_NAME_INVALID', reasonCode: 0x90, spec: ${spec} });`,
+        e.line(`const ${target}_problem = topicNameProblem(${target}${f.allowEmpty ? ', true' : ''});`);
+        e.check(
+          f.spec,
+          `if (${target}_problem !== undefined) throw new MqttDecodeError(\`${p.name}: \${${target}_problem}\`, { code: 'MQTT_ERR_TOPIC_NAME_INVALID', reasonCode: 0x90, spec: ${spec} });`,
         );
       } else if (f.topic === 'filter') {
         e.line(`const problem = topicFilterProblem(${target});`);
-        e.line(
+        e.check(
+          f.spec,
           `if (problem !== undefined) throw new MqttDecodeError(\`${p.name}: \${problem}\`, { code: 'MQTT_ERR_TOPIC_FILTER_INVALID', reasonCode: 0x8f, spec: ${spec} });`,
         );
       }
@@ -147,7 +161,8 @@ function emitRead(e: Emitter, p: Packet, f: Field, target: string, declare: stri
       break;
     case 'reasonCode':
       e.line(`${declare}${target} = r.u8('Reason Code');`);
-      e.line(
+      e.check(
+        f.spec,
         `if (${allowedTableName(p.name)}[${target}] !== 1) throw malformed('MQTT_ERR_REASON_CODE', \`${p.name}: reason code 0x\${${target}.toString(16)} is not allowed in this packet\`, ${spec});`,
       );
       break;
@@ -158,7 +173,8 @@ function emitRead(e: Emitter, p: Packet, f: Field, target: string, declare: stri
         vs.length === 1
           ? returnTableName(p.name, vs[0]!)
           : `(v === 3 ? ${returnTableName(p.name, 3)} : ${returnTableName(p.name, 4)})`;
-      e.line(
+      e.check(
+        f.spec,
         `if (${table}[${target}] !== 1) throw malformed('MQTT_ERR_RETURN_CODE', \`${p.name}: return code \${${target}} is reserved\`, ${spec});`,
       );
       break;
@@ -201,7 +217,8 @@ function emitList(e: Emitter, p: Packet, f: Field, all: Version[]): void {
   const name = local(f.name);
   e.line(`const ${name}: ${tsTypeOf(f, p)} = [];`);
   if (f.minItems) {
-    e.line(
+    e.check(
+      f.spec,
       `if (r.pos === r.end) throw protocolError('MQTT_ERR_EMPTY_LIST', ${jsString(`${p.name}: the ${f.name} list is empty`)}, ${jsString(f.spec)});`,
     );
   }
@@ -252,7 +269,8 @@ function emitPacketDecoder(p: Packet): string {
       alt.length > 0
         ? `flags !== ${bin(flags.reserved!)} && !(v === 3 && (${alt.map((a) => `flags === ${bin(a)}`).join(' || ')}))`
         : `flags !== ${bin(flags.reserved!)}`;
-    e.line(
+    e.check(
+      flags.spec,
       `if (${cond}) throw malformed('MQTT_ERR_RESERVED_FLAGS', \`${p.name}: fixed header flags are 0b\${flags.toString(2).padStart(4, '0')}, must be ${bin(flags.reserved!)}\`, ${jsString(flags.spec)});`,
     );
   }
@@ -274,7 +292,7 @@ function emitPacketDecoder(p: Packet): string {
     if (f.kind === 'protocolLevel') {
       const name0 = p.fields.find((x) => x.kind === 'protocolName')!;
       e.line(`const ${name} = r.u8('Protocol Level');`);
-      e.line(`if (${name} !== 3 && ${name} !== 4 && ${name} !== 5) {`);
+      e.check(f.spec, `if (${name} !== 3 && ${name} !== 4 && ${name} !== 5) {`);
       e.line(
         `  throw new MqttDecodeError(\`${p.name}: unsupported protocol level \${${name}}\`, { code: 'MQTT_ERR_PROTOCOL_VERSION', reasonCode: 0x84, spec: ${jsString(f.spec)} });`,
       );
@@ -284,7 +302,8 @@ function emitPacketDecoder(p: Packet): string {
       e.line(
         `const expectedName = ${[3, 4].map((v) => `v === ${v} ? ${jsString(names[v as Version]!)}`).join(' : ')} : ${jsString(names[5]!)};`,
       );
-      e.line(
+      e.check(
+        name0.spec,
         `if (${local(name0.name)} !== expectedName) throw protocolError('MQTT_ERR_PROTOCOL_NAME', \`${p.name}: protocol name "\${${local(name0.name)}}" does not match level \${v}\`, ${jsString(name0.spec)});`,
       );
       continue;
@@ -313,7 +332,8 @@ function emitPacketDecoder(p: Packet): string {
   }
   for (const rule of p.rules) {
     e.block(versionCond(rule.versions, all), () => {
-      e.line(
+      e.check(
+        rule.spec,
         `if (${rule.check}) throw ${rule.reason === 'malformed' ? 'malformed' : 'protocolError'}(${jsString(rule.code)}, ${jsString(`${p.name}: ${rule.message}`)}, ${jsString(rule.spec)});`,
       );
     });
@@ -390,17 +410,6 @@ function emitPacketDecoder(p: Packet): string {
 
 export function emitDecode(m: Model): string {
   const out: string[] = [];
-  const tables = [
-    ...new Set(
-      m.packets
-        .flatMap((p) =>
-          p.fields.flatMap((f) => [f, ...(Array.isArray(f.item) ? f.item : f.item ? [f.item] : [])]),
-        )
-        .filter((f) => f.kind === 'reasonCode')
-        .map(() => ''),
-    ),
-  ];
-  void tables;
   const reasonPackets = m.packets
     .filter((p) => JSON.stringify(p.fields).includes('"reasonCode"'))
     .map((p) => allowedTableName(p.name));
@@ -412,11 +421,11 @@ export function emitDecode(m: Model): string {
   ];
   out.push(`import {
   Framer,
+  frameOne,
   MqttDecodeError,
   malformed,
   protocolError,
   Reader,
-  scanVbi,
   topicFilterProblem,
   topicNameProblem,
 } from '../runtime/wire/index.js';
@@ -459,17 +468,8 @@ export interface DecodeOptions {
 
 /** Decodes exactly one complete packet. Throws MqttDecodeError for bad or incomplete bytes. */
 export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Packet {
-  const scan = { next: 0 };
-  const rl = scanVbi(bytes, 1, bytes.length, scan);
-  if (bytes.length === 0 || rl === -1) throw malformed('MQTT_ERR_TRUNCATED', 'the fixed header is incomplete', 'MQTT 5.0 §2.1.1');
-  if (rl < 0) throw malformed('MQTT_ERR_MALFORMED_VBI', 'the Remaining Length is not a valid Variable Byte Integer', 'MQTT 5.0 §1.5.5 [MQTT-1.5.5-1]');
-  const total = scan.next + rl;
-  if (options.maximumPacketSize !== undefined && total > options.maximumPacketSize) {
-    throw new MqttDecodeError(\`packet of \${total} bytes exceeds the Maximum Packet Size of \${options.maximumPacketSize}\`, { code: 'MQTT_ERR_PACKET_TOO_LARGE', reasonCode: 0x95, spec: 'MQTT 5.0 §3.1.2.11.4' });
-  }
-  if (total > bytes.length) throw malformed('MQTT_ERR_TRUNCATED', \`the packet needs \${total} bytes, got \${bytes.length}\`, 'MQTT 5.0 §2.1.4');
-  if (total < bytes.length) throw malformed('MQTT_ERR_TRAILING_BYTES', \`\${bytes.length - total} bytes follow the packet\`, 'MQTT 5.0 §2.1.4');
-  const r = new Reader().reset(bytes, scan.next, total, '');
+  const start = frameOne(bytes, options.maximumPacketSize);
+  const r = new Reader().reset(bytes, start, bytes.length, '');
   return decodeBody(r, bytes[0]!, options.protocolVersion ?? 4);
 }
 

@@ -6,10 +6,11 @@ import { packetType } from './emit-packets.js';
 import { propsType } from './emit-properties.js';
 import { allowedTableName, returnTableName } from './emit-reason-codes.js';
 import type { Bit, Field, Model, Packet, Version } from './model.js';
-import { and, jsString, label, local, typeName, versionCond, whenCond } from './names.js';
+import { and, jsString, label, local, normative, typeName, versionCond, whenCond } from './names.js';
 
 const hexByte = (n: number) => `0x${n.toString(16).padStart(2, '0')}`;
 const maskOf = (b: Bit) => (0xff >> (7 - b.hi)) & (0xff << b.lo) & 0xff;
+const SPEC_PACKET_ID = 'MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]';
 
 /** Access expression for a path of the input packet: will.topic → p.will!.topic. */
 function access(path: string, obj = 'p'): string {
@@ -22,6 +23,11 @@ class Code {
   depth = 1;
   line(s: string): void {
     this.lines.push('  '.repeat(this.depth) + s);
+  }
+  /** A line that enforces a rule, under a comment with the normative ids its spec carries. */
+  check(spec: string | undefined, s: string): void {
+    for (const c of normative(spec)) this.line(c);
+    this.line(s);
   }
   block(cond: string | undefined, body: () => void): void {
     if (cond === undefined) {
@@ -66,7 +72,9 @@ function bitValues(c: Code, p: Packet, bits: Bit[], src: string, prefix: string)
         : b.name === 'rh'
           ? `checkInt(${raw} ?? 0, 0, ${b.max ?? 3}, ${what}, ${jsString(b.spec)})`
           : `checkInt(${raw}${b.max === undefined ? '' : ' ?? 0'}, 0, ${b.max ?? (1 << (b.hi - b.lo + 1)) - 1}, ${what}, ${jsString(b.spec)})`;
-    c.line(`const ${name} = ${wc ? `${wc} ? ${value} : ${b.type === 'bool' ? 'false' : '0'}` : value};`);
+    const line = `const ${name} = ${wc ? `${wc} ? ${value} : ${b.type === 'bool' ? 'false' : '0'}` : value};`;
+    if (b.type === 'bool') c.line(line);
+    else c.check(b.spec, line);
   }
 }
 
@@ -92,19 +100,24 @@ function prepare(c: Code, p: Packet, f: Field, name: string, src: string, all: V
       c.line(`const ${name} = checkInt(${src}, 0, 4294967295, ${what}, ${spec});`);
       return { size: '4', write: (w) => w.line(`pos = writeU32(buf, pos, ${name});`) };
     case 'messageId':
-      c.line(`const ${name} = checkInt(${src}, 1, 65535, ${what}, 'MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]');`);
+      c.check(
+        SPEC_PACKET_ID,
+        `const ${name} = checkInt(${src}, 1, 65535, ${what}, ${jsString(SPEC_PACKET_ID)});`,
+      );
       return { size: '2', write: (w) => w.line(`pos = writeU16(buf, pos, ${name});`) };
     case 'string':
       c.line(`const ${name} = ${src} as string;`);
       c.line(`const ${name}_len = stringLength(${name}, ${what});`);
       if (f.topic === 'name') {
-        c.line(`const ${name}_problem = topicNameProblem(${name});`);
-        c.line(
+        c.line(`const ${name}_problem = topicNameProblem(${name}${f.allowEmpty ? ', true' : ''});`);
+        c.check(
+          f.spec,
           `if (${name}_problem !== undefined) throw encodeError('MQTT_ERR_TOPIC_NAME_INVALID', \`${p.name}: \${${name}_problem}\`, ${spec}, 0x90);`,
         );
       } else if (f.topic === 'filter') {
         c.line(`const ${name}_problem = topicFilterProblem(${name});`);
-        c.line(
+        c.check(
+          f.spec,
           `if (${name}_problem !== undefined) throw encodeError('MQTT_ERR_TOPIC_FILTER_INVALID', \`${p.name}: \${${name}_problem}\`, ${spec}, 0x8f);`,
         );
       }
@@ -151,8 +164,14 @@ function emitList(c: Code, p: Packet, f: Field, all: Version[]): Sized {
   const T = packetType(p, true);
   c.line(`const ${name} = p.${f.name} as ${T}['${f.name}'];`);
   c.line(
-    `if (!Array.isArray(${name}) || ${name}.length === 0) throw encodeError('MQTT_ERR_EMPTY_LIST', ${jsString(`${p.name}: ${f.name} must be a non-empty array`)}, ${jsString(f.spec)});`,
+    `if (!Array.isArray(${name})) throw encodeError('MQTT_ERR_FIELD_TYPE', \`${p.name}: ${f.name} must be an array, got \${typeof ${name}}\`);`,
   );
+  if (f.minItems) {
+    c.check(
+      f.spec,
+      `if (${name}.length < ${f.minItems}) throw encodeError('MQTT_ERR_EMPTY_LIST', ${jsString(`${p.name}: ${f.name} must not be empty`)}, ${jsString(f.spec)});`,
+    );
+  }
   c.line(`let ${name}_len = 0;`);
   const sizeLoop = new Code();
   sizeLoop.depth = c.depth + 1;
@@ -246,7 +265,8 @@ function emitPacketEncoder(p: Packet): string {
       c.line(
         `const ${name} = ${[3, 4].map((x) => `v === ${x} ? ${jsString(vals[x as Version]!)}`).join(' : ')} : ${jsString(vals[5]!)};`,
       );
-      c.line(
+      c.check(
+        f.spec,
         `if (p.${f.name} !== undefined && p.${f.name} !== ${name}) throw encodeError('MQTT_ERR_PROTOCOL_NAME', \`${p.name}: protocol name "\${p.${f.name}}" does not match protocol level \${v}\`, ${jsString(f.spec)});`,
       );
       c.line(`const ${name}_len = ${name}.length;`);
@@ -348,7 +368,8 @@ function emitPacketEncoder(p: Packet): string {
       const decls = ruleLocals(rule.check, p);
       c.line(`{`);
       for (const d of decls) c.line(`  ${d}`);
-      c.line(
+      c.check(
+        rule.spec,
         `  if (${rule.check}) throw encodeError(${jsString(rule.code)}, ${jsString(`${p.name}: ${rule.message}`)}, ${jsString(rule.spec)});`,
       );
       c.line('}');
@@ -383,6 +404,7 @@ function ruleLocals(check: string, p: Packet): string[] {
   const out: string[] = [];
   for (const id of new Set(check.match(/\b[a-zA-Z_]\w*\b/g) ?? [])) {
     if (['undefined', 'length', 'topicAlias', 'true', 'false'].includes(id)) continue;
+    if (id.startsWith('has_')) continue; // presence flags are locals already
     const bit = (p.flags.bits ?? []).find((b) => b.name === id);
     if (bit) continue; // header bit locals already exist
     if (p.fields.some((f) => f.bits?.some((b) => b.name === id))) continue;

@@ -47,7 +47,7 @@ function decodeCase(p: Property, set: string): string[] {
   if (!repeatable) {
     const word = p.id < 32 ? 'seenA' : 'seenB';
     const bit = `0x${((1 << (p.id % 32)) >>> 0).toString(16)}`;
-    lines.push(`if ((${word} & ${bit}) !== 0) throw repeated(${hex2(p.id)}, ${jsString(set)});`);
+    lines.push(`if ((${word} & ${bit}) !== 0) throw repeated(${hex2(p.id)}, ${jsString(set)}, ${spec});`);
     lines.push(`${word} |= ${bit};`);
   }
   const rangeCheck = (v: string) => {
@@ -68,7 +68,7 @@ function decodeCase(p: Property, set: string): string[] {
     case 'u32':
     case 'vbi': {
       const read = { byte: 'u8', u16: 'u16', u32: 'u32', vbi: 'vbi' }[p.type];
-      lines.push(`const value = r.${read}(${what});`);
+      lines.push(`const value = r.${read}(${what}, ${spec});`);
       rangeCheck('value');
       if (repeatable) {
         lines.push(`const prior = props.${key};`);
@@ -81,19 +81,20 @@ function decodeCase(p: Property, set: string): string[] {
       break;
     }
     case 'string':
-      lines.push(`const value = r.string(${what});`);
+      lines.push(`const value = r.string(${what}, ${spec});`);
       if (p.topicName) {
+        lines.push('const problem = topicNameProblem(value);');
         lines.push(
-          `if (topicNameProblem(value) !== undefined) throw protocolError('MQTT_ERR_TOPIC_NAME_INVALID', \`${set}: ${p.name} "\${value}" is not a Topic Name\`, ${spec});`,
+          `if (problem !== undefined) throw protocolError('MQTT_ERR_TOPIC_NAME_INVALID', \`${set}: ${p.name}: \${problem}\`, ${spec});`,
         );
       }
       lines.push(`props.${key} = value;`);
       break;
     case 'binary':
-      lines.push(`props.${key} = r.binary(${what});`);
+      lines.push(`props.${key} = r.binary(${what}, ${spec});`);
       break;
     case 'pair':
-      lines.push(`readUserProperty(r, (props.${key} ??= {}));`);
+      lines.push(`readUserProperty(r, (props.${key} ??= {}), ${spec});`);
       break;
   }
   return [`case ${hex2(p.id)}: {`, ...lines.map((l) => `  ${l}`), '  break;', '}'];
@@ -128,8 +129,9 @@ function sizeCase(p: Property, set: string): string[] {
     case 'string':
       lines.push(`n += 3 + stringLength(value, ${what});`);
       if (p.topicName) {
+        lines.push('const problem = topicNameProblem(value as string);');
         lines.push(
-          `if (topicNameProblem(value as string) !== undefined) throw encodeError('MQTT_ERR_TOPIC_NAME_INVALID', \`${set}: ${p.name} "\${String(value)}" must not contain wildcards\`, ${jsString(p.spec)});`,
+          `if (problem !== undefined) throw encodeError('MQTT_ERR_TOPIC_NAME_INVALID', \`${set}: ${p.name}: \${problem}\`, ${jsString(p.spec)});`,
         );
       }
       break;
@@ -249,8 +251,8 @@ function notAllowed(id: number, packet: string): MqttDecodeError {
   return protocolError('MQTT_ERR_PROPERTY_NOT_ALLOWED', \`\${packet}: \${name} (\${id}) is not allowed in this packet\`, 'MQTT 5.0 §2.2.2.2, Table 2-4');
 }
 
-function repeated(id: number, packet: string): MqttDecodeError {
-  return protocolError('MQTT_ERR_PROPERTY_REPEATED', \`\${packet}: \${NAMES[id]} appears more than once\`, 'MQTT 5.0 §2.2.2.2');
+function repeated(id: number, packet: string, spec: string): MqttDecodeError {
+  return protocolError('MQTT_ERR_PROPERTY_REPEATED', \`\${packet}: \${NAMES[id]} appears more than once\`, spec);
 }
 `);
   for (const set of PROPERTY_SETS) {

@@ -107,6 +107,9 @@ export interface Bit {
   presence?: string;
   reserved?: number;
   max?: number;
+  /** The error a value above `max` raises: its code and whether it is a Protocol Error. */
+  code?: string;
+  reason?: 'protocol' | 'malformed';
   when?: string;
   versions: Version[];
   spec: string;
@@ -124,6 +127,8 @@ export interface Field {
   section: 'variableHeader' | 'payload';
   spec: string;
   topic?: 'name' | 'filter';
+  /** A Topic Name that may be empty (an MQTT 5 PUBLISH with a Topic Alias); rules check it. */
+  allowEmpty: boolean;
   set?: string;
   values?: Partial<Record<Version, string>>;
   bits?: Bit[];
@@ -417,10 +422,16 @@ function readBits(o: Obj, key: string, versions: Version[]): Bit[] {
       presence: b.str('presence', true),
       reserved: b.num('reserved', true),
       max: b.num('max', true),
+      code: b.str('code', true),
+      reason: b.str('reason', true) as Bit['reason'],
       when: b.str('when', true),
       versions: b.versions('versions', versions),
       spec: b.str('spec'),
     };
+    if (out.reason !== undefined && out.reason !== 'protocol' && out.reason !== 'malformed')
+      b.fail("'reason' is protocol or malformed", 'reason');
+    if ((out.code !== undefined || out.reason !== undefined) && out.max === undefined)
+      b.fail("'code' and 'reason' describe the error of 'max'");
     const roles = [out.name, out.presence, out.reserved].filter((x) => x !== undefined).length;
     if (roles !== 1) b.fail("a bit entry has exactly one of 'name', 'presence' and 'reserved'");
     if (type === 'bool' && hi !== lo) b.fail('a bool is a single bit');
@@ -445,12 +456,14 @@ function readField(o: Obj, versions: Version[], bare: boolean): Field {
     section: (o.str('section', true) ?? 'variableHeader') as Field['section'],
     spec: bare ? (o.str('spec', true) ?? '') : o.str('spec'),
     topic: o.str('topic', true) as Field['topic'],
+    allowEmpty: o.bool('allowEmpty') ?? false,
     set: o.str('set', true),
     minItems: o.num('minItems', true),
     itemType: o.str('itemType', true),
   };
   if (f.topic !== undefined && f.topic !== 'name' && f.topic !== 'filter')
     o.fail("'topic' is name or filter", 'topic');
+  if (f.allowEmpty && f.topic !== 'name') o.fail("'allowEmpty' applies to a Topic Name", 'allowEmpty');
   if (f.section !== 'variableHeader' && f.section !== 'payload')
     o.fail("'section' is variableHeader or payload");
   if (kind === 'protocolName') {

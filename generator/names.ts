@@ -63,11 +63,21 @@ export function label(f: Field): string {
     reasonCode: 'Reason Code',
     returnCode: 'Return Code',
   };
+  if (f.name === 'topic' && f.topic === 'filter') return 'Topic Filter';
   if (special[f.name]) return special[f.name]!;
   return f.name
     .split('.')
     .map((part) => part.replace(/([A-Z])/g, ' $1').replace(/^./, (c) => c.toUpperCase()))
     .join(' ');
+}
+
+/**
+ * The normative statement ids a spec reference carries (`MQTT 5.0 §3.3.1.2 [MQTT-3.3.1-4]`),
+ * as the one-line comment the generated code puts above the check that enforces them.
+ */
+export function normative(spec: string | undefined): string[] {
+  const ids = spec?.match(/\[MQTT-[0-9.-]+\]/g);
+  return ids ? [`// ${ids.join(' ')}`] : [];
 }
 
 export function jsString(s: string): string {

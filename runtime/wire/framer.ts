@@ -20,6 +20,62 @@ enum State {
   Failed = 2, // a decode error was thrown; the stream cannot be resynchronised
 }
 
+/** The largest packet MQTT can frame: a 4-byte Remaining Length of 268,435,455 plus its header. */
+export const DEFAULT_MAXIMUM_PACKET_SIZE = 268_435_460;
+
+const SPEC_MAX_SIZE = 'MQTT 5.0 §3.1.2.11.4 [MQTT-3.1.2-24]';
+
+/**
+ * Validates a fixed header (first byte, Remaining Length `rl` or a scanVbi error code, header
+ * length) before any of the body is buffered; returns the header length.
+ */
+function checkHeader(first: number, rl: number, headerLen: number, maximumPacketSize: number): number {
+  if (rl < 0) {
+    const detail =
+      rl === VBI_NOT_MINIMAL ? 'is not minimally encoded [MQTT-1.5.5-1]' : 'is longer than 4 bytes';
+    throw malformed('MQTT_ERR_MALFORMED_VBI', `Remaining Length ${detail}`, 'MQTT 5.0 §2.1.4');
+  }
+  if (first >>> 4 === 0) {
+    throw malformed('MQTT_ERR_PACKET_TYPE', 'packet type 0 is reserved', 'MQTT 5.0 §2.1.2, Table 2-1');
+  }
+  if (headerLen + rl > maximumPacketSize) {
+    throw new MqttDecodeError(
+      `packet of ${headerLen + rl} bytes exceeds the Maximum Packet Size of ${maximumPacketSize}`,
+      { code: 'MQTT_ERR_PACKET_TOO_LARGE', reasonCode: 0x95, spec: SPEC_MAX_SIZE },
+    );
+  }
+  return headerLen;
+}
+
+/**
+ * Frames `bytes` as exactly one packet, with the same header checks as the Framer; returns
+ * the offset of the body, which runs to the end of `bytes`.
+ */
+export function frameOne(bytes: Uint8Array, maximumPacketSize = DEFAULT_MAXIMUM_PACKET_SIZE): number {
+  const scan = { next: 0 };
+  const rl = scanVbi(bytes, 1, bytes.length, scan);
+  if (rl === VBI_NEED_MORE) {
+    throw malformed('MQTT_ERR_TRUNCATED', 'the fixed header is incomplete', 'MQTT 5.0 §2.1.1');
+  }
+  const start = checkHeader(bytes[0]!, rl, scan.next, maximumPacketSize);
+  const total = start + rl;
+  if (total > bytes.length) {
+    throw malformed(
+      'MQTT_ERR_TRUNCATED',
+      `the packet needs ${total} bytes, got ${bytes.length}`,
+      'MQTT 5.0 §2.1.4',
+    );
+  }
+  if (total < bytes.length) {
+    throw malformed(
+      'MQTT_ERR_TRAILING_BYTES',
+      `${bytes.length - total} bytes follow the packet`,
+      'MQTT 5.0 §2.1.4',
+    );
+  }
+  return start;
+}
+
 export class Framer<T> {
   private state: State = State.Header;
   /** Up to 5 fixed-header bytes received so far. */
@@ -34,7 +90,7 @@ export class Framer<T> {
   constructor(
     private readonly decodeBody: BodyDecoder<T>,
     /** Largest whole packet accepted, fixed header included (MQTT 5.0 §3.1.2.11.4). */
-    public maximumPacketSize = 268_435_460,
+    public maximumPacketSize = DEFAULT_MAXIMUM_PACKET_SIZE,
   ) {}
 
   /** Bytes of a partial packet currently held. */
@@ -73,7 +129,7 @@ export class Framer<T> {
         return;
       }
       const first = chunk[pos]!;
-      const start = this.checkHeader(first, rl, this.scan.next - pos);
+      const start = checkHeader(first, rl, this.scan.next - pos, this.maximumPacketSize);
       const bodyStart = pos + start;
       if (bodyStart + rl <= end) {
         out.push(this.decodeBody(first, chunk, bodyStart, bodyStart + rl));
@@ -93,7 +149,7 @@ export class Framer<T> {
       const rl = scanVbi(this.head, 1, this.headLen, this.scan);
       if (rl === VBI_NEED_MORE) continue;
       const first = this.head[0]!;
-      this.checkHeader(first, rl, this.headLen);
+      checkHeader(first, rl, this.headLen, this.maximumPacketSize);
       this.headLen = 0;
       if (rl === 0) {
         out.push(this.decodeBody(first, this.head, 1, 1));
@@ -102,27 +158,7 @@ export class Framer<T> {
       this.beginBody(first, rl);
       return this.fillBody(chunk, pos, end, out);
     }
-    if (this.headLen >= 5) this.checkHeader(this.head[0]!, scanVbi(this.head, 1, 5, this.scan), 5);
     return pos;
-  }
-
-  /** Validates the fixed header; returns its length. */
-  private checkHeader(first: number, rl: number, headerLen: number): number {
-    if (rl < 0) {
-      const detail =
-        rl === VBI_NOT_MINIMAL ? 'is not minimally encoded [MQTT-1.5.5-1]' : 'is longer than 4 bytes';
-      throw malformed('MQTT_ERR_MALFORMED_VBI', `Remaining Length ${detail}`, 'MQTT 5.0 §2.1.4');
-    }
-    if (first >>> 4 === 0) {
-      throw malformed('MQTT_ERR_RESERVED_TYPE', 'packet type 0 is reserved', 'MQTT 5.0 §2.1.2, Table 2-1');
-    }
-    if (headerLen + rl > this.maximumPacketSize) {
-      throw new MqttDecodeError(
-        `packet of ${headerLen + rl} bytes exceeds the Maximum Packet Size of ${this.maximumPacketSize}`,
-        { code: 'MQTT_ERR_PACKET_TOO_LARGE', reasonCode: 0x95, spec: 'MQTT 5.0 §3.1.2.11.4 [MQTT-3.1.2-24]' },
-      );
-    }
-    return headerLen;
   }
 
   private beginBody(first: number, rl: number): void {

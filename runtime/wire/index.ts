@@ -1,7 +1,7 @@
 /** Hand-written wire primitives the generated codec is built on. Depends on nothing. */
 export { alloc } from './alloc.js';
 export * from './errors.js';
-export { type BodyDecoder, Framer } from './framer.js';
+export { type BodyDecoder, DEFAULT_MAXIMUM_PACKET_SIZE, Framer, frameOne } from './framer.js';
 export { Reader } from './reader.js';
 export { topicFilterProblem, topicNameProblem } from './topic.js';
 export {

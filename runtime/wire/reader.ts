@@ -28,72 +28,73 @@ export class Reader {
     return this.end - this.pos;
   }
 
-  truncated(what: string): never {
-    throw malformed(
-      'MQTT_ERR_TRUNCATED',
-      `${this.packet}: ${what} runs past the end of the packet`,
-      'MQTT 5.0 §2.1.4',
-    );
+  /**
+   * Every read takes the name of what it reads and, optionally, the spec reference of the
+   * field or property that holds it (e.g. `MQTT 5.0 §3.3.2.3.9`), which its errors then carry.
+   */
+  truncated(what: string, spec = 'MQTT 5.0 §2.1.4'): never {
+    throw malformed('MQTT_ERR_TRUNCATED', `${this.packet}: ${what} runs past the end of the packet`, spec);
   }
 
-  u8(what: string): number {
-    if (this.pos >= this.end) this.truncated(what);
+  u8(what: string, spec?: string): number {
+    if (this.pos >= this.end) this.truncated(what, spec);
     return this.buf[this.pos++]!;
   }
 
-  u16(what: string): number {
+  u16(what: string, spec?: string): number {
     const p = this.pos;
-    if (p + 2 > this.end) this.truncated(what);
+    if (p + 2 > this.end) this.truncated(what, spec);
     this.pos = p + 2;
     return (this.buf[p]! << 8) | this.buf[p + 1]!;
   }
 
-  u32(what: string): number {
+  u32(what: string, spec?: string): number {
     const p = this.pos;
-    if (p + 4 > this.end) this.truncated(what);
+    if (p + 4 > this.end) this.truncated(what, spec);
     this.pos = p + 4;
     const b = this.buf;
     return b[p]! * 0x1000000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
   }
 
-  vbi(what: string): number {
+  vbi(what: string, spec?: string): number {
     const v = scanVbi(this.buf, this.pos, this.end, this.scan);
     if (v >= 0) {
       this.pos = this.scan.next;
       return v;
     }
-    if (v === VBI_NEED_MORE) this.truncated(what);
+    if (v === VBI_NEED_MORE) this.truncated(what, spec);
+    const where = spec === undefined ? SPEC_VBI : `${spec}; ${SPEC_VBI}`;
     if (v === VBI_NOT_MINIMAL) {
       throw malformed(
         'MQTT_ERR_MALFORMED_VBI',
         `${this.packet}: ${what} is not minimally encoded`,
-        `${SPEC_VBI} [MQTT-1.5.5-1]`,
+        `${where} [MQTT-1.5.5-1]`,
       );
     }
-    throw malformed('MQTT_ERR_MALFORMED_VBI', `${this.packet}: ${what} is longer than 4 bytes`, SPEC_VBI);
+    throw malformed('MQTT_ERR_MALFORMED_VBI', `${this.packet}: ${what} is longer than 4 bytes`, where);
   }
 
   /** 0 or 1 as a boolean; any other value is a Protocol Error. */
   bool(what: string, spec: string): boolean {
-    const b = this.u8(what);
+    const b = this.u8(what, spec);
     if (b > 1)
       throw protocolError('MQTT_ERR_BAD_BOOLEAN', `${this.packet}: ${what} is ${b}, not 0 or 1`, spec);
     return b === 1;
   }
 
-  string(what: string): string {
-    const len = this.u16(what);
+  string(what: string, spec?: string): string {
+    const len = this.u16(what, spec);
     const p = this.pos;
-    if (p + len > this.end) this.truncated(what);
+    if (p + len > this.end) this.truncated(what, spec);
     this.pos = p + len;
-    return readUtf8(this.buf, p, p + len, `${this.packet}: ${what}`);
+    return readUtf8(this.buf, p, p + len, `${this.packet}: ${what}`, spec);
   }
 
   /** Binary Data: a view into the packet bytes, not a copy. */
-  binary(what: string): Uint8Array {
-    const len = this.u16(what);
+  binary(what: string, spec?: string): Uint8Array {
+    const len = this.u16(what, spec);
     const p = this.pos;
-    if (p + len > this.end) this.truncated(what);
+    if (p + len > this.end) this.truncated(what, spec);
     this.pos = p + len;
     return this.buf.subarray(p, p + len);
   }

@@ -3,8 +3,13 @@
  * Return a description of the first problem, or undefined when the topic is valid.
  */
 
-/** A Topic Name, as in PUBLISH and the Will Topic: no wildcards [MQTT-3.3.2-2]. */
-export function topicNameProblem(topic: string): string | undefined {
+/**
+ * A Topic Name, as in PUBLISH, the Will Topic and the Response Topic: at least one character
+ * [MQTT-4.7.3-1] (unless `allowEmpty`: an MQTT 5 PUBLISH with a Topic Alias may send an empty
+ * one, which its own rules check) and no wildcards [MQTT-3.3.2-2].
+ */
+export function topicNameProblem(topic: string, allowEmpty = false): string | undefined {
+  if (topic.length === 0 && !allowEmpty) return 'Topic Name is empty [MQTT-4.7.3-1]';
   for (let i = 0; i < topic.length; i++) {
     const c = topic.charCodeAt(i);
     if (c === 0x23 /* # */ || c === 0x2b /* + */) return `Topic Name "${topic}" contains a wildcard`;

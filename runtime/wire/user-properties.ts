@@ -50,9 +50,9 @@ export function writeUserProperties(buf: Uint8Array, pos: number, up: UserProper
 }
 
 /** Reads one pair into `target`, turning a repeated name into an array. */
-export function readUserProperty(r: Reader, target: UserProperties): void {
-  const name = r.string('User Property name');
-  const value = r.string('User Property value');
+export function readUserProperty(r: Reader, target: UserProperties, spec?: string): void {
+  const name = r.string('User Property name', spec);
+  const value = r.string('User Property value', spec);
   if (!Object.hasOwn(target, name)) {
     // defineProperty, so that a name such as "__proto__" is stored as data, not a prototype.
     Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });

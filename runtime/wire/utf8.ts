@@ -60,14 +60,16 @@ export function encodeText(s: string): Uint8Array {
 
 /**
  * Decodes bytes [start, end) as an MQTT UTF-8 string. Throws a Malformed Packet error for
- * ill-formed UTF-8, encoded surrogates [MQTT-1.5.4-1] or U+0000 [MQTT-1.5.4-2].
+ * ill-formed UTF-8, encoded surrogates [MQTT-1.5.4-1] or U+0000 [MQTT-1.5.4-2]; `spec`, when
+ * given, names the field or property that holds the string.
  */
-export function readUtf8(buf: Uint8Array, start: number, end: number, what: string): string {
+export function readUtf8(buf: Uint8Array, start: number, end: number, what: string, spec?: string): string {
+  const where = spec === undefined ? SPEC_STRING : `${spec}; ${SPEC_STRING}`;
   let ascii = true;
   for (let i = start; i < end; i++) {
     const c = buf[i]!;
     if (c === 0)
-      throw malformed('MQTT_ERR_STRING_NULL', `${what} contains U+0000`, `${SPEC_STRING} [MQTT-1.5.4-2]`);
+      throw malformed('MQTT_ERR_STRING_NULL', `${what} contains U+0000`, `${where} [MQTT-1.5.4-2]`);
     if (c >= 0x80) ascii = false;
   }
   if (ascii && end - start < 48) {
@@ -79,10 +81,6 @@ export function readUtf8(buf: Uint8Array, start: number, end: number, what: stri
   try {
     return decoder.decode(buf.subarray(start, end));
   } catch {
-    throw malformed(
-      'MQTT_ERR_STRING_UTF8',
-      `${what} is not well-formed UTF-8`,
-      `${SPEC_STRING} [MQTT-1.5.4-1]`,
-    );
+    throw malformed('MQTT_ERR_STRING_UTF8', `${what} is not well-formed UTF-8`, `${where} [MQTT-1.5.4-1]`);
   }
 }
