@@ -141,50 +141,55 @@ async function run(args: string[], mode: 'sub' | 'trace'): Promise<number> {
     client.on('packetsend', write('send'));
     client.on('packetreceive', write('receive'));
   }
-  await connectClient(client);
   const target = `${client.options.hostname}:${client.options.port}`;
 
-  return new Promise<number>((resolve) => {
-    let received = 0;
-    let done = false;
-    let timer: NodeJS.Timeout | undefined;
-    const finish = (code: number) => {
-      if (done) return;
-      done = true;
-      if (timer) clearTimeout(timer);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      client.end(code !== 0, () => resolve(code));
-    };
-    const onSignal = () => finish(0);
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    if (timeout !== undefined) {
-      timer = setTimeout(() => {
-        if (count !== undefined)
-          process.stderr.write(`mqtt ${mode}: timed out with ${received} of ${count} messages\n`);
-        finish(count === undefined ? 0 : 1);
-      }, timeout * 1000);
-    }
+  let received = 0;
+  let done = false;
+  let timer: NodeJS.Timeout | undefined;
+  let resolveRun!: (code: number) => void;
+  const finished = new Promise<number>((resolve) => {
+    resolveRun = resolve;
+  });
+  const onSignal = () => finish(0);
+  const finish = (code: number) => {
+    if (done) return;
+    done = true;
+    if (timer) clearTimeout(timer);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    client.end(code !== 0, () => resolveRun(code));
+  };
+  // Before connecting: a session's queued messages can arrive in the same read as the CONNACK.
+  client.on('message', (_topic, _payload, packet) => {
+    if (done) return;
+    received++;
+    if (mode === 'sub') void writeOut(formatMessage(format, bool(values, 'verbose'), packet));
+    if (count !== undefined && received >= count) finish(0);
+  });
 
-    client.on('message', (_topic, _payload, packet) => {
-      if (done) return;
-      received++;
-      if (mode === 'sub') void writeOut(formatMessage(format, bool(values, 'verbose'), packet));
-      if (count !== undefined && received >= count) finish(0);
-    });
-    client.on('error', (error) => {
-      process.stderr.write(`mqtt ${mode}: ${describeError(error, target)}\n`);
-      // A refused CONNACK on reconnect leaves the client down for good.
-      if ((error as { code?: string }).code === 'MQTT_ERR_CONNACK_REFUSED') finish(1);
-    });
-    client.on('offline', () => process.stderr.write(`mqtt ${mode}: connection lost, reconnecting\n`));
-
-    if (!subs) return;
+  await connectClient(client);
+  if (done) return finished;
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  if (timeout !== undefined) {
+    timer = setTimeout(() => {
+      if (count !== undefined)
+        process.stderr.write(`mqtt ${mode}: timed out with ${received} of ${count} messages\n`);
+      finish(count === undefined ? 0 : 1);
+    }, timeout * 1000);
+  }
+  client.on('error', (error) => {
+    process.stderr.write(`mqtt ${mode}: ${describeError(error, target)}\n`);
+    // A refused CONNACK on reconnect leaves the client down for good.
+    if ((error as { code?: string }).code === 'MQTT_ERR_CONNACK_REFUSED') finish(1);
+  });
+  client.on('offline', () => process.stderr.write(`mqtt ${mode}: connection lost, reconnecting\n`));
+  if (subs) {
     client.subscribe(subs, (error) => {
-      if (!error) return;
+      if (!error || done) return;
       process.stderr.write(`mqtt ${mode}: subscribe failed: ${describeError(error, target)}\n`);
       finish(1);
     });
-  });
+  }
+  return finished;
 }
