@@ -3,9 +3,15 @@
  * then the Remaining Length as a Variable Byte Integer) and hands each body to a decoder.
  *
  * An explicit state machine. A packet that arrives whole inside one chunk is decoded in
- * place (its fields are views of the chunk). A packet split across chunks is copied once
- * into a buffer of its exact size, allocated when its length is known, so a long sequence
- * of small chunks never costs more than one copy of each byte.
+ * place (its fields are views of the chunk). A packet split across chunks is held as the
+ * list of the pieces that carry it, and copied once, into a buffer of its exact size, when
+ * its last byte arrives: memory grows only with the bytes received, never with what a
+ * Remaining Length claims, and a long sequence of chunks never costs quadratic copying.
+ * Pieces under SMALL bytes are first gathered into staging buffers, so a body fed one byte
+ * at a time holds a few buffers rather than one view per byte.
+ *
+ * Like the views in decoded packets, the held pieces are views of the caller's chunks:
+ * a chunk must not be reused after it is pushed.
  */
 import { alloc } from './alloc.js';
 import { MqttDecodeError, malformed } from './errors.js';
@@ -76,14 +82,23 @@ export function frameOne(bytes: Uint8Array, maximumPacketSize = DEFAULT_MAXIMUM_
   return start;
 }
 
+/** Pieces shorter than this are copied into a staging buffer instead of kept as views. */
+const SMALL = 1024;
+/** Size of a staging buffer (or less, when the body needs less). */
+const STAGE = 16 * 1024;
+
 export class Framer<T> {
   private state: State = State.Header;
   /** Up to 5 fixed-header bytes received so far. */
   private readonly head = new Uint8Array(5);
   private headLen = 0;
   private first = 0;
-  private body: Uint8Array = new Uint8Array(0);
+  /** The pending body: its length (the Remaining Length), the bytes received, their pieces. */
+  private bodyNeed = 0;
   private bodyLen = 0;
+  private parts: Uint8Array[] = [];
+  private stage: Uint8Array | undefined;
+  private stageLen = 0;
   private readonly scan = { next: 0 };
   private error: MqttDecodeError | undefined;
 
@@ -163,24 +178,52 @@ export class Framer<T> {
 
   private beginBody(first: number, rl: number): void {
     this.first = first;
-    this.body = alloc(rl); // fully written before it is decoded
+    this.bodyNeed = rl;
     this.bodyLen = 0;
     this.state = State.Body;
   }
 
-  /** Copies bytes into the pending body; decodes it when complete. Returns the offset consumed. */
+  /** Takes what the pending body still needs from the chunk; decodes it when complete. Returns the offset consumed. */
   private fillBody(chunk: Uint8Array, pos: number, end: number, out: T[]): number {
-    const need = this.body.length - this.bodyLen;
-    const take = Math.min(need, end - pos);
-    this.body.set(chunk.subarray(pos, pos + take), this.bodyLen);
+    const take = Math.min(this.bodyNeed - this.bodyLen, end - pos);
+    if (take >= SMALL) {
+      this.stage = undefined;
+      this.parts.push(chunk.subarray(pos, pos + take));
+    } else if (take > 0) {
+      this.stageBytes(chunk, pos, take);
+    }
     this.bodyLen += take;
-    if (this.bodyLen === this.body.length) {
-      const body = this.body;
+    if (this.bodyLen === this.bodyNeed) {
+      const body = this.parts.length === 1 ? this.parts[0]! : this.join();
       this.state = State.Header;
-      this.body = new Uint8Array(0);
+      this.parts = [];
+      this.stage = undefined;
       this.bodyLen = 0;
       out.push(this.decodeBody(this.first, body, 0, body.length));
     }
     return pos + take;
+  }
+
+  /** Copies a small piece into the current staging buffer, starting a new one when it is full. */
+  private stageBytes(chunk: Uint8Array, pos: number, n: number): void {
+    if (this.stage === undefined || this.stageLen + n > this.stage.length) {
+      this.stage = alloc(Math.min(STAGE, this.bodyNeed - this.bodyLen));
+      this.stageLen = 0;
+      this.parts.push(this.stage.subarray(0, 0));
+    }
+    this.stage.set(chunk.subarray(pos, pos + n), this.stageLen);
+    this.stageLen += n;
+    this.parts[this.parts.length - 1] = this.stage.subarray(0, this.stageLen);
+  }
+
+  /** The one copy of a split body: its pieces, joined into a buffer of its exact size. */
+  private join(): Uint8Array {
+    const body = alloc(this.bodyNeed); // every byte is written below
+    let at = 0;
+    for (const part of this.parts) {
+      body.set(part, at);
+      at += part.length;
+    }
+    return body;
   }
 }
