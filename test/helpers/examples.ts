@@ -81,7 +81,14 @@ export function plain(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(plain);
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = plain(v);
+    // defineProperty keeps a key such as "__proto__" (a User Property name) as data
+    for (const [k, v] of Object.entries(value))
+      Object.defineProperty(out, k, {
+        value: plain(v),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     return out;
   }
   return value;
