@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { ClientOptions, WillOptions } from '../options.js';
+import { validateTopicFilter, validateTopicName } from '../topic.js';
 
 /** A bad invocation: printed as one line plus the usage, exit code 2. */
 export class UsageError extends Error {
@@ -225,6 +226,7 @@ function willOptions(values: Values): WillOptions | undefined {
     }
     return undefined;
   }
+  checkTopic(topic, false, '--will-topic');
   return { topic, payload: message ?? '', qos: willQos ?? 0, retain };
 }
 
@@ -241,4 +243,10 @@ export function userProperties(pairs: string[], flag = '--user-property'): Recor
       existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value];
   }
   return out;
+}
+
+/** Checks a topic name (`filter` false) or filter before connecting: a bad one is a usage error. */
+export function checkTopic(topic: string, filter: boolean, flag = '--topic'): void {
+  const problem = filter ? validateTopicFilter(topic) : validateTopicName(topic);
+  if (problem) throw new UsageError(`${flag} '${topic}': ${problem.message} (${problem.spec})`);
 }

@@ -12,6 +12,7 @@ import {
   CliError,
   CONNECTION_OPTIONS,
   CONNECTION_USAGE,
+  checkTopic,
   connectionOptions,
   int,
   num,
@@ -431,6 +432,7 @@ export async function bench(args: string[]): Promise<number> {
   }
   const cfg = config(values);
   const topic = str(values, 'topic');
+  if (topic !== undefined && mode !== 'conn') checkTopic(topic.replaceAll('%i', '0'), mode === 'sub');
   let summary: Summary;
   try {
     summary =

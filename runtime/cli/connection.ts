@@ -9,7 +9,7 @@ import { isMqttError, MqttConnackError } from '../errors.js';
 import { connect } from '../index.js';
 import type { ClientOptions } from '../options.js';
 import { transports } from '../transport/registry.js';
-import { CliError } from './args.js';
+import { CliError, UsageError } from './args.js';
 import { displayPacket } from './json.js';
 
 export interface OpenOptions {
@@ -25,7 +25,14 @@ export interface OpenOptions {
 export function createClient(open: OpenOptions): MqttClient {
   if (open.debug) createDebug.enable('mqttforge*');
   const options: ClientOptions = { ...open.options, manualConnect: true };
-  const client = open.url === undefined ? connect(options) : connect(open.url, options);
+  let client: MqttClient;
+  try {
+    client = open.url === undefined ? connect(options) : connect(open.url, options);
+  } catch (error) {
+    // A URL or option the client cannot use is a bad argument.
+    if (isMqttError(error) && error.code === 'MQTT_ERR_INVALID_OPTIONS') throw new UsageError(error.message);
+    throw error;
+  }
   // The registry would fall back to another transport (MQTT.js's browser rule); a CLI user who
   // asked for ws:// should hear that it is missing instead.
   const { protocol, unixSocket } = client.options;

@@ -6,6 +6,7 @@ import {
   bool,
   CONNECTION_OPTIONS,
   CONNECTION_USAGE,
+  checkTopic,
   connectionOptions,
   int,
   list,
@@ -91,6 +92,7 @@ export async function pub(args: string[]): Promise<number> {
   const rest = [...positionals];
   const topic = str(values, 'topic') ?? rest.shift();
   if (topic === undefined) throw new UsageError('missing topic (-t)');
+  checkTopic(topic, false);
   const message = str(values, 'message') ?? rest.shift();
   if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`);
   const file = str(values, 'file');

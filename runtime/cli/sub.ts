@@ -8,6 +8,7 @@ import {
   bool,
   CONNECTION_OPTIONS,
   CONNECTION_USAGE,
+  checkTopic,
   connectionOptions,
   int,
   list,
@@ -108,6 +109,7 @@ async function run(args: string[], mode: 'sub' | 'trace'): Promise<number> {
   }
   const topics = [...list(values, 'topic'), ...positionals];
   if (mode === 'sub' && topics.length === 0) throw new UsageError('missing topic (-t)');
+  for (const topic of topics) checkTopic(topic, true);
   const format = (str(values, 'format') ?? 'text') as Format;
   if (format !== 'text' && format !== 'json' && format !== 'hex') {
     throw new UsageError(`--format must be text, json or hex, got '${format}'`);
@@ -178,8 +180,15 @@ async function run(args: string[], mode: 'sub' | 'trace'): Promise<number> {
       finish(count === undefined ? 0 : 1);
     }, timeout * 1000);
   }
+  let lastError = '';
+  client.on('connect', () => {
+    lastError = '';
+  });
   client.on('error', (error) => {
-    process.stderr.write(`mqtt ${mode}: ${describeError(error, target)}\n`);
+    // While reconnecting, the same failure comes back every second: say it once.
+    const line = describeError(error, target);
+    if (line !== lastError) process.stderr.write(`mqtt ${mode}: ${line}\n`);
+    lastError = line;
     // A refused CONNACK on reconnect leaves the client down for good.
     if ((error as { code?: string }).code === 'MQTT_ERR_CONNACK_REFUSED') finish(1);
   });

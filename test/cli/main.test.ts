@@ -53,7 +53,7 @@ describe('mqtt', { concurrency: true }, () => {
     assert.equal(result.stdout.length, 0);
   });
 
-  test('a missing topic, a flag without its value and a bad number each exit 2', async () => {
+  test('a missing topic, a flag without its value, a bad number, topic or URL each exit 2', async () => {
     const results = await Promise.all([
       run(['pub', '-m', 'x']),
       run(['sub', '-t']),
@@ -61,6 +61,9 @@ describe('mqtt', { concurrency: true }, () => {
       run(['bench', 'nope']),
       run(['nope']),
       run([]),
+      run(['pub', '-t', 'a/+', '-m', 'x']),
+      run(['sub', '-t', 'a/#/b']),
+      run(['pub', '-l', 'nonsense', '-t', 'a']),
     ]);
     for (const r of results) assert.equal(r.code, 2, r.stderr);
     assert.match(results[0]!.stderr, /^mqtt pub: missing topic/);
@@ -69,6 +72,12 @@ describe('mqtt', { concurrency: true }, () => {
     assert.match(results[3]!.stderr, /^mqtt bench: unknown bench mode 'nope'/);
     assert.match(results[4]!.stderr, /^mqtt: unknown command 'nope'/);
     assert.match(results[5]!.stderr, /^mqtt: missing command/);
+    assert.match(
+      results[6]!.stderr,
+      /^mqtt pub: --topic 'a\/\+': must not contain the wildcard '\+' \(MQTT 5\.0 §4\.7\.1/,
+    );
+    assert.match(results[7]!.stderr, /^mqtt sub: --topic 'a\/#\/b': '#' must be the last character/);
+    assert.match(results[8]!.stderr, /^mqtt pub: Missing protocol or invalid broker URL: nonsense/);
   });
 
   test('an MQTT 5 property without -V 5 exits 2', async () => {
