@@ -1,12 +1,13 @@
 /**
- * `npm run generate`: reads schema/*.yaml and writes generated/*.ts.
+ * `npm run generate`: reads schema/*.yaml and writes generated/*.ts and docs/reference/*.md.
  * Output is a pure function of the schema: no timestamps, stable order.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Project } from 'ts-morph';
 import { emitDecode } from './emit-decode.js';
+import { emitDocs } from './emit-docs.js';
 import { emitEncode } from './emit-encode.js';
 import { emitIndex } from './emit-index.js';
 import { emitPackets } from './emit-packets.js';
@@ -39,8 +40,12 @@ function main(): void {
     file.formatText({ indentSize: 2, convertTabsToSpaces: true });
   }
   project.saveSync();
+  // The reference documents: markdown from the same model, so they cannot disagree with the codec.
+  const docs = emitDocs(model);
+  mkdirSync(join(root, 'docs', 'reference'), { recursive: true });
+  for (const [path, text] of docs) writeFileSync(join(root, path), text.endsWith('\n') ? text : `${text}\n`);
   console.log(
-    `generated ${outputs.length} files from ${model.packets.length} packets, ${model.properties.length} properties, ${model.reasonCodes.length} reason codes, ${model.examples.length} examples`,
+    `generated ${outputs.length + docs.length} files from ${model.packets.length} packets, ${model.properties.length} properties, ${model.reasonCodes.length} reason codes, ${model.examples.length} examples`,
   );
 }
 
