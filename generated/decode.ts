@@ -287,7 +287,7 @@ function decodeSubscribe(r: Reader, flags: number, v: number): SubscribePacket {
   if (r.pos === r.end) throw protocolError('MQTT_ERR_EMPTY_LIST', "SUBSCRIBE: the subscriptions list is empty", "MQTT 5.0 §3.8.3 [MQTT-3.8.3-2]");
   while (r.pos < r.end) {
     const i_topic = r.string("Topic Filter");
-    const problem = topicFilterProblem(i_topic);
+    const problem = topicFilterProblem(i_topic, v === 5); // $share/ is a Shared Subscription in MQTT 5
     if (problem !== undefined) throw new MqttDecodeError(`SUBSCRIBE: ${problem}`, { code: 'MQTT_ERR_TOPIC_FILTER_INVALID', reasonCode: 0x8f, spec: "MQTT 5.0 §3.8.3" });
     const i_options = r.u8("Options");
     if (v === 5) {
@@ -372,7 +372,7 @@ function decodeUnsubscribe(r: Reader, flags: number, v: number): UnsubscribePack
   if (r.pos === r.end) throw protocolError('MQTT_ERR_EMPTY_LIST', "UNSUBSCRIBE: the unsubscriptions list is empty", "MQTT 5.0 §3.10.3 [MQTT-3.10.3-2]");
   while (r.pos < r.end) {
     const item = r.string("Unsubscriptions entry");
-    const problem = topicFilterProblem(item);
+    const problem = topicFilterProblem(item, v === 5); // $share/ is a Shared Subscription in MQTT 5
     // [MQTT-3.10.3-2]
     if (problem !== undefined) throw new MqttDecodeError(`UNSUBSCRIBE: ${problem}`, { code: 'MQTT_ERR_TOPIC_FILTER_INVALID', reasonCode: 0x8f, spec: "MQTT 5.0 §3.10.3 [MQTT-3.10.3-2]" });
     unsubscriptions.push(item);

@@ -414,7 +414,7 @@ function encodeSubscribe(p: SubscribePacketInput, v: ProtocolVersion, maximumPac
   for (const item of subscriptions) {
     const i_topic = item.topic as string;
     const i_topic_len = stringLength(i_topic, "SUBSCRIBE: Topic Filter");
-    const i_topic_problem = topicFilterProblem(i_topic);
+    const i_topic_problem = topicFilterProblem(i_topic, v === 5); // $share/ is a Shared Subscription in MQTT 5
     if (i_topic_problem !== undefined) throw encodeError('MQTT_ERR_TOPIC_FILTER_INVALID', `SUBSCRIBE: ${i_topic_problem}`, "MQTT 5.0 §3.8.3", 0x8f);
     subscriptions_len += 2 + i_topic_len;
     const i_rh = checkInt(item.rh ?? 0, 0, 2, "SUBSCRIBE: rh", "MQTT 5.0 §3.8.3.1 Retain Handling");
@@ -524,7 +524,7 @@ function encodeUnsubscribe(p: UnsubscribePacketInput, v: ProtocolVersion, maximu
   for (const item of unsubscriptions) {
     const value = item as string;
     const value_len = stringLength(value, "UNSUBSCRIBE: Unsubscriptions entry");
-    const value_problem = topicFilterProblem(value);
+    const value_problem = topicFilterProblem(value, v === 5); // $share/ is a Shared Subscription in MQTT 5
     // [MQTT-3.10.3-2]
     if (value_problem !== undefined) throw encodeError('MQTT_ERR_TOPIC_FILTER_INVALID', `UNSUBSCRIBE: ${value_problem}`, "MQTT 5.0 §3.10.3 [MQTT-3.10.3-2]", 0x8f);
     unsubscriptions_len += 2 + value_len;

@@ -146,7 +146,9 @@ function emitRead(e: Emitter, p: Packet, f: Field, target: string, declare: stri
           `if (${target}_problem !== undefined) throw new MqttDecodeError(\`${p.name}: \${${target}_problem}\`, { code: 'MQTT_ERR_TOPIC_NAME_INVALID', reasonCode: 0x90, spec: ${spec} });`,
         );
       } else if (f.topic === 'filter') {
-        e.line(`const problem = topicFilterProblem(${target});`);
+        e.line(
+          `const problem = topicFilterProblem(${target}, v === 5); // $share/ is a Shared Subscription in MQTT 5`,
+        );
         e.check(
           f.spec,
           `if (problem !== undefined) throw new MqttDecodeError(\`${p.name}: \${problem}\`, { code: 'MQTT_ERR_TOPIC_FILTER_INVALID', reasonCode: 0x8f, spec: ${spec} });`,

@@ -115,7 +115,9 @@ function prepare(c: Code, p: Packet, f: Field, name: string, src: string, all: V
           `if (${name}_problem !== undefined) throw encodeError('MQTT_ERR_TOPIC_NAME_INVALID', \`${p.name}: \${${name}_problem}\`, ${spec}, 0x90);`,
         );
       } else if (f.topic === 'filter') {
-        c.line(`const ${name}_problem = topicFilterProblem(${name});`);
+        c.line(
+          `const ${name}_problem = topicFilterProblem(${name}, v === 5); // $share/ is a Shared Subscription in MQTT 5`,
+        );
         c.check(
           f.spec,
           `if (${name}_problem !== undefined) throw encodeError('MQTT_ERR_TOPIC_FILTER_INVALID', \`${p.name}: \${${name}_problem}\`, ${spec}, 0x8f);`,

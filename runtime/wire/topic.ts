@@ -17,8 +17,30 @@ export function topicNameProblem(topic: string, allowEmpty = false): string | un
   return undefined;
 }
 
-/** A Topic Filter, as in SUBSCRIBE and UNSUBSCRIBE. */
-export function topicFilterProblem(filter: string): string | undefined {
+const SHARE = '$share/';
+
+/**
+ * A Topic Filter, as in SUBSCRIBE and UNSUBSCRIBE. With `shared` (MQTT 5), a filter that
+ * starts with `$share/` is a Shared Subscription, `$share/{ShareName}/{filter}` (§4.8.2).
+ */
+export function topicFilterProblem(filter: string, shared = false): string | undefined {
+  if (shared && filter.startsWith(SHARE)) {
+    const slash = filter.indexOf('/', SHARE.length);
+    const shareName = filter.slice(SHARE.length, slash === -1 ? filter.length : slash);
+    // the ShareName is at least one character, without '/', '+' or '#' [MQTT-4.8.2-1, MQTT-4.8.2-2]
+    if (shareName.length === 0 || shareName.includes('+') || shareName.includes('#')) {
+      return `Shared Subscription "${filter}": the ShareName must be one or more characters other than '/', '+' and '#' [MQTT-4.8.2-1, MQTT-4.8.2-2]`;
+    }
+    // ... and is followed by '/' and a Topic Filter [MQTT-4.8.2-2]
+    if (slash === -1)
+      return `Shared Subscription "${filter}" has no Topic Filter after the ShareName [MQTT-4.8.2-2]`;
+    const problem = plainFilterProblem(filter.slice(slash + 1));
+    return problem === undefined ? undefined : `Shared Subscription "${filter}": ${problem}`;
+  }
+  return plainFilterProblem(filter);
+}
+
+function plainFilterProblem(filter: string): string | undefined {
   if (filter.length === 0) return 'Topic Filter is empty [MQTT-4.7.3-1]';
   const n = filter.length;
   for (let i = 0; i < n; i++) {

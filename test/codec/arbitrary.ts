@@ -99,8 +99,9 @@ export function topicFilter(rng: Rng): string {
   const n = rng.int(1, 4);
   for (let i = 0; i < n; i++) levels.push(rng.bool(0.2) ? '+' : text(rng, 6, '+#/'));
   if (rng.bool(0.2)) levels.push('#');
-  const f = levels.join('/');
-  return f.length > 0 ? f : '#';
+  const f = levels.join('/') || '#';
+  // a Shared Subscription in MQTT 5, an ordinary filter before it
+  return rng.bool(0.1) ? `$share/${text(rng, 5, '+#/') || 'g'}/${f}` : f;
 }
 
 const m = model();

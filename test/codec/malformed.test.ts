@@ -516,6 +516,48 @@ describe('SUBSCRIBE, SUBACK, UNSUBSCRIBE, UNSUBACK', () => {
     }
   });
 
+  test('refuses malformed Shared Subscriptions in MQTT 5 [MQTT-4.8.2-1, MQTT-4.8.2-2]', () => {
+    for (const filter of [
+      '$share//x',
+      '$share/g',
+      '$share/g/',
+      '$share/a+/x',
+      '$share/#/x',
+      '$share/g/a#',
+      '$share/',
+    ]) {
+      rejects(packet(0x82, [0, 1, 0, ...str(filter), 0]), 5, 'MQTT_ERR_TOPIC_FILTER_INVALID', 0x8f);
+      rejects(packet(0xa2, [0, 1, 0, ...str(filter)]), 5, 'MQTT_ERR_TOPIC_FILTER_INVALID', 0x8f);
+      throwsEncode(
+        () =>
+          encode(
+            { cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: filter, qos: 0 }] },
+            { protocolVersion: 5 },
+          ),
+        'MQTT_ERR_TOPIC_FILTER_INVALID',
+        0x8f,
+      );
+      throwsEncode(
+        () => encode({ cmd: 'unsubscribe', messageId: 1, unsubscriptions: [filter] }, { protocolVersion: 5 }),
+        'MQTT_ERR_TOPIC_FILTER_INVALID',
+        0x8f,
+      );
+    }
+  });
+
+  test('accepts Shared Subscriptions in MQTT 5, and $share/ as a plain filter before it', () => {
+    for (const filter of ['$share/g/x', '$share/g/#', '$share/g/+/a', '$share/é/a//b', '$share/g//']) {
+      const pkt: PacketInput = { cmd: 'unsubscribe', messageId: 1, unsubscriptions: [filter] };
+      assert.deepEqual(decode(encode(pkt, { protocolVersion: 5 }), { protocolVersion: 5 }), pkt);
+    }
+    for (const filter of ['$share//x', '$share/g', '$share/g/', '$share/']) {
+      for (const v of [3, 4] as ProtocolVersion[]) {
+        const pkt: PacketInput = { cmd: 'unsubscribe', messageId: 1, unsubscriptions: [filter] };
+        assert.deepEqual(decode(encode(pkt, { protocolVersion: v }), { protocolVersion: v }), pkt);
+      }
+    }
+  });
+
   test('refuses reserved subscription option bits', () => {
     for (const v of [3, 4] as ProtocolVersion[]) {
       for (const opt of [0x04, 0x08, 0x10, 0x80, 0xfc])
