@@ -12,6 +12,7 @@ import {
   indexOf,
   rejects,
   splitPacket,
+  throwsDecode,
   throwsEncode,
   vbiBytes,
   wireProperty,
@@ -159,6 +160,35 @@ for (const p of properties) {
         });
       }
     }
+
+    test('names its own section in the errors of a bad value', () => {
+      const set = allowed[0]!;
+      const full = wireForms(p, validValues(p)[p.type === 'string' || p.type === 'binary' ? 1 : 0])[0]!;
+      const cut = throwsDecode(
+        () => decode(withRawProperty(set, full.subarray(0, full.length - 1)), V5),
+        'MQTT_ERR_TRUNCATED',
+        0x81,
+      );
+      assert.ok(cut.spec?.startsWith(p.spec), cut.spec);
+      if (!p.repeat.includes(set)) {
+        const twice = Uint8Array.from([
+          ...(p.requires ? someWire(byKey.get(p.requires)!) : []),
+          ...full,
+          ...full,
+        ]);
+        const rep = throwsDecode(
+          () => decode(withRawProperty(set, twice), V5),
+          'MQTT_ERR_PROPERTY_REPEATED',
+          0x82,
+        );
+        assert.equal(rep.spec, p.spec);
+      }
+      if (p.type === 'string' || p.type === 'pair') {
+        const bad = Uint8Array.from([p.id, 0, 3, 0xed, 0xa0, 0x80, ...(p.type === 'pair' ? [0, 0] : [])]);
+        const utf = throwsDecode(() => decode(withRawProperty(set, bad), V5), 'MQTT_ERR_STRING_UTF8', 0x81);
+        assert.ok(utf.spec?.startsWith(p.spec) && utf.spec.endsWith('[MQTT-1.5.4-1]'), utf.spec);
+      }
+    });
 
     if (p.type !== 'pair' && p.type !== 'string' && p.type !== 'binary' && p.type !== 'bool') {
       const set = allowed[0]!;

@@ -148,6 +148,24 @@ describe(`random valid packets (CODEC_SEED=${SEED})`, () => {
   }
 });
 
+describe(`a Decoder that reads a CONNECT (CODEC_SEED=${SEED})`, () => {
+  for (const v of VERSIONS) {
+    seeded(`follows the protocol level of the CONNECT, here ${v}, whatever it was created with`, (rng) => {
+      for (let round = 0; round < Math.max(1, N / 10); round++) {
+        const connect = arbitraryPacket(rng, v, 'connect');
+        const rest = Array.from({ length: rng.int(1, 10) }, () => randomPacket(rng, v)).filter(
+          (p) => p.cmd !== 'connect',
+        );
+        const stream = concat(...[connect, ...rest].map((p) => encode(p, { protocolVersion: v })));
+        const d = new Decoder({ protocolVersion: rng.pick(VERSIONS) });
+        const got = chunks(rng, stream).flatMap((c) => d.push(c));
+        assert.equal(d.protocolVersion, v);
+        assert.deepEqual(plain(got), plain([connect, ...rest]));
+      }
+    });
+  }
+});
+
 describe(`random and mutated bytes (CODEC_SEED=${SEED})`, () => {
   seeded('random byte strings are decoded or refused with an MqttDecodeError at every level', (rng) => {
     for (let i = 0; i < N * 20; i++) {
