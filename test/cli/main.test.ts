@@ -53,7 +53,7 @@ describe('mqtt', { concurrency: true }, () => {
     assert.equal(result.stdout.length, 0);
   });
 
-  test('a missing topic, a flag without its value, a bad number, topic or URL each exit 2', async () => {
+  test('a missing topic, a flag without its value, a bad number, topic, URL or file each exit 2', async () => {
     const results = await Promise.all([
       run(['pub', '-m', 'x']),
       run(['sub', '-t']),
@@ -64,6 +64,10 @@ describe('mqtt', { concurrency: true }, () => {
       run(['pub', '-t', 'a/+', '-m', 'x']),
       run(['sub', '-t', 'a/#/b']),
       run(['pub', '-l', 'nonsense', '-t', 'a']),
+      run(['pub', '-t', 'a', '-f', '/nonexistent/message']),
+      run(['sub', '-t', 'a', '--no-clean']),
+      run(['sub', '-t', 'a', '--nl']),
+      run(['pub', '-t', 'a', '-m', 'b', '--content-type', 'text/plain']),
     ]);
     for (const r of results) assert.equal(r.code, 2, r.stderr);
     assert.match(results[0]!.stderr, /^mqtt pub: missing topic/);
@@ -78,12 +82,10 @@ describe('mqtt', { concurrency: true }, () => {
     );
     assert.match(results[7]!.stderr, /^mqtt sub: --topic 'a\/#\/b': '#' must be the last character/);
     assert.match(results[8]!.stderr, /^mqtt pub: Missing protocol or invalid broker URL: nonsense/);
-  });
-
-  test('an MQTT 5 property without -V 5 exits 2', async () => {
-    const result = await run(['pub', '-t', 'a', '-m', 'b', '--content-type', 'text/plain']);
-    assert.equal(result.code, 2);
-    assert.match(result.stderr, /need --protocol-version 5/);
+    assert.match(results[9]!.stderr, /^mqtt pub: cannot read --file \/nonexistent\/message: ENOENT/);
+    assert.match(results[10]!.stderr, /^mqtt sub: --no-clean needs a client id/);
+    assert.match(results[11]!.stderr, /^mqtt sub: --nl, --rap and --rh need --protocol-version 5/);
+    assert.match(results[12]!.stderr, /^mqtt pub: MQTT 5 properties need --protocol-version 5/);
   });
 
   test('a refused TCP connection exits 1 and says ECONNREFUSED', async () => {

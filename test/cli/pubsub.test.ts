@@ -57,7 +57,8 @@ after(async () => {
 const sub = (...args: string[]) => ['sub', ...at(), ...args];
 const pub = (...args: string[]) => ['pub', ...at(), ...args];
 
-describe('mqtt pub and sub against Mosquitto', { concurrency: true }, () => {
+// A few at a time: dozens of launchers starting at once on a small machine only wait on each other.
+describe('mqtt pub and sub against Mosquitto', { concurrency: 4 }, () => {
   test('delivers QoS 0, 1 and 2 messages at the QoS they were published with', async () => {
     const topic = uniqueTopic('qos');
     const listener = await subscribed(sub('-t', topic, '-q', '2', '-n', '3', '--format', 'json'));
@@ -89,16 +90,6 @@ describe('mqtt pub and sub against Mosquitto', { concurrency: true }, () => {
     assert.deepEqual(lines(result), [`${a} one`, `${b} two`]);
   });
 
-  test('-n exits after that many messages', async () => {
-    const topic = uniqueTopic('count');
-    const listener = await subscribed(sub('-t', topic, '-n', '2', '-q', '1'));
-    const published = await run(pub('-t', topic, '-M', '-q', '1'), { input: 'm1\nm2\nm3\n' });
-    assert.equal(published.code, 0, published.stderr);
-    const result = await listener.done;
-    assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(lines(result), ['m1', 'm2']);
-  });
-
   test('-r retains the message for later subscribers, and -r with an empty message clears it', async () => {
     const topic = uniqueTopic('retain');
     assert.equal((await run(pub('-t', topic, '-m', 'kept', '-r', '-q', '1'))).code, 0);
@@ -128,12 +119,6 @@ describe('mqtt pub and sub against Mosquitto', { concurrency: true }, () => {
     });
   }
 
-  test('--no-clean without a client id exits 2', async () => {
-    const result = await run(sub('-t', 'x', '--no-clean'));
-    assert.equal(result.code, 2);
-    assert.match(result.stderr, /--no-clean needs a client id/);
-  });
-
   test("a killed client's will is delivered", async () => {
     const willTopic = uniqueTopic('will');
     const listener = await subscribed(sub('-t', willTopic, '-n', '1', '-q', '1', '--format', 'json'));
@@ -159,10 +144,12 @@ describe('mqtt pub and sub against Mosquitto', { concurrency: true }, () => {
     assert.deepEqual(lines(result), [bytes.toString('hex')]);
   });
 
-  test('-M publishes each stdin line as a message, in order, without the line ending', async () => {
+  test('-M publishes each stdin line in order without its line ending; -n exits after that many', async () => {
     const topic = uniqueTopic('lines');
     const listener = await subscribed(sub('-t', topic, '-n', '3', '-q', '1', '--format', 'json'));
-    const published = await run(pub('-t', topic, '-M', '-q', '1'), { input: 'first\r\nsecond\nthird' });
+    const published = await run(pub('-t', topic, '-M', '-q', '1'), {
+      input: 'first\r\nsecond\nthird\nfourth',
+    });
     assert.equal(published.code, 0, published.stderr);
     const result = await listener.done;
     assert.equal(result.code, 0, result.stderr);
@@ -182,7 +169,6 @@ describe('mqtt pub and sub against Mosquitto', { concurrency: true }, () => {
     assert.equal(published.code, 0, published.stderr);
     const result = await listener.done;
     assert.deepEqual(lines(result), [contents.toString('hex')]);
-    assert.equal((await run(pub('-t', topic, '-f', join(dir, 'missing')))).code, 2);
   });
 
   test('MQTT 5 properties arrive and show in sub --format json', async () => {
@@ -217,13 +203,6 @@ describe('mqtt pub and sub against Mosquitto', { concurrency: true }, () => {
     const result = await listener.done;
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(lines(result), ['new']);
-    await run(pub('-t', topic, '-m', '', '-r'));
-  });
-
-  test('--nl without -V 5 exits 2', async () => {
-    const result = await run(sub('-t', 'x', '--nl'));
-    assert.equal(result.code, 2);
-    assert.match(result.stderr, /need --protocol-version 5/);
   });
 
   test('trace prints every packet sent and received, decoded', async () => {
@@ -282,7 +261,7 @@ describe('mqtt pub and sub against Mosquitto', { concurrency: true }, () => {
   });
 });
 
-describe('mqtt with credentials and TLS', { concurrency: true }, () => {
+describe('mqtt with credentials and TLS', { concurrency: 4 }, () => {
   const plain = () => ['-h', '127.0.0.1', '-p', String(secure.port)];
   const tls = () => ['-h', 'localhost', '-p', String(tlsPort)];
 

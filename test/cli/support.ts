@@ -26,7 +26,7 @@ const children = new Set<ChildProcess>();
 export interface StartOptions {
   /** Written to stdin, which is then closed. */
   input?: string | Uint8Array;
-  /** Killed (SIGKILL) after this many ms; the test then sees the signal. Default 15 s. */
+  /** Killed (SIGKILL) after this many ms; the test then sees the signal. Default 30 s. */
   timeoutMs?: number;
 }
 
@@ -53,7 +53,7 @@ export function start(args: string[], options: StartOptions = {}): Running {
   child.stdin!.on('error', () => {}); // the command may exit before reading stdin
   if (options.input !== undefined) child.stdin!.end(options.input);
   else child.stdin!.end();
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 15_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
   const done = new Promise<Result>((resolve) => {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
