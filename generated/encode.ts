@@ -51,7 +51,7 @@ function encodeConnect(p: ConnectPacketInput, v: ProtocolVersion, maximumPacketS
   const will_retain = has_will ? p.will!.retain === true : false;
   // [MQTT-3.1.2-12]
   const will_qos = has_will ? checkInt(p.will!.qos ?? 0, 0, 2, "CONNECT: will.qos", "MQTT 5.0 §3.1.2.6 [MQTT-3.1.2-12]") : 0;
-  const clean = p.clean === true;
+  const clean = (p.clean ?? true) === true;
   const keepalive = checkInt(p.keepalive, 0, 65535, "CONNECT: Keep Alive", "MQTT 5.0 §3.1.2.10");
   const properties_on = v === 5;
   const properties_prep = () => {

@@ -32,7 +32,7 @@ export interface ConnectPacket {
   protocolVersion: ProtocolVersion;
   /** Present when the will flag is set. */
   will?: ConnectWill;
-  /** MQTT 5.0 §3.1.2.4. */
+  /** MQTT 5.0 §3.1.2.4. Default true when encoding. */
   clean: boolean;
   /** MQTT 5.0 §3.1.2.10. */
   keepalive: number;
@@ -231,7 +231,7 @@ export interface ConnectPacketInput {
   protocolVersion?: ProtocolVersion;
   /** Present when the will flag is set. */
   will?: ConnectWillInput;
-  /** MQTT 5.0 §3.1.2.4. */
+  /** MQTT 5.0 §3.1.2.4. Default true when encoding. */
   clean?: boolean;
   /** MQTT 5.0 §3.1.2.10. */
   keepalive: number;

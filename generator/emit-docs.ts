@@ -54,6 +54,7 @@ function bitRole(b: Bit): string {
     code(b.name!),
     b.type === 'bool' ? 'boolean' : `0..${b.max ?? (1 << (b.hi - b.lo + 1)) - 1}`,
   ];
+  if (b.default !== undefined) parts.push(`${b.default} when left out`);
   if (b.when) parts.push(`only with ${code(b.when)}, else 0`);
   if (b.max !== undefined) parts.push(`above: ${b.code ?? 'MQTT_ERR_BAD_QOS'}`);
   return parts.join(', ');

@@ -68,7 +68,9 @@ function bitValues(c: Code, p: Packet, bits: Bit[], src: string, prefix: string)
     const what = jsString(`${p.name}: ${b.name}`);
     const value =
       b.type === 'bool'
-        ? `${raw} === true`
+        ? b.default === true
+          ? `(${raw} ?? true) === true`
+          : `${raw} === true`
         : b.name === 'rh'
           ? `checkInt(${raw} ?? 0, 0, ${b.max ?? 3}, ${what}, ${jsString(b.spec)})`
           : `checkInt(${raw}${b.max === undefined ? '' : ' ?? 0'}, 0, ${b.max ?? (1 << (b.hi - b.lo + 1)) - 1}, ${what}, ${jsString(b.spec)})`;

@@ -47,7 +47,8 @@ function slotType(s: Slot, p: Packet, input: boolean): string {
 function doc(s: Slot): string {
   const spec = s.bit?.spec ?? s.field?.spec ?? '';
   const versions = s.versions.length < 3 ? ` Protocol level ${s.versions.join(', ')} only.` : '';
-  return `/** ${spec}.${versions} */`;
+  const dflt = s.bit?.default !== undefined ? ` Default ${s.bit.default} when encoding.` : '';
+  return `/** ${spec}.${versions}${dflt} */`;
 }
 
 function member(s: Slot, key: string, p: Packet, all: Version[], input: boolean): string {

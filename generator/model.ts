@@ -110,6 +110,8 @@ export interface Bit {
   /** The error a value above `max` raises: its code and whether it is a Protocol Error. */
   code?: string;
   reason?: 'protocol' | 'malformed';
+  /** A bool's value when the encoder's input leaves it out (otherwise false). */
+  default?: boolean;
   when?: string;
   versions: Version[];
   spec: string;
@@ -424,6 +426,7 @@ function readBits(o: Obj, key: string, versions: Version[]): Bit[] {
       max: b.num('max', true),
       code: b.str('code', true),
       reason: b.str('reason', true) as Bit['reason'],
+      default: b.bool('default'),
       when: b.str('when', true),
       versions: b.versions('versions', versions),
       spec: b.str('spec'),
@@ -432,6 +435,7 @@ function readBits(o: Obj, key: string, versions: Version[]): Bit[] {
       b.fail("'reason' is protocol or malformed", 'reason');
     if ((out.code !== undefined || out.reason !== undefined) && out.max === undefined)
       b.fail("'code' and 'reason' describe the error of 'max'");
+    if (out.default !== undefined && type !== 'bool') b.fail("'default' applies to a bool", 'default');
     const roles = [out.name, out.presence, out.reserved].filter((x) => x !== undefined).length;
     if (roles !== 1) b.fail("a bit entry has exactly one of 'name', 'presence' and 'reserved'");
     if (type === 'bool' && hi !== lo) b.fail('a bool is a single bit');

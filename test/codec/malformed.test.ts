@@ -706,6 +706,14 @@ describe('CONNECT', () => {
     }
   });
 
+  test('writes Clean Session when clean is left out, as mqtt-packet does', () => {
+    const b = encode({ cmd: 'connect', keepalive: 0, clientId: '' }, { protocolVersion: 4 });
+    const got = decode(b, { protocolVersion: 4 });
+    assert.equal(got.cmd === 'connect' && got.clean, true);
+    const off = decode(encode({ cmd: 'connect', keepalive: 0, clientId: 'c', clean: false }), {});
+    assert.equal(off.cmd === 'connect' && off.clean, false);
+  });
+
   test('refuses an empty client identifier without Clean Session in 3.1.1 [MQTT-3.1.3-7]', () => {
     rejects(connect('MQTT', 4, 0x00, [0, 0]), 4, 'MQTT_ERR_EMPTY_CLIENT_ID', 0x82);
     throwsEncode(
