@@ -544,6 +544,11 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Packet {
  * packets each chunk completes, in order. After a CONNECT, the decoder switches to that
  * CONNECT's protocol level (what a server needs). Once `push` has thrown, the stream is
  * unusable and every later call throws the same error.
+ *
+ * Byte fields of decoded packets are views of the pushed chunks, and a packet still
+ * incomplete is held as views of its chunks until its last byte arrives (it is copied
+ * once then): do not reuse a chunk's memory after pushing it. A Remaining Length above
+ * `maximumPacketSize` is refused from the fixed header, before any body is held.
  */
 export class Decoder {
   protocolVersion: ProtocolVersion;
