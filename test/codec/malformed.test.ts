@@ -835,7 +835,7 @@ describe('Decoder after an error', () => {
     }
   });
 
-  test('returns the packets before the bad one only by throwing (the caller closes the connection)', () => {
+  test('throws for a chunk with good packets before a bad one (the caller closes the connection)', () => {
     const d = new Decoder({ protocolVersion: 4 });
     throwsDecode(() => d.push(bytes('c0 00 c0 00 00 00')), 'MQTT_ERR_PACKET_TYPE', 0x81);
   });
