@@ -53,7 +53,7 @@ import { type Operation, type OperationCallback, Outgoing } from './session/outg
 import { Store, type StoreLike } from './store.js';
 import { type TimerHandle, timers } from './timers.js';
 import { transports } from './transport/registry.js';
-import type { Connection } from './transport/types.js';
+import type { Connection, TransportOptions } from './transport/types.js';
 
 const log = createDebug('mqttforge:client');
 
@@ -145,7 +145,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.disconnected = false;
     const generation = ++this.generation;
     const live = () => generation === this.generation;
-    const transportOptions = transportOptionsFor(this.options, this.attempt++);
+    const transportOptions = this.transportOptions(this.attempt++);
     log('connecting to %s://%s:%d', transportOptions.protocol, transportOptions.host, transportOptions.port);
     this.connackReceived = false;
     this.disconnectSent = false;
@@ -166,6 +166,19 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       this.connection?.destroy();
     }, this.options.connectTimeout);
     return this;
+  }
+
+  /**
+   * The one place that builds the TransportOptions of a connection attempt: the server for
+   * `attempt` (rotating through `servers`) plus the hooks that need the client instance.
+   */
+  transportOptions(attempt: number): TransportOptions {
+    const result = transportOptionsFor(this.options, attempt);
+    const { transformWsUrl, createWebsocket } = this.options;
+    if (transformWsUrl) result.transformWsUrl = (url) => transformWsUrl(url, this.options, this);
+    if (createWebsocket)
+      result.createWebsocket = (url, protocols) => createWebsocket(url, protocols, this.options);
+    return result;
   }
 
   private onTransportError(error: Error): void {
@@ -219,9 +232,30 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.emit('error', error);
     if (this.protocolVersion === 5 && this.connackReceived && reasonCode >= 0x80) {
       this.writePacket({ cmd: 'disconnect', reasonCode });
+      this.disconnectSent = true; // nothing may follow DISCONNECT [MQTT-3.14.4-1]
     }
-    this.connection?.end();
-    this.connection?.destroy();
+    this.closeGracefully();
+  }
+
+  /**
+   * Flushes what is corked (a DISCONNECT must reach the server) and closes; a peer that does
+   * not close its side within a second is cut off.
+   */
+  private closeGracefully(): void {
+    const conn = this.connection;
+    if (!conn) return;
+    this.uncorkNow();
+    conn.end();
+    const generation = this.generation;
+    timers.setTimeout(() => {
+      if (generation === this.generation) conn.destroy();
+    }, 1000);
+  }
+
+  private uncorkNow(): void {
+    if (!this.corked || !this.connection) return;
+    this.corked = false;
+    this.connection.uncork();
   }
 
   private onClose(): void {
@@ -334,12 +368,17 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    * delivered), and the subscriptions it granted before are requested again, ahead of the rest.
    */
   private restartFlows(): void {
-    for (const op of this.outgoing.unfinished()) {
+    for (const op of this.outgoing.unfinished() as IterableIterator<Operation & { bytes?: Uint8Array }>) {
       op.sentBefore = false;
       const original = op.context as PublishPacketInput | undefined;
       if (op.packet.cmd === 'pubrel' && original) {
         op.packet = original;
+        op.bytes = undefined;
         this.outgoingStore.put(original);
+      } else if (op.packet.cmd === 'publish' && op.packet.dup) {
+        // A new PUBLISH for a server that never saw the old one.
+        op.packet = { ...op.packet, dup: false };
+        op.bytes = undefined;
       }
     }
     if (!this.options.resubscribe || this.resubscribeTopics.size === 0) return;
@@ -421,21 +460,24 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     }
   }
 
+  /**
+   * The bytes for `op`, encoded once and kept for a PUBLISH. A PUBLISH written on an earlier
+   * connection goes again with DUP set [MQTT-3.3.1-1]; `op.packet` becomes that packet, so
+   * `packetsend` reports what is on the wire.
+   */
   private bytesFor(op: Operation & { bytes?: Uint8Array }): Uint8Array {
     const p = op.packet;
-    if (p.cmd === 'publish' && op.sentBefore) {
-      // A PUBLISH written on an earlier connection goes again with DUP set [MQTT-3.3.1-1].
+    if (p.cmd === 'publish' && op.sentBefore && p.qos !== 0 && !p.dup) {
+      op.packet = { ...p, dup: true };
       op.bytes = undefined;
-      return encode(
-        { ...p, dup: true },
-        { protocolVersion: this.protocolVersion, maximumPacketSize: this.serverMaximumPacketSize },
-      );
     }
-    if (op.bytes && p.cmd === 'publish') return op.bytes;
-    return encode(p, {
+    if (op.bytes && op.packet.cmd === 'publish') return op.bytes;
+    const bytes = encode(op.packet, {
       protocolVersion: this.protocolVersion,
       maximumPacketSize: this.serverMaximumPacketSize,
     });
+    if (op.packet.cmd === 'publish') op.bytes = bytes;
+    return bytes;
   }
 
   private failOperation(op: Operation, error: Error): void {
@@ -973,11 +1015,12 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.disconnected = true;
     const callbacks = this.endWaitersCb;
     this.endWaitersCb = [];
+    this.reconnecting = false;
     const done = (error?: Error) => {
+      // Cleared first, so that a callback that calls end() again is called back too.
+      this.disconnecting = false;
       if (!wasDisconnected) this.emit('end');
       for (const cb of callbacks) cb(error);
-      // MQTT.js leaves `disconnecting` set after end() unless the client can be revived.
-      this.disconnecting = false;
     };
     this.incomingStore.close((e1) => this.outgoingStore.close((e2) => done(e1 ?? e2)));
   }

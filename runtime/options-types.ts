@@ -3,6 +3,7 @@
  * `any`) and the resolved form the client works from. Packet-level types here are the shapes the
  * user writes; the codec's own packet types are structurally compatible with them.
  */
+import type { ConnectProperties, WillProperties } from '../generated/index.js';
 import type { MessageIdProvider } from './message-id.js';
 import type { PacketWithId, StoreLike } from './store.js';
 import type { TlsOptions } from './transport/types.js';
@@ -29,29 +30,8 @@ export interface ServerOption {
   protocol?: BaseProtocol;
 }
 
-/** CONNECT properties (MQTT 5.0 §3.1.2.11). */
-export interface ConnectProperties {
-  sessionExpiryInterval?: number;
-  receiveMaximum?: number;
-  maximumPacketSize?: number;
-  topicAliasMaximum?: number;
-  requestResponseInformation?: boolean;
-  requestProblemInformation?: boolean;
-  userProperties?: UserProperties;
-  authenticationMethod?: string;
-  authenticationData?: Uint8Array;
-}
-
-/** Will properties (MQTT 5.0 §3.1.3.2). */
-export interface WillProperties {
-  willDelayInterval?: number;
-  payloadFormatIndicator?: boolean;
-  messageExpiryInterval?: number;
-  contentType?: string;
-  responseTopic?: string;
-  correlationData?: Uint8Array;
-  userProperties?: UserProperties;
-}
+/** CONNECT and Will properties are the codec's own types (generated from schema/). */
+export type { ConnectProperties, WillProperties };
 
 export interface WillOptions {
   topic: string;
