@@ -27,6 +27,7 @@ import {
   clientEnded,
   connectionClosed,
   connectTimeout,
+  invalidTopic,
   isMqttError,
   keepaliveTimeout,
   MqttClientError,
@@ -52,6 +53,7 @@ import { Keepalive } from './session/keepalive.js';
 import { type Operation, type OperationCallback, Outgoing } from './session/outgoing.js';
 import { Store, type StoreLike } from './store.js';
 import { type TimerHandle, timers } from './timers.js';
+import { validateTopicName } from './topic.js';
 import { transports } from './transport/registry.js';
 import type { Connection, TransportOptions } from './transport/types.js';
 
@@ -798,6 +800,11 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       return this.failLater(cb, clientEnded());
     const qos = checkQos(opts.qos ?? 0);
     if (typeof qos !== 'number') return this.failLater(cb, qos);
+    // An empty topic is allowed only with a Topic Alias (MQTT 5) [MQTT-3.3.2-1, MQTT-3.3.2-2].
+    if (topic !== '' || opts.properties?.topicAlias === undefined || this.protocolVersion !== 5) {
+      const problem = validateTopicName(topic);
+      if (problem) return this.failLater(cb, invalidTopic(String(topic), problem, false));
+    }
     const packet: PublishPacketInput = {
       cmd: 'publish',
       topic,
