@@ -45,6 +45,11 @@ export const ClientErrorCode = {
   MessageRemoved: 'MQTT_ERR_MESSAGE_REMOVED',
   /** `store.get`/`store.del` found no packet with that message id. */
   StoreMissingPacket: 'MQTT_ERR_STORE_MISSING_PACKET',
+  /**
+   * A WebSocket or mini-program socket failed without a platform error to pass on (the browser's
+   * `error` event carries none), or the server sent a text frame [MQTT-6.0.0-1].
+   */
+  WebSocket: 'MQTT_ERR_WEBSOCKET',
 } as const;
 
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
@@ -184,4 +189,9 @@ export function unknownProtocol(protocol: string): MqttClientError {
 
 export function storeMissingPacket(messageId: number | undefined): MqttClientError {
   return new MqttClientError(ClientErrorCode.StoreMissingPacket, `missing packet ${String(messageId)}`);
+}
+
+/** `cause` is the platform's event or message, when there is one. */
+export function webSocketError(message: string, cause?: unknown): MqttClientError {
+  return new MqttClientError(ClientErrorCode.WebSocket, message, { cause });
 }
