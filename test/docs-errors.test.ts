@@ -13,7 +13,9 @@ describe('docs/errors.md', () => {
       encoding: 'utf8',
     });
     const documented = readFileSync(`${root}/docs/errors.md`, 'utf8');
-    const missing = [...new Set(used.split('\n').filter(Boolean))].filter((code) => !documented.includes(`\`${code}\``));
+    const missing = [...new Set(used.split('\n').filter(Boolean))].filter(
+      (code) => !documented.includes(`\`${code}\``),
+    );
     assert.deepEqual(missing, []);
   });
 });
