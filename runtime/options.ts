@@ -212,5 +212,6 @@ export function transportOptionsFor(options: ResolvedOptions, attempt = 0): Tran
   };
   if (options.path !== undefined) result.path = options.path;
   if (options.wsOptions !== undefined) result.wsOptions = options.wsOptions;
+  if (options.my !== undefined) result.my = options.my;
   return result;
 }

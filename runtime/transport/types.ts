@@ -123,8 +123,13 @@ export interface TransportOptions {
   wsOptions?: Readonly<Record<string, unknown>>;
   /** Rewrites the WebSocket URL before each attempt (e.g. to sign it). */
   transformWsUrl?: (url: string) => string;
-  /** Builds the WebSocket object instead of the platform's constructor. */
+  /**
+   * Builds the socket instead of the platform's constructor: a WebSocket (`ws`, browser) or a
+   * mini-program SocketTask (`wx`, `ali`).
+   */
   createWebsocket?: (url: string, subprotocols: string[]) => unknown;
+  /** Alipay mini-program: the `my` object to use instead of the global. */
+  my?: unknown;
 }
 
 /** Opens one connection. Must not throw and must not call a handler synchronously. */

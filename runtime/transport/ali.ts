@@ -1,0 +1,80 @@
+/**
+ * MQTT in an Alipay mini-program (`ali://`, `alis://`) on `my.connectSocket`. With
+ * `multiple: true` it returns a SocketTask; where it does not (older base libraries, one socket
+ * per app), the global `my.onSocketOpen`/`my.sendSocketMessage`/`my.closeSocket`… API is used,
+ * and its listeners are removed with `my.offSocket…` when the connection closes. Binary frames
+ * go as base64 text with `isBuffer: true`, the form every base library accepts; received frames
+ * may be base64 text or ArrayBuffer. `my` is the `my` option, else the global.
+ * `createWebsocket(url, protocols)`, when given, must return a SocketTask.
+ */
+import { webSocketError } from '../errors.js';
+import { failedConnection } from './registry.js';
+import { openSocketTask, type SocketTaskLike } from './socket-task.js';
+import type { Connection, ConnectionHandlers, TransportOptions } from './types.js';
+import { subprotocolFor, webSocketUrl } from './websocket.js';
+
+type Listener = (result?: unknown) => void;
+
+/** The documented `my` socket API, the SocketTask form and the older global one. */
+interface Alipay {
+  connectSocket(
+    options: { url: string; protocols: string[]; multiple: boolean } & Record<string, unknown>,
+  ): SocketTaskLike | undefined;
+  sendSocketMessage?: SocketTaskLike['send'];
+  closeSocket?: SocketTaskLike['close'];
+  onSocketOpen?(listener: Listener): void;
+  onSocketMessage?(listener: Listener): void;
+  onSocketError?(listener: Listener): void;
+  onSocketClose?(listener: Listener): void;
+  offSocketOpen?(listener: Listener): void;
+  offSocketMessage?(listener: Listener): void;
+  offSocketError?(listener: Listener): void;
+  offSocketClose?(listener: Listener): void;
+}
+
+function isTask(value: unknown): value is SocketTaskLike {
+  return typeof (value as SocketTaskLike | undefined)?.onOpen === 'function';
+}
+
+/** The global socket API as a SocketTask. */
+function globalTask(my: Alipay): SocketTaskLike {
+  const added: Array<[keyof Alipay, Listener]> = [];
+  const on =
+    (name: 'Open' | 'Message' | 'Error' | 'Close') =>
+    (listener: Listener): void => {
+      my[`onSocket${name}`]?.(listener);
+      added.push([`offSocket${name}`, listener]);
+    };
+  return {
+    send: (options) => my.sendSocketMessage?.(options),
+    close: (options) => my.closeSocket?.(options),
+    onOpen: on('Open'),
+    onMessage: on('Message') as SocketTaskLike['onMessage'],
+    onError: on('Error'),
+    onClose: on('Close'),
+    dispose() {
+      for (const [off, listener] of added.splice(0))
+        (my[off] as ((l: Listener) => void) | undefined)?.(listener);
+    },
+  };
+}
+
+export function openAli(options: TransportOptions, handlers: ConnectionHandlers): Connection {
+  try {
+    const url = webSocketUrl(options, true);
+    const protocols = [subprotocolFor(options)];
+    let task: SocketTaskLike;
+    if (options.createWebsocket) task = options.createWebsocket(url, protocols) as SocketTaskLike;
+    else {
+      const my = (options.my ?? (globalThis as { my?: unknown }).my) as Alipay | undefined;
+      if (typeof my?.connectSocket !== 'function') {
+        return failedConnection(webSocketError('my.connectSocket is not available'), handlers);
+      }
+      const returned = my.connectSocket({ ...options.wsOptions, url, protocols, multiple: true });
+      task = isTask(returned) ? returned : globalTask(my);
+    }
+    return openSocketTask(task, 'base64', handlers);
+  } catch (error) {
+    return failedConnection(error instanceof Error ? error : webSocketError(String(error)), handlers);
+  }
+}

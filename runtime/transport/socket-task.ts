@@ -1,0 +1,162 @@
+/**
+ * Mini-program sockets (WeChat `wx.connectSocket`, Alipay `my.connectSocket`) return a
+ * `SocketTask`: callbacks instead of events, `send({ data, success, fail })` instead of
+ * `send(data)`, and no `readyState` or `bufferedAmount`. `SocketTaskSocket` gives a task the
+ * WebSocket shape, so `WebSocketConnection` does the cork, drain and lifecycle work for every
+ * transport. Its `bufferedAmount` counts the bytes whose `send` has not called back yet.
+ */
+import { webSocketError } from '../errors.js';
+import type { Connection, ConnectionHandlers } from './types.js';
+import { WebSocketConnection, type WebSocketLike } from './websocket.js';
+
+interface Callbacks {
+  success?(result?: unknown): void;
+  fail?(error?: unknown): void;
+}
+
+/** The documented SocketTask methods both platforms share (WeChat ≥ 1.7.0, Alipay `multiple`). */
+export interface SocketTaskLike {
+  send(options: { data: string | ArrayBuffer; isBuffer?: boolean } & Callbacks): void;
+  close(options?: { code?: number; reason?: string } & Callbacks): void;
+  onOpen(listener: (result?: unknown) => void): void;
+  onMessage(listener: (result: { data: unknown; isBuffer?: boolean }) => void): void;
+  onError(listener: (result?: unknown) => void): void;
+  onClose(listener: (result?: unknown) => void): void;
+  /** Removes the listeners (for Alipay's global socket API, whose listeners outlive a connection). */
+  dispose?(): void;
+}
+
+/** How binary frames travel: as ArrayBuffer (WeChat) or base64 text with `isBuffer` (Alipay). */
+export type FrameEncoding = 'arraybuffer' | 'base64';
+
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSED = 3;
+
+/** An ArrayBuffer holding exactly `chunk` (a Node Buffer may be a view into a shared pool). */
+function ownBuffer(chunk: Uint8Array): ArrayBuffer {
+  const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
+  // new Uint8Array(view) copies; Buffer#slice would not (it is subarray).
+  return (whole ? chunk.buffer : new Uint8Array(chunk).buffer) as ArrayBuffer;
+}
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+export function toBase64(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 3) {
+    // 3 bytes -> 24 bits -> four 6-bit digits; '=' pads a short last group.
+    const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    out += ALPHABET[n >> 18] + (ALPHABET[(n >> 12) & 63] as string);
+    out += i + 1 < bytes.length ? ALPHABET[(n >> 6) & 63] : '=';
+    out += i + 2 < bytes.length ? ALPHABET[n & 63] : '=';
+  }
+  return out;
+}
+
+export function fromBase64(text: string): Uint8Array {
+  const clean = text.replace(/[^A-Za-z0-9+/]/g, '');
+  const out = new Uint8Array((clean.length * 3) >> 2);
+  let bits = 0;
+  let value = 0;
+  let o = 0;
+  for (const char of clean) {
+    value = (value << 6) | ALPHABET.indexOf(char);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (value >> bits) & 0xff;
+    }
+  }
+  return out;
+}
+
+function errorOf(result: unknown): Error {
+  if (result instanceof Error) return result;
+  const r = result as { errMsg?: unknown; errorMessage?: unknown; error?: unknown } | undefined;
+  const message = r?.errMsg ?? r?.errorMessage ?? (typeof r?.error === 'string' ? r.error : undefined);
+  return webSocketError(typeof message === 'string' ? message : 'socket error', result);
+}
+
+export class SocketTaskSocket implements WebSocketLike {
+  binaryType = 'arraybuffer';
+  readyState = CONNECTING;
+  bufferedAmount = 0;
+  onopen: ((event: unknown) => void) | null = null;
+  onmessage: ((event: { data: unknown }) => void) | null = null;
+  onerror: ((event: unknown) => void) | null = null;
+  onclose: ((event: unknown) => void) | null = null;
+  /** Called when a `send` calls back; the connection checks for drain. */
+  sent: () => void = () => {};
+  private readonly task: SocketTaskLike;
+  private readonly encoding: FrameEncoding;
+
+  constructor(task: SocketTaskLike, encoding: FrameEncoding) {
+    this.task = task;
+    this.encoding = encoding;
+    // Listen at once: WeChat reports open only to listeners present when it happens.
+    task.onOpen((result) => {
+      if (this.readyState !== CONNECTING) return;
+      this.readyState = OPEN;
+      this.onopen?.(result);
+    });
+    task.onMessage((result) => {
+      const data =
+        typeof result.data === 'string' && (this.encoding === 'base64' || result.isBuffer)
+          ? fromBase64(result.data)
+          : result.data;
+      this.onmessage?.({ data });
+    });
+    task.onError((result) => this.onerror?.(result));
+    task.onClose((result) => {
+      if (this.readyState === CLOSED) return;
+      this.readyState = CLOSED;
+      task.dispose?.();
+      this.onclose?.(result);
+    });
+  }
+
+  send(chunk: Uint8Array): void {
+    const size = chunk.byteLength;
+    this.bufferedAmount += size;
+    const done = () => {
+      this.bufferedAmount -= size;
+      this.sent();
+    };
+    const data = this.encoding === 'base64' ? toBase64(chunk) : ownBuffer(chunk);
+    this.task.send({
+      data,
+      ...(this.encoding === 'base64' ? { isBuffer: true } : {}),
+      success: done,
+      fail: (error) => {
+        done();
+        // A failed send leaves the stream with a hole: the connection cannot go on.
+        this.onerror?.(error);
+        this.close(1000);
+      },
+    });
+  }
+
+  close(code = 1000): void {
+    if (this.readyState >= 2) return;
+    this.readyState = 2;
+    this.task.close({ code });
+  }
+}
+
+/** Wraps `task` and opens a `Connection` on it. */
+export function openSocketTask(
+  task: SocketTaskLike,
+  encoding: FrameEncoding,
+  handlers: ConnectionHandlers,
+): Connection {
+  const socket = new SocketTaskSocket(task, encoding);
+  return new WebSocketConnection(handlers, socket, {
+    reportsSent: true,
+    send: (chunk, sent) => {
+      socket.sent = sent;
+      socket.send(chunk);
+    },
+    errorOf,
+  });
+}

@@ -1,0 +1,221 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import WebSocket from 'ws';
+import { connect, type MqttClient } from '../../runtime/index.js';
+import { openAli } from '../../runtime/transport/ali.js';
+import { openBrowserWs } from '../../runtime/transport/browser-ws.js';
+import { transports } from '../../runtime/transport/registry.js';
+import { fromBase64, toBase64 } from '../../runtime/transport/socket-task.js';
+import { openWx } from '../../runtime/transport/wx.js';
+import { fakeMy, fakeWx } from '../helpers/mini-program.js';
+import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
+import { recorder } from '../helpers/recorder.js';
+
+const text = (payload: Uint8Array) => new TextDecoder().decode(payload);
+
+function once<T extends unknown[]>(client: MqttClient, event: 'connect' | 'close' | 'error'): Promise<T> {
+  return new Promise((resolve) => client.once(event, (...args: unknown[]) => resolve(args as T)));
+}
+
+/** Subscribes to `prefix/#`, publishes at QoS 0, 1 and 2 and returns what came back. */
+async function roundTrip(client: MqttClient, prefix: string): Promise<string[]> {
+  await client.subscribeAsync(`${prefix}/#`, { qos: 2 });
+  const received: string[] = [];
+  const all = new Promise<void>((resolve) =>
+    client.on('message', (topic, payload) => {
+      received.push(`${topic}=${text(payload)}`);
+      if (received.length === 3) resolve();
+    }),
+  );
+  for (const qos of [0, 1, 2] as const) await client.publishAsync(`${prefix}/${qos}`, `q${qos}`, { qos });
+  await all;
+  return received.sort();
+}
+
+const expected = (prefix: string) => [0, 1, 2].map((q) => `${prefix}/${q}=q${q}`);
+
+describe('base64 for Alipay frames', () => {
+  test('round-trips every length and byte value as Buffer does', () => {
+    for (let length = 0; length < 40; length++) {
+      const bytes = Uint8Array.from({ length }, (_, i) => (i * 97 + length * 13) & 0xff);
+      const encoded = toBase64(bytes);
+      assert.equal(encoded, Buffer.from(bytes).toString('base64'));
+      assert.deepEqual([...fromBase64(encoded)], [...bytes]);
+    }
+    assert.deepEqual([...fromBase64(Buffer.from([0, 255, 128]).toString('base64'))], [0, 255, 128]);
+  });
+});
+
+describe('SocketTask frames', () => {
+  test('sends only the bytes of a Buffer that is a view into a shared pool', async () => {
+    const sent: unknown[] = [];
+    const listeners: Record<string, (result?: unknown) => void> = {};
+    const task = {
+      send: (options: { data: unknown; success?: () => void }) => {
+        sent.push(options.data);
+        options.success?.();
+      },
+      close: () => listeners.close?.({ code: 1000 }),
+      onOpen: (l: () => void) => (listeners.open = l),
+      onMessage: (l: () => void) => (listeners.message = l),
+      onError: (l: () => void) => (listeners.error = l),
+      onClose: (l: () => void) => (listeners.close = l),
+    };
+    const rec = recorder();
+    const connection = openWx(
+      { protocol: 'wx', host: 'h', port: 1, createWebsocket: () => task },
+      rec.handlers,
+    );
+    listeners.open?.();
+    const pooled = Buffer.from([0xc0, 0x00]); // small Buffers share an 8 KB pool
+    assert.notEqual(pooled.buffer.byteLength, 2);
+    connection.write(pooled);
+    assert.ok(sent[0] instanceof ArrayBuffer);
+    assert.deepEqual([...new Uint8Array(sent[0] as ArrayBuffer)], [0xc0, 0x00]);
+    connection.destroy();
+    await rec.closed;
+  });
+});
+
+describe('mini-program and browser WebSocket transports against Mosquitto', () => {
+  let broker: Mosquitto;
+  const clients: MqttClient[] = [];
+  const globals = globalThis as { wx?: unknown; my?: unknown; WebSocket?: unknown };
+  before(async () => {
+    broker = await startMosquitto({ websockets: true });
+    transports.register(['wx', 'wxs'], openWx);
+    transports.register(['ali', 'alis'], openAli);
+  });
+  after(async () => {
+    await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
+    transports.unregister('wx');
+    transports.unregister('wxs');
+    transports.unregister('ali');
+    transports.unregister('alis');
+    delete globals.wx;
+    delete globals.my;
+    await broker.stop();
+  });
+
+  function client(url: string, options: Parameters<typeof connect>[1] = {}): MqttClient {
+    const c = connect(url, { reconnectPeriod: 0, ...options });
+    clients.push(c);
+    return c;
+  }
+
+  test('wx: connects through wx.connectSocket and exchanges QoS 0, 1 and 2', async () => {
+    const { wx, log } = fakeWx();
+    globals.wx = wx;
+    const c = client(`wx://127.0.0.1:${broker.wsPort}`, { wsOptions: { header: { 'x-app': 'demo' } } });
+    await once(c, 'connect');
+    assert.equal(log.connects[0]?.url, `ws://127.0.0.1:${broker.wsPort}/mqtt`);
+    assert.deepEqual(log.connects[0]?.protocols, ['mqtt']);
+    assert.deepEqual(log.connects[0]?.header, { 'x-app': 'demo' });
+    assert.deepEqual(await roundTrip(c, 'wx'), expected('wx'));
+    await c.endAsync();
+  });
+
+  test('wx: reconnects after the server drops the connection', async () => {
+    const { wx, log } = fakeWx();
+    globals.wx = wx;
+    const c = client(`wx://127.0.0.1:${broker.wsPort}`, { reconnectPeriod: 50 });
+    await once(c, 'connect');
+    const closed = once(c, 'close');
+    await broker.restart();
+    await closed;
+    await once(c, 'connect');
+    assert.equal(log.tasks.length >= 2, true);
+    assert.deepEqual(await roundTrip(c, 'wx-again'), expected('wx-again'));
+    await c.endAsync();
+  });
+
+  test('wx: reports a missing wx as MQTT_ERR_WEBSOCKET', async () => {
+    delete globals.wx;
+    const rec = recorder();
+    openWx({ protocol: 'wxs', host: 'example.com', port: 443 }, rec.handlers);
+    await rec.closed;
+    assert.deepEqual(rec.events, ['error', 'close']);
+    assert.equal((rec.errors[0] as { code?: string }).code, 'MQTT_ERR_WEBSOCKET');
+  });
+
+  test('wx: leaves out the default port and uses a SocketTask from createWebsocket', async () => {
+    const { wx, log } = fakeWx();
+    const urls: string[] = [];
+    const rec = recorder();
+    const connection = openWx(
+      {
+        protocol: 'wxs',
+        host: '127.0.0.1',
+        port: 443,
+        createWebsocket: (url, protocols) => {
+          urls.push(url);
+          return wx.connectSocket({ url: `ws://127.0.0.1:${broker.wsPort}/mqtt`, protocols });
+        },
+      },
+      rec.handlers,
+    );
+    await rec.connected;
+    assert.deepEqual(urls, ['wss://127.0.0.1/mqtt']);
+    assert.equal(log.tasks.length, 1);
+    connection.destroy();
+    await rec.closed;
+  });
+
+  test('ali: SocketTask form with base64 frames exchanges QoS 0, 1 and 2', async () => {
+    const { my, log } = fakeMy();
+    globals.my = my;
+    const c = client(`ali://127.0.0.1:${broker.wsPort}`, { protocolVersion: 5 });
+    await once(c, 'connect');
+    assert.equal(log.connects[0]?.multiple, true);
+    assert.deepEqual(await roundTrip(c, 'ali'), expected('ali'));
+    await c.endAsync();
+  });
+
+  test('ali: reads ArrayBuffer frames too, and uses the my option over the global', async () => {
+    globals.my = fakeMy().my;
+    const { my, log } = fakeMy({ arrayBufferFrames: true });
+    const c = client(`ali://127.0.0.1:${broker.wsPort}`, { my });
+    await once(c, 'connect');
+    assert.equal(log.connects.length, 1);
+    assert.deepEqual(await roundTrip(c, 'ali-ab'), expected('ali-ab'));
+    await c.endAsync();
+  });
+
+  test('ali: falls back to the global socket API and removes its listeners on close', async () => {
+    const { my, log } = fakeMy({ singleSocketOnly: true });
+    globals.my = my;
+    const c = client(`ali://127.0.0.1:${broker.wsPort}`, { protocolVersion: 3 });
+    await once(c, 'connect');
+    assert.deepEqual(log.connects[0]?.protocols, ['mqttv3.1']);
+    assert.deepEqual(await roundTrip(c, 'ali-global'), expected('ali-global'));
+    assert.ok((log.tasks[0]?.listenerCount() ?? 0) > 0);
+    await c.endAsync();
+    assert.equal(log.tasks[0]?.listenerCount(), 0);
+  });
+
+  test('browser WebSocket: runs on a global WHATWG WebSocket (ws standing in)', async () => {
+    globals.WebSocket = WebSocket;
+    try {
+      const rec = recorder();
+      const connection = openBrowserWs(
+        { protocol: 'ws', host: '127.0.0.1', port: broker.wsPort! },
+        rec.handlers,
+      );
+      await rec.connected;
+      // CONNECT for MQTT 3.1.1, client id "b": CONNACK comes back.
+      connection.write(Uint8Array.from([0x10, 0x0d, 0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 2, 0, 60, 0, 1, 0x62]));
+      assert.deepEqual([...(await rec.waitForBytes(4))], [0x20, 0x02, 0x00, 0x00]);
+      connection.end();
+      await rec.closed;
+    } finally {
+      delete globals.WebSocket;
+    }
+  });
+
+  test('browser WebSocket: reports a missing WebSocket as MQTT_ERR_WEBSOCKET', async () => {
+    const rec = recorder();
+    openBrowserWs({ protocol: 'ws', host: '127.0.0.1', port: 1 }, rec.handlers);
+    await rec.closed;
+    assert.equal((rec.errors[0] as { code?: string }).code, 'MQTT_ERR_WEBSOCKET');
+  });
+});
