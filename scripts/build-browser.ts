@@ -1,0 +1,111 @@
+/**
+ * Builds the browser bundles from runtime/browser.ts with esbuild:
+ *
+ *   dist/mqttforge.esm.js   ES module, for bundlers (the `browser` condition of package.json)
+ *   dist/mqttforge.min.js   minified IIFE for <script>, global `mqtt`
+ *
+ * Fails when a Node built-in or a Node global reaches the bundle: a `node:` or bare built-in
+ * import, `Buffer`, `process`, `require(`. The codec reaches `Buffer` only through
+ * `globalThis.Buffer` (runtime/wire/alloc.ts), defined away here so the Uint8Array branch is
+ * all that remains. `debug` is replaced by scripts/stubs/debug.ts.
+ *
+ *   npm run build:browser
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { builtinModules } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type BuildOptions, build, type Metafile } from 'esbuild';
+
+/** The package root: the nearest directory up from here whose package.json is mqttforge's (this
+ * file also runs compiled, from .tmp/bench-build/scripts/). */
+export function packageRoot(from = dirname(fileURLToPath(import.meta.url))): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === 'mqttforge') return dir;
+    if (dirname(dir) === dir) throw new Error(`no mqttforge package.json above ${from}`);
+  }
+}
+
+const root = packageRoot();
+
+export const BROWSER_ESM = 'dist/mqttforge.esm.js';
+export const BROWSER_IIFE = 'dist/mqttforge.min.js';
+
+const builtins = new Set([...builtinModules, ...builtinModules.map((name) => `node:${name}`)]);
+
+const common: BuildOptions = {
+  absWorkingDir: root,
+  entryPoints: ['runtime/browser.ts'],
+  bundle: true,
+  platform: 'browser',
+  // Browsers with WebSocket binaryType, ES2020 syntax; newer syntax is lowered.
+  target: ['es2020'],
+  alias: { debug: './scripts/stubs/debug.ts' },
+  define: { 'globalThis.Buffer': 'undefined' },
+  legalComments: 'none',
+  metafile: true,
+  logLevel: 'warning',
+};
+
+/** Problems that keep a bundle from being a browser build; empty when it is clean. */
+export function browserProblems(code: string, metafile: Metafile): string[] {
+  const problems: string[] = [];
+  for (const [input, info] of Object.entries(metafile.inputs)) {
+    for (const imported of info.imports) {
+      if (builtins.has(imported.path) || imported.path.startsWith('node:')) {
+        problems.push(`${input} imports the Node built-in "${imported.path}"`);
+      }
+    }
+  }
+  for (const [pattern, what] of [
+    [/\bBuffer\b/, 'a Buffer reference'],
+    [/\bprocess\.(env|nextTick|versions)\b/, 'a process reference'],
+    [/\brequire\(/, 'a require() call'],
+  ] as const) {
+    const match = pattern.exec(code);
+    if (match) problems.push(`${what}: …${code.slice(Math.max(0, match.index - 60), match.index + 40)}…`);
+  }
+  return problems;
+}
+
+export async function buildBrowser(): Promise<{ esm: string; iife: string }> {
+  const results = await Promise.all([
+    build({ ...common, format: 'esm', outfile: BROWSER_ESM, write: false }),
+    build({
+      ...common,
+      format: 'iife',
+      globalName: 'mqtt',
+      minify: true,
+      outfile: BROWSER_IIFE,
+      write: false,
+    }),
+  ]);
+  const problems: string[] = [];
+  for (const result of results) {
+    const file = result.outputFiles[0];
+    if (!file) throw new Error('esbuild produced no output');
+    for (const problem of browserProblems(file.text, result.metafile!))
+      problems.push(`${file.path}: ${problem}`);
+  }
+  if (problems.length > 0) {
+    throw new Error(`the browser bundle is not browser-only:\n  ${problems.join('\n  ')}`);
+  }
+  await mkdir(join(root, 'dist'), { recursive: true });
+  for (const result of results) {
+    const file = result.outputFiles[0]!;
+    await writeFile(file.path, file.contents);
+  }
+  return { esm: join(root, BROWSER_ESM), iife: join(root, BROWSER_IIFE) };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  buildBrowser().then(
+    (out) => console.log(`built ${out.esm} and ${out.iife}`),
+    (error: Error) => {
+      console.error(error.message);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { runInNewContext } from 'node:vm';
+import { build, type Metafile } from 'esbuild';
+import {
+  BROWSER_ESM,
+  BROWSER_IIFE,
+  browserProblems,
+  buildBrowser,
+  packageRoot,
+} from '../../scripts/build-browser.js';
+
+const root = packageRoot();
+
+function metafile(imports: string[]): Metafile {
+  return {
+    inputs: {
+      'runtime/x.ts': { bytes: 1, imports: imports.map((path) => ({ path, kind: 'import-statement' })) },
+    },
+    outputs: {},
+  };
+}
+
+/** The names an entry module exports, as esbuild sees them. */
+async function exportsOf(entry: string): Promise<string[]> {
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: [entry],
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    packages: 'external',
+    write: false,
+    metafile: true,
+    outdir: 'out',
+    logLevel: 'silent',
+  });
+  return Object.values(result.metafile.outputs)[0]?.exports.sort() ?? [];
+}
+
+describe('browser build', () => {
+  before(async () => {
+    await buildBrowser();
+  });
+
+  test('the IIFE defines the global mqtt with the API, in a context with only web globals', () => {
+    const { TextEncoder, TextDecoder, URL, crypto, performance, queueMicrotask, setTimeout, clearTimeout } =
+      globalThis;
+    const context: Record<string, unknown> = {
+      ...{ TextEncoder, TextDecoder, URL, crypto, performance, queueMicrotask, setTimeout, clearTimeout },
+    };
+    runInNewContext(readFileSync(join(root, BROWSER_IIFE), 'utf8'), context);
+    const mqtt = context.mqtt as Record<string, unknown>;
+    for (const name of ['connect', 'connectAsync', 'MqttClient', 'Store']) {
+      assert.equal(typeof mqtt[name], 'function', name);
+    }
+    assert.equal(typeof (mqtt.default as Record<string, unknown>).connect, 'function');
+  });
+
+  test('the ESM file and the IIFE hold no Node built-in, Buffer, process or require', () => {
+    for (const file of [BROWSER_ESM, BROWSER_IIFE]) {
+      const code = readFileSync(join(root, file), 'utf8');
+      assert.deepEqual(browserProblems(code, metafile([])), [], file);
+      assert.doesNotMatch(code, /readable-stream|node:/, file);
+    }
+  });
+
+  test('the guard catches a Node import, a Buffer and a require()', () => {
+    assert.equal(browserProblems('', metafile(['node:fs'])).length, 1);
+    assert.equal(browserProblems('', metafile(['events'])).length, 1);
+    assert.equal(browserProblems('const b = Buffer.from(x);', metafile([])).length, 1);
+    assert.equal(browserProblems('require("ws")', metafile([])).length, 1);
+    assert.deepEqual(browserProblems('const a = 1;', metafile(['./y.js'])), []);
+  });
+
+  test('the browser entry exports what the Node entry does', async () => {
+    assert.deepEqual(await exportsOf('runtime/browser.ts'), await exportsOf('runtime/index.ts'));
+  });
+
+  test('package.json resolves the browser build under the browser condition', () => {
+    const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    const dot = manifest.exports['.'];
+    assert.equal(dot.browser, `./${BROWSER_ESM}`);
+    // Conditions match in key order: browser must come before import/require/default.
+    const keys = Object.keys(dot);
+    assert.ok(keys.indexOf('browser') < keys.indexOf('import'), keys.join(', '));
+    assert.ok(manifest.sideEffects.includes(`./${BROWSER_ESM}`), 'the ESM build registers its transports');
+  });
+});
