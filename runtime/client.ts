@@ -3,7 +3,6 @@
  * the connection and the timers and does the I/O; the session modules (outgoing, keepalive,
  * args) hold state and decide. Events, options and callbacks follow MQTT.js v5.
  */
-import createDebug from 'debug';
 import {
   type AuthPacketInput,
   type ConnackPacket,
@@ -33,11 +32,16 @@ import {
   MqttClientError,
   MqttConnackError,
   noMessageId,
+  queueFull,
+  reconnectFailed,
   serverDisconnect,
 } from './errors.js';
+import { createLog } from './log.js';
 import { DefaultMessageIdProvider, type MessageIdProvider } from './message-id.js';
-import type { ClientOptions, ResolvedOptions } from './options.js';
+import type { ClientOptions, ConnectionUpdate, ResolvedOptions } from './options.js';
 import { resolveOptions, transportOptionsFor } from './options.js';
+import { reconnectDelay } from './reconnect/backoff.js';
+import { parseServerReference } from './reconnect/server-reference.js';
 import {
   batches,
   checkQos,
@@ -51,13 +55,14 @@ import {
 } from './session/args.js';
 import { Keepalive } from './session/keepalive.js';
 import { type Operation, type OperationCallback, Outgoing } from './session/outgoing.js';
-import { Store, type StoreLike } from './store.js';
+import { restoredOperations } from './session/restore.js';
+import { type PacketWithId, Store, type StoreLike } from './store.js';
 import { type TimerHandle, timers } from './timers.js';
 import { validateTopicName } from './topic.js';
 import { transports } from './transport/registry.js';
 import type { Connection, TransportOptions } from './transport/types.js';
 
-const log = createDebug('mqttforge:client');
+const log = createLog('mqttforge:client');
 
 export type PublishCallback = (error?: Error, packet?: Packet) => void;
 export type SubscribeCallback = (error: Error | null, granted?: Granted[], packet?: SubackPacket) => void;
@@ -82,6 +87,8 @@ export type ClientEvents = {
   packetsend: (packet: PacketInput) => void;
   packetreceive: (packet: Packet) => void;
   outgoingEmpty: () => void;
+  /** MQTT 5: the server pointed elsewhere (reason 0x9C / 0x9D with a Server Reference). */
+  redirect: (serverReference: string, reasonCode: number) => void;
 };
 
 type Payload = string | Uint8Array;
@@ -104,6 +111,13 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   /** Increases with every connection attempt; handlers of older ones ignore their events. */
   private generation = 0;
   private attempt = 0;
+  /** Reconnects scheduled since the last accepted CONNACK. */
+  private reconnectAttempts = 0;
+  /** What `beforeReconnect` or a server redirect changed for later connections. */
+  private overrides: ConnectionUpdate = {};
+  private redirectPending = false;
+  /** The unfinished flows of a persistent outgoing store are being read back. */
+  private restoring = false;
   private connackReceived = false;
   private connackTimer: TimerHandle | undefined;
   private reconnectTimer: TimerHandle | undefined;
@@ -131,6 +145,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.outgoingStore = this.options.outgoingStore ?? new Store();
     this.messageIdProvider = this.options.messageIdProvider ?? new DefaultMessageIdProvider();
     this.unhandledError = (error) => log('error with no listener: %s', (error as Error)?.message);
+    if (this.options.outgoingStore) this.restoreOutgoing();
     if (!this.options.manualConnect) this.connect();
   }
 
@@ -176,6 +191,11 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    */
   transportOptions(attempt: number): TransportOptions {
     const result = transportOptionsFor(this.options, attempt);
+    const o = this.overrides;
+    if (o.host !== undefined) result.host = o.host;
+    if (o.port !== undefined) result.port = o.port;
+    if (o.protocol !== undefined) result.protocol = o.protocol;
+    if (o.path !== undefined) result.path = o.path;
     const { transformWsUrl, createWebsocket } = this.options;
     if (transformWsUrl) result.transformWsUrl = (url) => transformWsUrl(url, this.options, this);
     if (createWebsocket)
@@ -199,11 +219,13 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       protocolId: o.protocolId,
       protocolVersion: o.protocolVersion,
       clean: o.clean,
-      clientId: this.assignedClientId ?? o.clientId,
+      clientId: this.overrides.clientId ?? this.assignedClientId ?? o.clientId,
       keepalive: o.keepalive,
     };
-    if (o.username !== undefined) connect.username = o.username;
-    if (o.password !== undefined) connect.password = o.password;
+    const username = this.overrides.username ?? o.username;
+    const password = this.overrides.password ?? o.password;
+    if (username !== undefined) connect.username = username;
+    if (password !== undefined) connect.password = password;
     if (o.will) connect.will = { ...o.will, qos: o.will.qos ?? 0, retain: o.will.retain ?? false };
     if (o.protocolVersion === 5 && o.properties) connect.properties = { ...o.properties };
     this.writePacket(connect);
@@ -287,16 +309,90 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   private scheduleReconnect(): void {
     const period = this.options.reconnectPeriod;
     if (this.disconnecting || this.reconnectTimer || period <= 0 || this.reconnectSuppressed) return;
+    const max = this.options.maxReconnectAttempts;
+    if (max && this.reconnectAttempts >= max) {
+      log('giving up after %d reconnect attempts', this.reconnectAttempts);
+      this.emit('error', reconnectFailed(this.reconnectAttempts));
+      this.end(true);
+      return;
+    }
     if (!this.reconnecting) {
       this.reconnecting = true;
       this.emit('offline');
     }
+    const attempt = ++this.reconnectAttempts;
+    const delay = this.redirectPending ? 0 : reconnectDelay(attempt, period, this.options.reconnectBackoff);
+    this.redirectPending = false;
     this.reconnectTimer = timers.setTimeout(() => {
       this.reconnectTimer = undefined;
       if (this.disconnecting || this.connection) return;
       this.emit('reconnect');
+      this.reconnectWithHook();
+    }, delay);
+  }
+
+  /** The settings of the next connection, as `beforeReconnect` sees them. */
+  private currentSettings(): ConnectionUpdate {
+    const t = this.transportOptions(this.attempt);
+    const o = this.options;
+    const settings: ConnectionUpdate = {
+      clientId: this.overrides.clientId ?? this.assignedClientId ?? o.clientId,
+      host: t.host,
+      port: t.port,
+      protocol: t.protocol as ConnectionUpdate['protocol'],
+    };
+    const username = this.overrides.username ?? o.username;
+    const password = this.overrides.password ?? o.password;
+    if (username !== undefined) settings.username = username;
+    if (password !== undefined) settings.password = password;
+    if (t.path !== undefined) settings.path = t.path;
+    return settings;
+  }
+
+  /** Runs `beforeReconnect` (sync or async), applies what it returns, then connects. */
+  private reconnectWithHook(): void {
+    const hook = this.options.beforeReconnect;
+    if (!hook) {
       this.connect();
-    }, period);
+      return;
+    }
+    const fail = (error: unknown) => {
+      if (this.disconnecting || this.connection) return;
+      this.emit('error', error instanceof Error ? error : new Error(String(error)));
+      this.scheduleReconnect();
+    };
+    const apply = (update: ConnectionUpdate | undefined) => {
+      if (this.disconnecting || this.connection) return;
+      if (update) this.overrides = { ...this.overrides, ...update };
+      this.connect();
+    };
+    let result: ReturnType<typeof hook>;
+    try {
+      result = hook(this.currentSettings());
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    if (result && typeof (result as Promise<unknown>).then === 'function') {
+      (result as Promise<ConnectionUpdate | undefined>).then(apply, fail);
+    } else apply(result as ConnectionUpdate | undefined);
+  }
+
+  /**
+   * MQTT 5 Server Reference (§4.11): emits `redirect`; with `followRedirects` the next
+   * connection goes to the first server named, at once.
+   */
+  private redirect(reference: string | undefined, code: number): void {
+    if (code !== 0x9c && code !== 0x9d) return;
+    if (reference === undefined) return;
+    this.emit('redirect', reference, code);
+    if (!this.options.followRedirects) return;
+    const target = parseServerReference(reference);
+    if (!target) return;
+    this.overrides = { ...this.overrides, host: target.host };
+    if (target.port !== undefined) this.overrides.port = target.port;
+    this.reconnectSuppressed = false;
+    this.redirectPending = true;
   }
 
   /** Reconnects now (MQTT.js `client.reconnect()`), also after `end()`. */
@@ -338,12 +434,14 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
           : (connackReturnCodeNames[code] ?? `return code ${code}`);
       this.reconnectSuppressed = !this.options.reconnectOnConnackError;
       this.emit('error', new MqttConnackError(this.protocolVersion, code, name));
+      if (this.protocolVersion === 5) this.redirect(packet.properties?.serverReference, code);
       this.connection?.destroy();
       return;
     }
     this.connected = true;
     this.reconnecting = false;
     this.reconnectSuppressed = false;
+    this.reconnectAttempts = 0;
     this.attempt = Math.max(0, this.attempt - 1); // stay on the server that answered
     const props = packet.properties;
     this.serverProperties = props;
@@ -383,22 +481,74 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         op.bytes = undefined;
       }
     }
+    // A resubscribe still queued from an earlier connection is replaced, not repeated.
+    for (const op of this.outgoing.removeQueued(
+      (o) => (o.context as { resubscribe?: boolean })?.resubscribe === true,
+    )) {
+      const id = (op.packet as { messageId?: number }).messageId;
+      if (id !== undefined) this.messageIdProvider.deallocate(id);
+    }
     if (!this.options.resubscribe || this.resubscribeTopics.size === 0) return;
-    const subs = [...this.resubscribeTopics.values()];
+    // One SUBSCRIBE carries one set of properties (MQTT 5): group by them, then batch.
+    const groups = new Map<string, Granted[]>();
+    for (const sub of this.resubscribeTopics.values()) {
+      const key = this.protocolVersion === 5 && sub.properties ? JSON.stringify(sub.properties) : '';
+      const list = groups.get(key) ?? [];
+      list.push(sub);
+      groups.set(key, list);
+    }
     const ops: Operation[] = [];
-    for (const batch of batches(subs, this.options.subscribeBatchSize)) {
-      const messageId = this.allocateId();
-      if (messageId === null) break;
-      const packet: PacketInput = {
-        cmd: 'subscribe',
-        messageId,
-        subscriptions: batch.map(({ topic, qos, nl, rap, rh }) =>
-          this.protocolVersion === 5 ? { topic, qos: qos as QoS, nl, rap, rh } : { topic, qos: qos as QoS },
-        ),
-      };
-      ops.push(this.outgoing.create(packet, 1, undefined, { subs: batch, resubscribe: true }));
+    for (const subs of groups.values()) {
+      for (const batch of batches(subs, this.options.subscribeBatchSize)) {
+        const messageId = this.allocateId();
+        if (messageId === null) break;
+        const packet: PacketInput = {
+          cmd: 'subscribe',
+          messageId,
+          subscriptions: batch.map(({ topic, qos, nl, rap, rh }) =>
+            this.protocolVersion === 5 ? { topic, qos: qos as QoS, nl, rap, rh } : { topic, qos: qos as QoS },
+          ),
+        };
+        const properties = batch[0]?.properties;
+        if (this.protocolVersion === 5 && properties) packet.properties = properties;
+        ops.push(this.outgoing.create(packet, 1, undefined, { subs: batch, resubscribe: true }));
+      }
     }
     this.outgoing.prepend(ops);
+  }
+
+  /**
+   * Reads back the unfinished flows of a store that outlived its client (a FileStore after a
+   * crash, or a Store passed from one client to the next). They go ahead of anything published
+   * meanwhile, in the store's order; nothing is written until they are in place.
+   */
+  private restoreOutgoing(): void {
+    const store = this.outgoingStore as StoreLike & { loadSync?: () => PacketWithId[] };
+    const done = (packets: PacketWithId[]) => {
+      const ops = restoredOperations(packets, this.outgoing);
+      for (const op of ops) {
+        const id = (op.packet as { messageId?: number }).messageId;
+        if (id !== undefined) this.messageIdProvider.register(id);
+      }
+      this.outgoing.prepend(ops);
+      this.restoring = false;
+      this.flush();
+    };
+    if (typeof store.loadSync === 'function') {
+      done(store.loadSync());
+      return;
+    }
+    this.restoring = true;
+    const packets: PacketWithId[] = [];
+    (async () => {
+      for await (const packet of store.createStream()) packets.push(packet);
+    })().then(
+      () => done(packets),
+      (error: unknown) => {
+        this.emit('error', error as Error);
+        done(packets);
+      },
+    );
   }
 
   // ───────────────────────────── writing ─────────────────────────────
@@ -442,7 +592,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   /** Writes queued operations while connected and the server's window allows. */
   private flush(): void {
     const conn = this.connection;
-    if (!this.connected || !conn?.writable || this.disconnectSent) return;
+    if (!this.connected || !conn?.writable || this.disconnectSent || this.restoring) return;
     for (let op = this.outgoing.next(); op !== undefined; op = this.outgoing.next()) {
       let bytes: Uint8Array;
       try {
@@ -560,6 +710,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       const name = reasonCodeName('DISCONNECT', code) ?? `reason code ${code}`;
       this.emit('error', serverDisconnect(code, name, packet.properties?.reasonString));
     }
+    this.redirect(packet.properties?.serverReference, code);
     this.connection?.destroy();
   }
 
@@ -831,7 +982,13 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       return this.failLater(cb, error as Error);
     }
     if (!this.connected && qos === 0 && !this.options.queueQoSZero) {
+      if (packet.messageId !== undefined) this.messageIdProvider.deallocate(packet.messageId);
       return this.failLater(cb, connectionClosed());
+    }
+    const limit = this.options.maxQueuedMessages;
+    if (!this.connected && limit !== undefined && this.outgoing.pendingCount >= limit) {
+      if (packet.messageId !== undefined) this.messageIdProvider.deallocate(packet.messageId);
+      return this.failLater(cb, queueFull(limit));
     }
     const op = this.outgoing.create(
       packet,

@@ -31,6 +31,8 @@ export const ClientErrorCode = {
   NoMessageId: 'MQTT_ERR_NO_MESSAGE_ID',
   /** No PINGRESP (or any packet) arrived within the keep alive period. */
   KeepaliveTimeout: 'MQTT_ERR_KEEPALIVE_TIMEOUT',
+  /** `maxReconnectAttempts` reconnects failed in a row; the client ends. */
+  ReconnectFailed: 'MQTT_ERR_RECONNECT_FAILED',
   /** The offline queue reached its limit. */
   QueueFull: 'MQTT_ERR_QUEUE_FULL',
   /** `connect(url, options)` was given something it cannot use. */
@@ -173,6 +175,14 @@ export function noMessageId(): MqttClientError {
   return new MqttClientError(ClientErrorCode.NoMessageId, 'No free message id: all 65535 are in use', {
     reasonCode: Reason.PacketIdentifierInUse,
   });
+}
+
+export function reconnectFailed(attempts: number, cause?: unknown): MqttClientError {
+  return new MqttClientError(
+    ClientErrorCode.ReconnectFailed,
+    `Gave up after ${attempts} reconnect attempts`,
+    { cause },
+  );
 }
 
 export function queueFull(limit: number): MqttClientError {

@@ -5,6 +5,7 @@
  */
 import type { ConnectProperties, WillProperties } from '../generated/index.js';
 import type { MessageIdProvider } from './message-id.js';
+import type { BackoffOptions } from './reconnect/backoff.js';
 import type { PacketWithId, StoreLike } from './store.js';
 import type { TlsOptions } from './transport/types.js';
 
@@ -76,6 +77,21 @@ export type TimerVariant =
   | 'native'
   | { set: (fn: () => void, ms: number) => unknown; clear: (id: unknown) => void };
 
+/**
+ * What `beforeReconnect` may change for the next connection attempt: credentials, client id,
+ * or where to connect. Fields left out keep their current value.
+ */
+export interface ConnectionUpdate {
+  username?: string;
+  password?: string | Uint8Array;
+  clientId?: string;
+  host?: string;
+  port?: number;
+  protocol?: BaseProtocol;
+  /** WebSocket path (with query). */
+  path?: string;
+}
+
 export interface ClientOptions extends TlsOptions {
   protocol?: MqttProtocol;
   host?: string;
@@ -98,6 +114,28 @@ export interface ClientOptions extends TlsOptions {
   protocolVersion?: 3 | 4 | 5;
   clean?: boolean;
   reconnectPeriod?: number;
+  /** Exponential backoff with jitter for reconnects (off: every `reconnectPeriod` ms). */
+  reconnectBackoff?: BackoffOptions;
+  /**
+   * Reconnect attempts in a row after which the client gives up: it emits an
+   * `MQTT_ERR_RECONNECT_FAILED` error and ends. Unlimited when unset or 0.
+   */
+  maxReconnectAttempts?: number;
+  /**
+   * Called before every reconnect attempt, with the current connection settings; returns (or
+   * resolves with) the ones to change, e.g. a fresh password or token. A throw or rejection is
+   * emitted as an error and counts as a failed attempt.
+   */
+  beforeReconnect?: (
+    current: Readonly<ConnectionUpdate>,
+  ) => ConnectionUpdate | undefined | Promise<ConnectionUpdate | undefined>;
+  /** Most messages queued while disconnected; a publish beyond it fails with MQTT_ERR_QUEUE_FULL. */
+  maxQueuedMessages?: number;
+  /**
+   * MQTT 5: on a CONNACK or DISCONNECT with Use another server (0x9C) or Server moved (0x9D) and
+   * a Server Reference, connect to that server next (default false; `redirect` is emitted either way).
+   */
+  followRedirects?: boolean;
   reconnectOnConnackError?: boolean;
   connectTimeout?: number;
   username?: string;

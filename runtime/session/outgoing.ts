@@ -180,6 +180,29 @@ export class Outgoing {
     return undefined;
   }
 
+  /** Removes the queued (not in-flight) operations `predicate` picks; returns them. */
+  removeQueued(predicate: (op: Operation) => boolean): Operation[] {
+    const removed: Operation[] = [];
+    const kept: Operation[] = [];
+    for (let i = this.head; i < this.queue.length; i++) {
+      const op = this.queue[i]!;
+      if (predicate(op)) removed.push(op);
+      else kept.push(op);
+    }
+    if (removed.length === 0) return removed;
+    for (const op of removed) {
+      const id = idOf(op);
+      if (id !== undefined) this.ids.delete(id);
+      if (op.counted) {
+        op.counted = false;
+        this.inflightPublishes--;
+      }
+    }
+    this.queue = kept;
+    this.head = 0;
+    return removed;
+  }
+
   /** Packets of every unfinished QoS 1/2 flow, in order (for stores and inspection). */
   *unfinished(): IterableIterator<Operation> {
     yield* [...this.inflight.values()].sort((a, b) => a.seq - b.seq);

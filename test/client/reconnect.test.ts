@@ -1,0 +1,231 @@
+/** Reconnect options, redirects, the offline queue bound, resubscribe, and restoring a store. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { decode } from '../../generated/index.js';
+import { connect, type MqttClient, Store } from '../../runtime/index.js';
+import { PacketType, packetType } from '../helpers/fake-broker.js';
+import { freePort } from '../helpers/free-port.js';
+import { collectErrors, dropConnection, once, startScriptedBroker, waitFor } from './support.js';
+
+function track(c: MqttClient, t: { after(fn: () => unknown): void }): MqttClient {
+  t.after(() => c.end(true));
+  return c;
+}
+
+describe('reconnect', () => {
+  test('gives up after maxReconnectAttempts with MQTT_ERR_RECONNECT_FAILED and ends', async (t) => {
+    const port = await freePort();
+    const c = track(connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 10, maxReconnectAttempts: 3 }), t);
+    const errors = collectErrors(c);
+    let reconnects = 0;
+    c.on('reconnect', () => reconnects++);
+    await once(c, 'end', 3000);
+    assert.equal(reconnects, 3);
+    const final = errors.at(-1) as { code?: string };
+    assert.equal(final.code, 'MQTT_ERR_RECONNECT_FAILED');
+    assert.equal(c.reconnecting, false);
+  });
+
+  test('waits longer between attempts with reconnectBackoff', async (t) => {
+    const port = await freePort();
+    const c = track(
+      connect(`mqtt://127.0.0.1:${port}`, {
+        reconnectPeriod: 20,
+        reconnectBackoff: { factor: 2, jitter: 0, maxPeriod: 1000 },
+      }),
+      t,
+    );
+    collectErrors(c);
+    const times: number[] = [];
+    c.on('reconnect', () => times.push(Date.now()));
+    await waitFor(() => times.length >= 4, 3000, 'four reconnects');
+    const gaps = times.slice(1).map((x, i) => x - times[i]!);
+    assert.ok(gaps[1]! > gaps[0]! && gaps[2]! > gaps[1]!, `gaps grow: ${gaps.join(', ')}`);
+  });
+
+  test('goes round the servers list', async (t) => {
+    const broker = await startScriptedBroker(4);
+    t.after(() => broker.stop());
+    const dead = await freePort();
+    const c = track(
+      connect({
+        servers: [
+          { host: '127.0.0.1', port: dead },
+          { host: '127.0.0.1', port: broker.port },
+        ],
+        reconnectPeriod: 10,
+      }),
+      t,
+    );
+    collectErrors(c);
+    await broker.accept();
+    await once(c, 'connect');
+  });
+
+  for (const kind of ['sync', 'async']) {
+    test(`applies what beforeReconnect returns (${kind})`, async (t) => {
+      const broker = await startScriptedBroker(4);
+      t.after(() => broker.stop());
+      let calls = 0;
+      const c = track(
+        connect(broker.url, {
+          reconnectPeriod: 10,
+          username: 'u',
+          password: 'old',
+          beforeReconnect: (current) => {
+            calls++;
+            assert.equal(current.username, 'u');
+            const update = { password: `token-${calls}`, clientId: 'refreshed' };
+            return kind === 'sync' ? update : new Promise((r) => setTimeout(() => r(update), 10));
+          },
+        }),
+        t,
+      );
+      collectErrors(c);
+      const conn1 = await broker.nextConnection();
+      const first = decode(await conn1.nextPacket()) as { password?: Uint8Array };
+      assert.equal(Buffer.from(first.password!).toString(), 'old');
+      conn1.drop();
+      const conn2 = await broker.nextConnection();
+      const second = decode(await conn2.nextPacket()) as { password?: Uint8Array; clientId: string };
+      assert.equal(Buffer.from(second.password!).toString(), 'token-1');
+      assert.equal(second.clientId, 'refreshed');
+      assert.equal(c.options.password, 'old', 'options are not overwritten');
+    });
+  }
+
+  test('fails publishes beyond maxQueuedMessages with MQTT_ERR_QUEUE_FULL', async (t) => {
+    const port = await freePort();
+    const c = track(connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 1000, maxQueuedMessages: 2 }), t);
+    collectErrors(c);
+    const kept = [c.publishAsync('t', '1', { qos: 1 }), c.publishAsync('t', '2', { qos: 1 })];
+    await assert.rejects(c.publishAsync('t', '3', { qos: 1 }), { code: 'MQTT_ERR_QUEUE_FULL' });
+    c.end(true);
+    for (const p of kept) await assert.rejects(p, { code: 'MQTT_ERR_CLIENT_ENDED' });
+  });
+
+  for (const follow of [true, false]) {
+    test(`emits redirect on CONNACK 0x9C and ${follow ? 'follows' : 'stays'} with followRedirects ${follow}`, async (t) => {
+      const first = await startScriptedBroker(5);
+      const second = await startScriptedBroker(5);
+      t.after(() => Promise.all([first.stop(), second.stop()]));
+      const c = track(
+        connect(first.url, { protocolVersion: 5, reconnectPeriod: 5000, followRedirects: follow }),
+        t,
+      );
+      const errors = collectErrors(c);
+      const redirected = once<[string, number]>(c, 'redirect');
+      const conn = await first.nextConnection();
+      await first.next(conn);
+      await first.send(conn, {
+        cmd: 'connack',
+        sessionPresent: false,
+        reasonCode: 0x9c,
+        properties: { serverReference: `127.0.0.1:${second.port}` },
+      });
+      const [reference, code] = await redirected;
+      assert.deepEqual([reference, code], [`127.0.0.1:${second.port}`, 0x9c]);
+      assert.equal((errors[0] as { code?: string }).code, 'MQTT_ERR_CONNACK_REFUSED');
+      if (follow) {
+        await second.accept();
+        await once(c, 'connect');
+      } else {
+        await assert.rejects(second.nextConnection(300));
+      }
+    });
+  }
+
+  test('follows a server DISCONNECT 0x9D to the Server Reference', async (t) => {
+    const first = await startScriptedBroker(5);
+    const second = await startScriptedBroker(5);
+    t.after(() => Promise.all([first.stop(), second.stop()]));
+    const c = track(
+      connect(first.url, { protocolVersion: 5, reconnectPeriod: 5000, followRedirects: true }),
+      t,
+    );
+    collectErrors(c);
+    const conn = await first.accept();
+    await once(c, 'connect');
+    await first.send(conn, {
+      cmd: 'disconnect',
+      reasonCode: 0x9d,
+      properties: { serverReference: `127.0.0.1:${second.port}` },
+    });
+    await second.accept();
+    await once(c, 'connect');
+  });
+
+  test('resubscribes once, in batches, with the original options, after a reconnect without session', async (t) => {
+    const broker = await startScriptedBroker(5);
+    t.after(() => broker.stop());
+    const c = track(
+      connect(broker.url, { protocolVersion: 5, reconnectPeriod: 10, subscribeBatchSize: 2 }),
+      t,
+    );
+    collectErrors(c);
+    const conn1 = await broker.accept();
+    c.subscribe({ a: { qos: 1, nl: true }, b: { qos: 2, rap: true }, c: { qos: 0, rh: 2 } });
+    for (let i = 0; i < 2; i++) {
+      const sub = (await broker.next(conn1)) as { messageId: number; subscriptions: { qos: number }[] };
+      await broker.send(conn1, {
+        cmd: 'suback',
+        messageId: sub.messageId,
+        granted: sub.subscriptions.map((s) => s.qos),
+      });
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    dropConnection(c);
+    // The second connection drops before the SUBACKs: the third sends the same SUBSCRIBEs, once.
+    const conn2 = await broker.accept();
+    const firstTry = [await broker.next(conn2), await broker.next(conn2)];
+    assert.deepEqual(
+      firstTry.map((p) => p.cmd),
+      ['subscribe', 'subscribe'],
+    );
+    conn2.drop();
+    const conn3 = await broker.accept();
+    const subs = [await broker.next(conn3), await broker.next(conn3)] as unknown as {
+      subscriptions: { topic: string; qos: number; nl: boolean; rap: boolean; rh: number }[];
+    }[];
+    const all = subs.flatMap((p) => p.subscriptions).sort((x, y) => x.topic.localeCompare(y.topic));
+    assert.deepEqual(
+      all.map((s) => [s.topic, s.qos, s.nl, s.rap, s.rh]),
+      [
+        ['a', 1, true, false, 0],
+        ['b', 2, false, true, 0],
+        ['c', 0, false, false, 2],
+      ],
+    );
+    await assert.rejects(conn3.nextPacket(200), 'no further SUBSCRIBE');
+  });
+
+  test('sends the flows a store kept for the next client, with DUP set', async (t) => {
+    const broker = await startScriptedBroker(4);
+    t.after(() => broker.stop());
+    const store = new Store({ clean: false });
+    const first = connect(broker.url, {
+      reconnectPeriod: 0,
+      outgoingStore: store,
+      clean: false,
+      clientId: 'kept',
+    });
+    collectErrors(first);
+    const conn1 = await broker.accept();
+    first.publish('t', 'stored', { qos: 1 }, () => {});
+    assert.equal(packetType(await conn1.nextPacket()), PacketType.PUBLISH);
+    await first.endAsync(true);
+    const second = track(
+      connect(broker.url, { reconnectPeriod: 0, outgoingStore: store, clean: false, clientId: 'kept' }),
+      t,
+    );
+    const conn2 = await broker.accept({ sessionPresent: true });
+    const raw = await conn2.nextPacket();
+    assert.equal(packetType(raw), PacketType.PUBLISH);
+    assert.equal(raw[0]! & 0x08, 0x08);
+    const pub = decode(raw) as { payload: Uint8Array; messageId: number };
+    assert.equal(Buffer.from(pub.payload).toString(), 'stored');
+    await broker.send(conn2, { cmd: 'puback', messageId: pub.messageId });
+    await waitFor(() => store.size === 0, 2000, 'store emptied');
+    void second;
+  });
+});
