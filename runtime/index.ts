@@ -2,6 +2,7 @@
 import { MqttClient } from './client.js';
 import { connect, connectAsync } from './connect.js';
 import { DefaultMessageIdProvider, UniqueMessageIdProvider } from './message-id.js';
+import { FileStore, fileStores } from './store/file-store.js';
 import { Store } from './store.js';
 import { registerNodeTransports } from './transport/node.js';
 
@@ -18,8 +19,18 @@ export type {
 export * from './errors.js';
 export type { ClientOptions, ResolvedOptions } from './options.js';
 export type { Granted, PublishOptions, SubscribeOptions, UnsubscribeOptions } from './session/args.js';
+export type { FileStoreOptions } from './store/file-store.js';
 export type { StoreLike } from './store.js';
-export { connect, connectAsync, DefaultMessageIdProvider, MqttClient, Store, UniqueMessageIdProvider };
+export {
+  connect,
+  connectAsync,
+  DefaultMessageIdProvider,
+  FileStore,
+  fileStores,
+  MqttClient,
+  Store,
+  UniqueMessageIdProvider,
+};
 
 const mqtt = { connect, connectAsync, MqttClient, Store, DefaultMessageIdProvider, UniqueMessageIdProvider };
 export default mqtt;

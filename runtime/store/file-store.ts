@@ -1,0 +1,263 @@
+/**
+ * FileStore: a `Store` kept in a file, so that the unfinished QoS 1/2 flows survive a crash of
+ * the process. Give each client two (outgoing and incoming), in a directory of their own, and
+ * the same `clientId` with `clean: false` after a restart:
+ *
+ *   const client = connect(url, { clientId: 'sensor-7', clean: false, ...fileStores('./mqtt-state') });
+ *
+ * The file is an append-only log of records, replayed on open:
+ *
+ *   ┌──────┬──────────────┬────────────────────────────────────────────┐
+ *   │ type │ length (u32) │ body                                       │
+ *   │ 1 B  │ 4 B, BE      │ put: the packet, MQTT 5 encoding           │
+ *   │      │              │ del: the message id (u16)                  │
+ *   └──────┴──────────────┴────────────────────────────────────────────┘
+ *
+ * A record cut short at the end of the file (the machine stopped mid-write) is dropped on open.
+ * When dead records outweigh live ones (and pass 64 KiB), the live ones are written to a new file,
+ * which is synced and renamed over the log: the log is never rewritten in place.
+ *
+ * Durability (`fsync` option):
+ * - `'never'` (default): every put/del is written to the OS before the call returns. It survives
+ *   the process being killed (kill -9, a crash), not the machine losing power.
+ * - `'always'`: each write is followed by fsync: it survives power loss too, at the cost of a disk
+ *   flush per message.
+ * - a number of ms: fsync at most that often; power loss may lose the last interval.
+ */
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { decode, encode, type PacketInput } from '../../generated/index.js';
+import { storeMissingPacket } from '../errors.js';
+import {
+  type DoneCallback,
+  type PacketCallback,
+  PacketStream,
+  type PacketWithId,
+  type StoreLike,
+} from '../store.js';
+import { type TimerHandle, timers } from '../timers.js';
+
+export interface FileStoreOptions {
+  /** File name inside the directory (default `store.log`). */
+  name?: string;
+  /** When to fsync: `'never'` (default), `'always'`, or at most every N ms. */
+  fsync?: 'never' | 'always' | number;
+}
+
+const PUT = 1;
+const DEL = 2;
+const HEADER = 5;
+const MIN_COMPACT_BYTES = 64 * 1024;
+
+export class FileStore implements StoreLike<PacketWithId> {
+  readonly path: string;
+  private readonly fsync: 'never' | 'always' | number;
+  private readonly packets = new Map<number, PacketWithId>();
+  /** Bytes of each live record, to know how much of the log is dead. */
+  private readonly sizes = new Map<number, number>();
+  private fd: number | undefined;
+  private liveBytes = 0;
+  private totalBytes = 0;
+  private syncTimer: TimerHandle | undefined;
+
+  constructor(dir: string, options: FileStoreOptions = {}) {
+    mkdirSync(dir, { recursive: true });
+    this.path = join(dir, options.name ?? 'store.log');
+    this.fsync = options.fsync ?? 'never';
+    this.replay();
+    this.fd = openSync(this.path, 'a');
+  }
+
+  /** The packets held, in the order they were first put (what a restarted client re-sends). */
+  loadSync(): PacketWithId[] {
+    return [...this.packets.values()];
+  }
+
+  get size(): number {
+    return this.packets.size;
+  }
+
+  put(packet: PacketWithId, cb?: DoneCallback): this {
+    const id = packet.messageId;
+    if (id === undefined) {
+      cb?.(storeMissingPacket(id));
+      return this;
+    }
+    let body: Uint8Array;
+    try {
+      body = encode(packet as PacketInput, { protocolVersion: 5 });
+    } catch (error) {
+      cb?.(error as Error);
+      return this;
+    }
+    this.append(PUT, body);
+    this.forget(id);
+    this.packets.set(id, packet);
+    this.sizes.set(id, HEADER + body.length);
+    this.liveBytes += HEADER + body.length;
+    cb?.();
+    return this;
+  }
+
+  get(packet: Pick<PacketWithId, 'messageId'>, cb: PacketCallback<PacketWithId>): this {
+    const stored = packet.messageId === undefined ? undefined : this.packets.get(packet.messageId);
+    if (stored) cb(null, stored);
+    else cb(storeMissingPacket(packet.messageId));
+    return this;
+  }
+
+  del(packet: Pick<PacketWithId, 'messageId'>, cb?: PacketCallback<PacketWithId>): this {
+    const id = packet.messageId;
+    const stored = id === undefined ? undefined : this.packets.get(id);
+    if (id === undefined || !stored) {
+      cb?.(storeMissingPacket(id));
+      return this;
+    }
+    this.append(DEL, Uint8Array.of(id >> 8, id & 0xff));
+    this.forget(id);
+    this.packets.delete(id);
+    this.maybeCompact();
+    cb?.(null, stored);
+    return this;
+  }
+
+  createStream(): PacketStream<PacketWithId> {
+    return new PacketStream(this.loadSync());
+  }
+
+  /** Syncs and closes the file; the packets stay in it for the next FileStore on this path. */
+  close(cb?: DoneCallback): void {
+    if (this.syncTimer) timers.clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
+    if (this.fd !== undefined) {
+      try {
+        fsyncSync(this.fd);
+        closeSync(this.fd);
+      } catch (error) {
+        this.fd = undefined;
+        cb?.(error as Error);
+        return;
+      }
+      this.fd = undefined;
+    }
+    cb?.();
+  }
+
+  private forget(id: number): void {
+    const size = this.sizes.get(id);
+    if (size === undefined) return;
+    this.liveBytes -= size;
+    this.sizes.delete(id);
+  }
+
+  private append(type: number, body: Uint8Array): void {
+    if (this.fd === undefined) this.fd = openSync(this.path, 'a');
+    const record = Buffer.allocUnsafe(HEADER + body.length);
+    record[0] = type;
+    record.writeUInt32BE(body.length, 1);
+    record.set(body, HEADER);
+    // One write() per record: a process killed after it returns has the record in the OS.
+    writeSync(this.fd, record);
+    this.totalBytes += record.length;
+    this.afterWrite(this.fd);
+  }
+
+  private afterWrite(fd: number): void {
+    if (this.fsync === 'always') fsyncSync(fd);
+    else if (typeof this.fsync === 'number' && this.syncTimer === undefined) {
+      this.syncTimer = timers.setTimeout(() => {
+        this.syncTimer = undefined;
+        if (this.fd !== undefined) fsyncSync(this.fd);
+      }, this.fsync);
+    }
+  }
+
+  /** Rebuilds the packets from the log; a torn last record is ignored (and cut off by compaction). */
+  private replay(): void {
+    if (!existsSync(this.path)) return;
+    const data = readFileSync(this.path);
+    let pos = 0;
+    let torn = false;
+    while (pos < data.length) {
+      if (pos + HEADER > data.length) {
+        torn = true;
+        break;
+      }
+      const type = data[pos]!;
+      const length = data.readUInt32BE(pos + 1);
+      if (pos + HEADER + length > data.length || (type !== PUT && type !== DEL)) {
+        torn = true;
+        break;
+      }
+      const body = data.subarray(pos + HEADER, pos + HEADER + length);
+      if (type === PUT) {
+        const packet = decode(body, { protocolVersion: 5 }) as PacketWithId;
+        const id = packet.messageId;
+        if (id !== undefined) {
+          this.forget(id);
+          this.packets.set(id, packet);
+          this.sizes.set(id, HEADER + length);
+          this.liveBytes += HEADER + length;
+        }
+      } else if (length === 2) {
+        const id = (body[0]! << 8) | body[1]!;
+        this.forget(id);
+        this.packets.delete(id);
+      }
+      pos += HEADER + length;
+    }
+    this.totalBytes = pos;
+    if (torn) this.compact();
+  }
+
+  private maybeCompact(): void {
+    const dead = this.totalBytes - this.liveBytes;
+    if (dead > MIN_COMPACT_BYTES && dead > this.liveBytes) this.compact();
+  }
+
+  /** Writes the live records to a new file, syncs it, and renames it over the log. */
+  private compact(): void {
+    const tmp = `${this.path}.tmp`;
+    const fd = openSync(tmp, 'w');
+    let total = 0;
+    try {
+      for (const packet of this.packets.values()) {
+        const body = encode(packet as PacketInput, { protocolVersion: 5 });
+        const record = Buffer.allocUnsafe(HEADER + body.length);
+        record[0] = PUT;
+        record.writeUInt32BE(body.length, 1);
+        record.set(body, HEADER);
+        writeSync(fd, record);
+        total += record.length;
+      }
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (this.fd !== undefined) closeSync(this.fd);
+    renameSync(tmp, this.path);
+    this.fd = openSync(this.path, 'a');
+    this.totalBytes = total;
+    this.liveBytes = total;
+  }
+}
+
+/** An outgoing and an incoming FileStore in `dir`, as the client options want them. */
+export function fileStores(
+  dir: string,
+  options: Omit<FileStoreOptions, 'name'> = {},
+): { outgoingStore: FileStore; incomingStore: FileStore } {
+  return {
+    outgoingStore: new FileStore(dir, { ...options, name: 'outgoing.log' }),
+    incomingStore: new FileStore(dir, { ...options, name: 'incoming.log' }),
+  };
+}

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { FileStore, fileStores } from '../../runtime/index.js';
+
+const dirs: string[] = [];
+function dir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'mqttforge-filestore-'));
+  dirs.push(d);
+  return d;
+}
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const publish = (messageId: number, payload = `m${messageId}`) =>
+  ({ cmd: 'publish', topic: 't', payload, qos: 1, retain: false, dup: false, messageId }) as const;
+
+function ids(store: FileStore): number[] {
+  return store.loadSync().map((p) => p.messageId!);
+}
+
+describe('FileStore', () => {
+  test('gets what was put and forgets what was deleted', () => {
+    const store = new FileStore(dir());
+    store.put(publish(1));
+    store.put(publish(2));
+    store.get({ messageId: 1 }, (error, packet) => {
+      assert.equal(error, null);
+      assert.equal(packet?.messageId, 1);
+    });
+    store.del({ messageId: 1 });
+    store.get({ messageId: 1 }, (error) =>
+      assert.equal((error as { code?: string }).code, 'MQTT_ERR_STORE_MISSING_PACKET'),
+    );
+    assert.deepEqual(ids(store), [2]);
+    store.close();
+  });
+
+  test('replays the log in first-put order after reopening, with replacements in place', () => {
+    const d = dir();
+    const store = new FileStore(d);
+    for (const id of [5, 6, 7]) store.put(publish(id));
+    store.put({ cmd: 'pubrel', messageId: 6 } as never);
+    store.del({ messageId: 5 });
+    // No close(): as if the process were killed.
+    const again = new FileStore(d);
+    assert.deepEqual(ids(again), [6, 7]);
+    assert.equal(again.loadSync()[0]!.cmd, 'pubrel');
+    const seven = again.loadSync()[1] as unknown as { payload: Uint8Array; qos: number };
+    assert.equal(Buffer.from(seven.payload).toString(), 'm7');
+    assert.equal(seven.qos, 1);
+    again.close();
+  });
+
+  test('drops a record cut short at the end of the log', () => {
+    const d = dir();
+    const store = new FileStore(d);
+    store.put(publish(1));
+    store.put(publish(2));
+    store.close();
+    appendFileSync(join(d, 'store.log'), Buffer.from([1, 0, 0, 0, 50, 0x32]));
+    const again = new FileStore(d);
+    assert.deepEqual(ids(again), [1, 2]);
+    again.put(publish(3));
+    assert.deepEqual(ids(new FileStore(d)), [1, 2, 3]);
+  });
+
+  test('compacts the log when dead records outweigh live ones', () => {
+    const d = dir();
+    const store = new FileStore(d);
+    const big = 'x'.repeat(1000);
+    for (let round = 0; round < 200; round++) {
+      store.put(publish(1 + (round % 10), big));
+      if (round % 10 === 9) for (let id = 1; id <= 9; id++) store.del({ messageId: id });
+    }
+    const size = statSync(join(d, 'store.log')).size;
+    assert.ok(size < 100 * 1024, `log is ${size} bytes`);
+    assert.deepEqual(ids(new FileStore(d)), ids(store));
+  });
+
+  test('fileStores makes an outgoing and an incoming store side by side', () => {
+    const d = dir();
+    const { outgoingStore, incomingStore } = fileStores(d, { fsync: 'always' });
+    outgoingStore.put(publish(1));
+    incomingStore.put(publish(2));
+    assert.deepEqual(ids(new FileStore(d, { name: 'outgoing.log' })), [1]);
+    assert.deepEqual(ids(new FileStore(d, { name: 'incoming.log' })), [2]);
+  });
+
+  test('streams its packets like the in-memory Store', async () => {
+    const store = new FileStore(dir());
+    store.put(publish(1));
+    store.put(publish(2));
+    const seen: number[] = [];
+    for await (const p of store.createStream()) seen.push(p.messageId!);
+    assert.deepEqual(seen, [1, 2]);
+  });
+});
