@@ -9,7 +9,7 @@ import {
   stringLength,
   toBytes,
   topicFilterProblem,
-  topicNameProblem,
+  topicNameLength,
   utf8Length,
   VBI_MAX,
   vbiLength,
@@ -21,6 +21,7 @@ import {
   writeVbi,
 } from '../runtime/wire/index.js';
 import type { ConnectPacketInput, ConnackPacketInput, PublishPacketInput, PubackPacketInput, PubrecPacketInput, PubrelPacketInput, PubcompPacketInput, SubscribePacketInput, SubackPacketInput, UnsubscribePacketInput, UnsubackPacketInput, PingreqPacketInput, PingrespPacketInput, DisconnectPacketInput, AuthPacketInput, PacketInput, ProtocolVersion } from './packets.js';
+import type { AuthProperties, ConnackProperties, ConnectProperties, DisconnectProperties, PubackProperties, PubcompProperties, PublishProperties, PubrecProperties, PubrelProperties, SubackProperties, SubscribeProperties, UnsubackProperties, UnsubscribeProperties, WillProperties } from './properties.js';
 import { sizeAuthProperties, sizeConnackProperties, sizeConnectProperties, sizeDisconnectProperties, sizePubackProperties, sizePubcompProperties, sizePublishProperties, sizePubrecProperties, sizePubrelProperties, sizeSubackProperties, sizeSubscribeProperties, sizeUnsubackProperties, sizeUnsubscribeProperties, sizeWillProperties, writeAuthProperties, writeConnackProperties, writeConnectProperties, writeDisconnectProperties, writePubackProperties, writePubcompProperties, writePublishProperties, writePubrecProperties, writePubrelProperties, writeSubackProperties, writeSubscribeProperties, writeUnsubackProperties, writeUnsubscribeProperties, writeWillProperties } from './properties.js';
 import { REASONS_AUTH, REASONS_CONNACK, REASONS_DISCONNECT, REASONS_PUBACK, REASONS_PUBCOMP, REASONS_PUBREC, REASONS_PUBREL, REASONS_SUBACK, REASONS_UNSUBACK, RETURN_CODES_CONNACK_V3, RETURN_CODES_CONNACK_V4, RETURN_CODES_SUBACK_V3, RETURN_CODES_SUBACK_V4 } from './reason-codes.js';
 
@@ -54,49 +55,45 @@ function encodeConnect(p: ConnectPacketInput, v: ProtocolVersion, maximumPacketS
   const clean = (p.clean ?? true) === true;
   const keepalive = checkInt(p.keepalive, 0, 65535, "CONNECT: Keep Alive", "MQTT 5.0 §3.1.2.10");
   const properties_on = v === 5;
-  const properties_prep = () => {
-    const properties = p.properties;
-    const properties_len = sizeConnectProperties(properties);
-    return { properties, properties_len };
-  };
-  const properties_v = properties_on ? properties_prep() : undefined;
+  let properties!: ConnectProperties | undefined;
+  let properties_len = 0;
+  if (properties_on) {
+    properties = p.properties;
+    properties_len = sizeConnectProperties(properties);
+  }
   const clientId = p.clientId as string;
   const clientId_len = stringLength(clientId, "CONNECT: Client Identifier");
   const will_properties_on = v === 5 && has_will;
-  const will_properties_prep = () => {
-    const will_properties = p.will!.properties;
-    const will_properties_len = sizeWillProperties(will_properties);
-    return { will_properties, will_properties_len };
-  };
-  const will_properties_v = will_properties_on ? will_properties_prep() : undefined;
+  let will_properties!: WillProperties | undefined;
+  let will_properties_len = 0;
+  if (will_properties_on) {
+    will_properties = p.will!.properties;
+    will_properties_len = sizeWillProperties(will_properties);
+  }
   const will_topic_on = has_will;
-  const will_topic_prep = () => {
-    const will_topic = p.will!.topic as string;
-    const will_topic_len = stringLength(will_topic, "CONNECT: Will Topic");
-    const will_topic_problem = topicNameProblem(will_topic);
-    if (will_topic_problem !== undefined) throw encodeError('MQTT_ERR_TOPIC_NAME_INVALID', `CONNECT: ${will_topic_problem}`, "MQTT 5.0 §3.1.3.3", 0x90);
-    return { will_topic, will_topic_len };
-  };
-  const will_topic_v = will_topic_on ? will_topic_prep() : undefined;
+  let will_topic!: string;
+  let will_topic_len = 0;
+  if (will_topic_on) {
+    will_topic = p.will!.topic as string;
+    will_topic_len = topicNameLength(will_topic, "CONNECT: Will Topic", false, "MQTT 5.0 §3.1.3.3");
+  }
   const will_payload_on = has_will;
-  const will_payload_prep = () => {
-    const will_payload = binaryBytes(p.will!.payload, "CONNECT: Will Payload");
-    return { will_payload };
-  };
-  const will_payload_v = will_payload_on ? will_payload_prep() : undefined;
+  let will_payload!: Uint8Array;
+  if (will_payload_on) {
+    will_payload = binaryBytes(p.will!.payload, "CONNECT: Will Payload");
+  }
   const username_on = has_username;
-  const username_prep = () => {
-    const username = p.username as string;
-    const username_len = stringLength(username, "CONNECT: Username");
-    return { username, username_len };
-  };
-  const username_v = username_on ? username_prep() : undefined;
+  let username!: string;
+  let username_len = 0;
+  if (username_on) {
+    username = p.username as string;
+    username_len = stringLength(username, "CONNECT: Username");
+  }
   const password_on = has_password;
-  const password_prep = () => {
-    const password = binaryBytes(p.password, "CONNECT: Password");
-    return { password };
-  };
-  const password_v = password_on ? password_prep() : undefined;
+  let password!: Uint8Array;
+  if (password_on) {
+    password = binaryBytes(p.password, "CONNECT: Password");
+  }
   if (v !== 5) {
     {
       // [MQTT-3.1.2-22]
@@ -110,7 +107,7 @@ function encodeConnect(p: ConnectPacketInput, v: ProtocolVersion, maximumPacketS
       if (clientId.length === 0 && !clean) throw encodeError("MQTT_ERR_EMPTY_CLIENT_ID", "CONNECT: an empty Client Identifier requires Clean Session", "MQTT 3.1.1 §3.1.3.1 [MQTT-3.1.3-7]");
     }
   }
-  const size = 2 + protocolId_len + 1 + 1 + 2 + (properties_on ? vbiLength(properties_v!.properties_len) + properties_v!.properties_len : 0) + 2 + clientId_len + (will_properties_on ? vbiLength(will_properties_v!.will_properties_len) + will_properties_v!.will_properties_len : 0) + (will_topic_on ? 2 + will_topic_v!.will_topic_len : 0) + (will_payload_on ? 2 + will_payload_v!.will_payload.length : 0) + (username_on ? 2 + username_v!.username_len : 0) + (password_on ? 2 + password_v!.password.length : 0);
+  const size = 2 + protocolId_len + 1 + 1 + 2 + (properties_on ? vbiLength(properties_len) + properties_len : 0) + 2 + clientId_len + (will_properties_on ? vbiLength(will_properties_len) + will_properties_len : 0) + (will_topic_on ? 2 + will_topic_len : 0) + (will_payload_on ? 2 + will_payload.length : 0) + (username_on ? 2 + username_len : 0) + (password_on ? 2 + password.length : 0);
   const buf = allocPacket(size, maximumPacketSize);
   buf[0] = 0x10;
   let pos = writeVbi(buf, 1, size);
@@ -119,28 +116,22 @@ function encodeConnect(p: ConnectPacketInput, v: ProtocolVersion, maximumPacketS
   buf[pos++] = (has_username ? 0x80 : 0) | (has_password ? 0x40 : 0) | (will_retain ? 0x20 : 0) | (will_qos << 3) | (has_will ? 0x04 : 0) | (clean ? 0x02 : 0);
   pos = writeU16(buf, pos, keepalive);
   if (properties_on) {
-    const { properties, properties_len } = properties_v!;
     pos = writeConnectProperties(buf, pos, properties, properties_len);
   }
   pos = writeString(buf, pos, clientId, clientId_len);
   if (will_properties_on) {
-    const { will_properties, will_properties_len } = will_properties_v!;
     pos = writeWillProperties(buf, pos, will_properties, will_properties_len);
   }
   if (will_topic_on) {
-    const { will_topic, will_topic_len } = will_topic_v!;
     pos = writeString(buf, pos, will_topic, will_topic_len);
   }
   if (will_payload_on) {
-    const { will_payload } = will_payload_v!;
     pos = writeBinary(buf, pos, will_payload);
   }
   if (username_on) {
-    const { username, username_len } = username_v!;
     pos = writeString(buf, pos, username, username_len);
   }
   if (password_on) {
-    const { password } = password_v!;
     pos = writeBinary(buf, pos, password);
   }
   return buf;
@@ -150,41 +141,36 @@ function encodeConnect(p: ConnectPacketInput, v: ProtocolVersion, maximumPacketS
 function encodeConnack(p: ConnackPacketInput, v: ProtocolVersion, maximumPacketSize: number): Uint8Array {
   const sessionPresent = p.sessionPresent === true;
   const returnCode_on = v !== 5;
-  const returnCode_prep = () => {
-    const returnCode = checkInt(p.returnCode, 0, 255, "CONNACK: Return Code");
+  let returnCode!: number;
+  if (returnCode_on) {
+    returnCode = checkInt(p.returnCode, 0, 255, "CONNACK: Return Code");
     if ((v === 3 ? RETURN_CODES_CONNACK_V3 : RETURN_CODES_CONNACK_V4)[returnCode] !== 1) throw encodeError('MQTT_ERR_RETURN_CODE', `CONNACK: return code ${returnCode} is reserved at protocol level ${v}`, "MQTT 3.1.1 §3.2.2.3");
-    return { returnCode };
-  };
-  const returnCode_v = returnCode_on ? returnCode_prep() : undefined;
+  }
   const reasonCode_on = v === 5;
-  const reasonCode_prep = () => {
-    const reasonCode = checkInt(p.reasonCode, 0, 255, "CONNACK: Reason Code");
+  let reasonCode!: number;
+  if (reasonCode_on) {
+    reasonCode = checkInt(p.reasonCode, 0, 255, "CONNACK: Reason Code");
     if (REASONS_CONNACK[reasonCode] !== 1) throw encodeError('MQTT_ERR_REASON_CODE', `CONNACK: reason code 0x${reasonCode.toString(16)} is not allowed in this packet`, "MQTT 5.0 §3.2.2.2");
-    return { reasonCode };
-  };
-  const reasonCode_v = reasonCode_on ? reasonCode_prep() : undefined;
+  }
   const properties_on = v === 5;
-  const properties_prep = () => {
-    const properties = p.properties;
-    const properties_len = sizeConnackProperties(properties);
-    return { properties, properties_len };
-  };
-  const properties_v = properties_on ? properties_prep() : undefined;
-  const size = 1 + (returnCode_on ? 1 : 0) + (reasonCode_on ? 1 : 0) + (properties_on ? vbiLength(properties_v!.properties_len) + properties_v!.properties_len : 0);
+  let properties!: ConnackProperties | undefined;
+  let properties_len = 0;
+  if (properties_on) {
+    properties = p.properties;
+    properties_len = sizeConnackProperties(properties);
+  }
+  const size = 1 + (returnCode_on ? 1 : 0) + (reasonCode_on ? 1 : 0) + (properties_on ? vbiLength(properties_len) + properties_len : 0);
   const buf = allocPacket(size, maximumPacketSize);
   buf[0] = 0x20;
   let pos = writeVbi(buf, 1, size);
   buf[pos++] = (sessionPresent ? 0x01 : 0);
   if (returnCode_on) {
-    const { returnCode } = returnCode_v!;
     buf[pos++] = returnCode;
   }
   if (reasonCode_on) {
-    const { reasonCode } = reasonCode_v!;
     buf[pos++] = reasonCode;
   }
   if (properties_on) {
-    const { properties, properties_len } = properties_v!;
     pos = writeConnackProperties(buf, pos, properties, properties_len);
   }
   return buf;
@@ -197,24 +183,21 @@ function encodePublish(p: PublishPacketInput, v: ProtocolVersion, maximumPacketS
   const qos = checkInt(p.qos ?? 0, 0, 2, "PUBLISH: qos", "MQTT 5.0 §3.3.1.2 [MQTT-3.3.1-4]");
   const retain = p.retain === true;
   const topic = p.topic as string;
-  const topic_len = stringLength(topic, "PUBLISH: Topic Name");
-  const topic_problem = topicNameProblem(topic, true);
   // [MQTT-3.3.2-2]
-  if (topic_problem !== undefined) throw encodeError('MQTT_ERR_TOPIC_NAME_INVALID', `PUBLISH: ${topic_problem}`, "MQTT 5.0 §3.3.2.1 [MQTT-3.3.2-2]", 0x90);
+  const topic_len = topicNameLength(topic, "PUBLISH: Topic Name", true, "MQTT 5.0 §3.3.2.1 [MQTT-3.3.2-2]");
   const messageId_on = qos > 0;
-  const messageId_prep = () => {
+  let messageId!: number;
+  if (messageId_on) {
     // [MQTT-2.2.1-3]
-    const messageId = checkInt(p.messageId, 1, 65535, "PUBLISH: Packet Identifier", "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
-    return { messageId };
-  };
-  const messageId_v = messageId_on ? messageId_prep() : undefined;
+    messageId = checkInt(p.messageId, 1, 65535, "PUBLISH: Packet Identifier", "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
+  }
   const properties_on = v === 5;
-  const properties_prep = () => {
-    const properties = p.properties;
-    const properties_len = sizePublishProperties(properties);
-    return { properties, properties_len };
-  };
-  const properties_v = properties_on ? properties_prep() : undefined;
+  let properties!: PublishProperties | undefined;
+  let properties_len = 0;
+  if (properties_on) {
+    properties = p.properties;
+    properties_len = sizePublishProperties(properties);
+  }
   const payload = p.payload === undefined ? EMPTY : toBytes(p.payload, "PUBLISH: Payload");
   {
     // [MQTT-3.3.1-2]
@@ -234,17 +217,15 @@ function encodePublish(p: PublishPacketInput, v: ProtocolVersion, maximumPacketS
       if (topic.length === 0 && (properties === undefined || properties.topicAlias === undefined)) throw encodeError("MQTT_ERR_EMPTY_TOPIC", "PUBLISH: the Topic Name is empty and there is no Topic Alias", "MQTT 5.0 §3.3.2.1");
     }
   }
-  const size = 2 + topic_len + (messageId_on ? 2 : 0) + (properties_on ? vbiLength(properties_v!.properties_len) + properties_v!.properties_len : 0) + payload.length;
+  const size = 2 + topic_len + (messageId_on ? 2 : 0) + (properties_on ? vbiLength(properties_len) + properties_len : 0) + payload.length;
   const buf = allocPacket(size, maximumPacketSize);
   buf[0] = 0x30 | (dup ? 0x08 : 0) | (qos << 1) | (retain ? 0x01 : 0);
   let pos = writeVbi(buf, 1, size);
   pos = writeString(buf, pos, topic, topic_len);
   if (messageId_on) {
-    const { messageId } = messageId_v!;
     pos = writeU16(buf, pos, messageId);
   }
   if (properties_on) {
-    const { properties, properties_len } = properties_v!;
     pos = writePublishProperties(buf, pos, properties, properties_len);
   }
   pos = writeBytes(buf, pos, payload);
@@ -256,32 +237,29 @@ function encodePuback(p: PubackPacketInput, v: ProtocolVersion, maximumPacketSiz
   // [MQTT-2.2.1-3]
   const messageId = checkInt(p.messageId, 1, 65535, "PUBACK: Packet Identifier", "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   const reasonCode_on = v === 5;
-  const reasonCode_prep = () => {
-    const reasonCode = checkInt(p.reasonCode ?? 0, 0, 255, "PUBACK: Reason Code");
+  let reasonCode!: number;
+  if (reasonCode_on) {
+    reasonCode = checkInt(p.reasonCode ?? 0, 0, 255, "PUBACK: Reason Code");
     if (REASONS_PUBACK[reasonCode] !== 1) throw encodeError('MQTT_ERR_REASON_CODE', `PUBACK: reason code 0x${reasonCode.toString(16)} is not allowed in this packet`, "MQTT 5.0 §3.4.2.1");
-    return { reasonCode };
-  };
-  const reasonCode_v = reasonCode_on ? reasonCode_prep() : undefined;
+  }
   const properties_on = v === 5;
-  const properties_prep = () => {
-    const properties = p.properties;
-    const properties_len = sizePubackProperties(properties);
-    return { properties, properties_len };
-  };
-  const properties_v = properties_on ? properties_prep() : undefined;
-  const keep_properties = (properties_on && properties_v!.properties_len > 0);
-  const keep_reasonCode = (reasonCode_on && reasonCode_v!.reasonCode !== 0) || keep_properties;
-  const size = 2 + (keep_reasonCode ? 1 : 0) + (keep_properties ? vbiLength(properties_v!.properties_len) + properties_v!.properties_len : 0);
+  let properties!: PubackProperties | undefined;
+  let properties_len = 0;
+  if (properties_on) {
+    properties = p.properties;
+    properties_len = sizePubackProperties(properties);
+  }
+  const keep_properties = (properties_on && properties_len > 0);
+  const keep_reasonCode = (reasonCode_on && reasonCode !== 0) || keep_properties;
+  const size = 2 + (keep_reasonCode ? 1 : 0) + (keep_properties ? vbiLength(properties_len) + properties_len : 0);
   const buf = allocPacket(size, maximumPacketSize);
   buf[0] = 0x40;
   let pos = writeVbi(buf, 1, size);
   pos = writeU16(buf, pos, messageId);
   if (keep_reasonCode) {
-    const { reasonCode } = reasonCode_v!;
     buf[pos++] = reasonCode;
   }
   if (keep_properties) {
-    const { properties, properties_len } = properties_v!;
     pos = writePubackProperties(buf, pos, properties, properties_len);
   }
   return buf;
@@ -292,32 +270,29 @@ function encodePubrec(p: PubrecPacketInput, v: ProtocolVersion, maximumPacketSiz
   // [MQTT-2.2.1-3]
   const messageId = checkInt(p.messageId, 1, 65535, "PUBREC: Packet Identifier", "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   const reasonCode_on = v === 5;
-  const reasonCode_prep = () => {
-    const reasonCode = checkInt(p.reasonCode ?? 0, 0, 255, "PUBREC: Reason Code");
+  let reasonCode!: number;
+  if (reasonCode_on) {
+    reasonCode = checkInt(p.reasonCode ?? 0, 0, 255, "PUBREC: Reason Code");
     if (REASONS_PUBREC[reasonCode] !== 1) throw encodeError('MQTT_ERR_REASON_CODE', `PUBREC: reason code 0x${reasonCode.toString(16)} is not allowed in this packet`, "MQTT 5.0 §3.5.2.1");
-    return { reasonCode };
-  };
-  const reasonCode_v = reasonCode_on ? reasonCode_prep() : undefined;
+  }
   const properties_on = v === 5;
-  const properties_prep = () => {
-    const properties = p.properties;
-    const properties_len = sizePubrecProperties(properties);
-    return { properties, properties_len };
-  };
-  const properties_v = properties_on ? properties_prep() : undefined;
-  const keep_properties = (properties_on && properties_v!.properties_len > 0);
-  const keep_reasonCode = (reasonCode_on && reasonCode_v!.reasonCode !== 0) || keep_properties;
-  const size = 2 + (keep_reasonCode ? 1 : 0) + (keep_properties ? vbiLength(properties_v!.properties_len) + properties_v!.properties_len : 0);
+  let properties!: PubrecProperties | undefined;
+  let properties_len = 0;
+  if (properties_on) {
+    properties = p.properties;
+    properties_len = sizePubrecProperties(properties);
+  }
+  const keep_properties = (properties_on && properties_len > 0);
+  const keep_reasonCode = (reasonCode_on && reasonCode !== 0) || keep_properties;
+  const size = 2 + (keep_reasonCode ? 1 : 0) + (keep_properties ? vbiLength(properties_len) + properties_len : 0);
   const buf = allocPacket(size, maximumPacketSize);
   buf[0] = 0x50;
   let pos = writeVbi(buf, 1, size);
   pos = writeU16(buf, pos, messageId);
   if (keep_reasonCode) {
-    const { reasonCode } = reasonCode_v!;
     buf[pos++] = reasonCode;
   }
   if (keep_properties) {
-    const { properties, properties_len } = properties_v!;
     pos = writePubrecProperties(buf, pos, properties, properties_len);
   }
   return buf;
@@ -328,32 +303,29 @@ function encodePubrel(p: PubrelPacketInput, v: ProtocolVersion, maximumPacketSiz
   // [MQTT-2.2.1-3]
   const messageId = checkInt(p.messageId, 1, 65535, "PUBREL: Packet Identifier", "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   const reasonCode_on = v === 5;
-  const reasonCode_prep = () => {
-    const reasonCode = checkInt(p.reasonCode ?? 0, 0, 255, "PUBREL: Reason Code");
+  let reasonCode!: number;
+  if (reasonCode_on) {
+    reasonCode = checkInt(p.reasonCode ?? 0, 0, 255, "PUBREL: Reason Code");
     if (REASONS_PUBREL[reasonCode] !== 1) throw encodeError('MQTT_ERR_REASON_CODE', `PUBREL: reason code 0x${reasonCode.toString(16)} is not allowed in this packet`, "MQTT 5.0 §3.6.2.1");
-    return { reasonCode };
-  };
-  const reasonCode_v = reasonCode_on ? reasonCode_prep() : undefined;
+  }
   const properties_on = v === 5;
-  const properties_prep = () => {
-    const properties = p.properties;
-    const properties_len = sizePubrelProperties(properties);
-    return { properties, properties_len };
-  };
-  const properties_v = properties_on ? properties_prep() : undefined;
-  const keep_properties = (properties_on && properties_v!.properties_len > 0);
-  const keep_reasonCode = (reasonCode_on && reasonCode_v!.reasonCode !== 0) || keep_properties;
-  const size = 2 + (keep_reasonCode ? 1 : 0) + (keep_properties ? vbiLength(properties_v!.properties_len) + properties_v!.properties_len : 0);
+  let properties!: PubrelProperties | undefined;
+  let properties_len = 0;
+  if (properties_on) {
+    properties = p.properties;
+    properties_len = sizePubrelProperties(properties);
+  }
+  const keep_properties = (properties_on && properties_len > 0);
+  const keep_reasonCode = (reasonCode_on && reasonCode !== 0) || keep_properties;
+  const size = 2 + (keep_reasonCode ? 1 : 0) + (keep_properties ? vbiLength(properties_len) + properties_len : 0);
   const buf = allocPacket(size, maximumPacketSize);
   buf[0] = 0x62;
   let pos = writeVbi(buf, 1, size);
   pos = writeU16(buf, pos, messageId);
   if (keep_reasonCode) {
-    const { reasonCode } = reasonCode_v!;
     buf[pos++] = reasonCode;
   }
   if (keep_properties) {
-    const { properties, properties_len } = properties_v!;
     pos = writePubrelProperties(buf, pos, properties, properties_len);
   }
   return buf;
@@ -364,32 +336,29 @@ function encodePubcomp(p: PubcompPacketInput, v: ProtocolVersion, maximumPacketS
   // [MQTT-2.2.1-3]
   const messageId = checkInt(p.messageId, 1, 65535, "PUBCOMP: Packet Identifier", "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   const reasonCode_on = v === 5;
-  const reasonCode_prep = () => {
-    const reasonCode = checkInt(p.reasonCode ?? 0, 0, 255, "PUBCOMP: Reason Code");
+  let reasonCode!: number;
+  if (reasonCode_on) {
+    reasonCode = checkInt(p.reasonCode ?? 0, 0, 255, "PUBCOMP: Reason Code");
     if (REASONS_PUBCOMP[reasonCode] !== 1) throw encodeError('MQTT_ERR_REASON_CODE', `PUBCOMP: reason code 0x${reasonCode.toString(16)} is not allowed in this packet`, "MQTT 5.0 §3.7.2.1");
-    return { reasonCode };
-  };
-  const reasonCode_v = reasonCode_on ? reasonCode_prep() : undefined;
+  }
   const properties_on = v === 5;
-  const properties_prep = () => {
-    const properties = p.properties;
-    const properties_len = sizePubcompProperties(properties);
-    return { properties, properties_len };
-  };
-  const properties_v = properties_on ? properties_prep() : undefined;
-  const keep_properties = (properties_on && properties_v!.properties_len > 0);
-  const keep_reasonCode = (reasonCode_on && reasonCode_v!.reasonCode !== 0) || keep_properties;
-  const size = 2 + (keep_reasonCode ? 1 : 0) + (keep_properties ? vbiLength(properties_v!.properties_len) + properties_v!.properties_len : 0);
+  let properties!: PubcompProperties | undefined;
+  let properties_len = 0;
+  if (properties_on) {
+    properties = p.properties;
+    properties_len = sizePubcompProperties(properties);
+  }
+  const keep_properties = (properties_on && properties_len > 0);
+  const keep_reasonCode = (reasonCode_on && reasonCode !== 0) || keep_properties;
+  const size = 2 + (keep_reasonCode ? 1 : 0) + (keep_properties ? vbiLength(properties_len) + properties_len : 0);
   const buf = allocPacket(size, maximumPacketSize);
   buf[0] = 0x70;
   let pos = writeVbi(buf, 1, size);
   pos = writeU16(buf, pos, messageId);
   if (keep_reasonCode) {
-    const { reasonCode } = reasonCode_v!;
     buf[pos++] = reasonCode;
   }
   if (keep_properties) {
-    const { properties, properties_len } = properties_v!;
     pos = writePubcompProperties(buf, pos, properties, properties_len);
   }
   return buf;
@@ -400,12 +369,12 @@ function encodeSubscribe(p: SubscribePacketInput, v: ProtocolVersion, maximumPac
   // [MQTT-2.2.1-3]
   const messageId = checkInt(p.messageId, 1, 65535, "SUBSCRIBE: Packet Identifier", "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   const properties_on = v === 5;
-  const properties_prep = () => {
-    const properties = p.properties;
-    const properties_len = sizeSubscribeProperties(properties);
-    return { properties, properties_len };
-  };
-  const properties_v = properties_on ? properties_prep() : undefined;
+  let properties!: SubscribeProperties | undefined;
+  let properties_len = 0;
+  if (properties_on) {
+    properties = p.properties;
+    properties_len = sizeSubscribeProperties(properties);
+  }
   const subscriptions = p.subscriptions as SubscribePacketInput['subscriptions'];
   if (!Array.isArray(subscriptions)) throw encodeError('MQTT_ERR_FIELD_TYPE', `SUBSCRIBE: subscriptions must be an array, got ${typeof subscriptions}`);
   // [MQTT-3.8.3-2]
@@ -424,13 +393,12 @@ function encodeSubscribe(p: SubscribePacketInput, v: ProtocolVersion, maximumPac
     const i_qos = checkInt(item.qos ?? 0, 0, 2, "SUBSCRIBE: qos", "MQTT 5.0 §3.8.3.1 Maximum QoS; MQTT 3.1.1 §3.8.3.1 [MQTT-3-8.3-4]");
     subscriptions_len += 1;
   }
-  const size = 2 + (properties_on ? vbiLength(properties_v!.properties_len) + properties_v!.properties_len : 0) + subscriptions_len;
+  const size = 2 + (properties_on ? vbiLength(properties_len) + properties_len : 0) + subscriptions_len;
   const buf = allocPacket(size, maximumPacketSize);
   buf[0] = 0x82;
   let pos = writeVbi(buf, 1, size);
   pos = writeU16(buf, pos, messageId);
   if (properties_on) {
-    const { properties, properties_len } = properties_v!;
     pos = writeSubscribeProperties(buf, pos, properties, properties_len);
   }
   for (const item of subscriptions) {
@@ -449,12 +417,12 @@ function encodeSuback(p: SubackPacketInput, v: ProtocolVersion, maximumPacketSiz
   // [MQTT-2.2.1-3]
   const messageId = checkInt(p.messageId, 1, 65535, "SUBACK: Packet Identifier", "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   const properties_on = v === 5;
-  const properties_prep = () => {
-    const properties = p.properties;
-    const properties_len = sizeSubackProperties(properties);
-    return { properties, properties_len };
-  };
-  const properties_v = properties_on ? properties_prep() : undefined;
+  let properties!: SubackProperties | undefined;
+  let properties_len = 0;
+  if (properties_on) {
+    properties = p.properties;
+    properties_len = sizeSubackProperties(properties);
+  }
   let granted_len_v34 = 0;
   if (v !== 5) {
     const granted = p.granted as SubackPacketInput['granted'];
@@ -481,13 +449,12 @@ function encodeSuback(p: SubackPacketInput, v: ProtocolVersion, maximumPacketSiz
     }
     granted_len_v5 = granted_len;
   }
-  const size = 2 + (properties_on ? vbiLength(properties_v!.properties_len) + properties_v!.properties_len : 0) + (v !== 5 ? granted_len_v34 : 0) + (v === 5 ? granted_len_v5 : 0);
+  const size = 2 + (properties_on ? vbiLength(properties_len) + properties_len : 0) + (v !== 5 ? granted_len_v34 : 0) + (v === 5 ? granted_len_v5 : 0);
   const buf = allocPacket(size, maximumPacketSize);
   buf[0] = 0x90;
   let pos = writeVbi(buf, 1, size);
   pos = writeU16(buf, pos, messageId);
   if (properties_on) {
-    const { properties, properties_len } = properties_v!;
     pos = writeSubackProperties(buf, pos, properties, properties_len);
   }
   if (v !== 5) {
@@ -510,12 +477,12 @@ function encodeUnsubscribe(p: UnsubscribePacketInput, v: ProtocolVersion, maximu
   // [MQTT-2.2.1-3]
   const messageId = checkInt(p.messageId, 1, 65535, "UNSUBSCRIBE: Packet Identifier", "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   const properties_on = v === 5;
-  const properties_prep = () => {
-    const properties = p.properties;
-    const properties_len = sizeUnsubscribeProperties(properties);
-    return { properties, properties_len };
-  };
-  const properties_v = properties_on ? properties_prep() : undefined;
+  let properties!: UnsubscribeProperties | undefined;
+  let properties_len = 0;
+  if (properties_on) {
+    properties = p.properties;
+    properties_len = sizeUnsubscribeProperties(properties);
+  }
   const unsubscriptions = p.unsubscriptions as UnsubscribePacketInput['unsubscriptions'];
   if (!Array.isArray(unsubscriptions)) throw encodeError('MQTT_ERR_FIELD_TYPE', `UNSUBSCRIBE: unsubscriptions must be an array, got ${typeof unsubscriptions}`);
   // [MQTT-3.10.3-2]
@@ -529,13 +496,12 @@ function encodeUnsubscribe(p: UnsubscribePacketInput, v: ProtocolVersion, maximu
     if (value_problem !== undefined) throw encodeError('MQTT_ERR_TOPIC_FILTER_INVALID', `UNSUBSCRIBE: ${value_problem}`, "MQTT 5.0 §3.10.3 [MQTT-3.10.3-2]", 0x8f);
     unsubscriptions_len += 2 + value_len;
   }
-  const size = 2 + (properties_on ? vbiLength(properties_v!.properties_len) + properties_v!.properties_len : 0) + unsubscriptions_len;
+  const size = 2 + (properties_on ? vbiLength(properties_len) + properties_len : 0) + unsubscriptions_len;
   const buf = allocPacket(size, maximumPacketSize);
   buf[0] = 0xa2;
   let pos = writeVbi(buf, 1, size);
   pos = writeU16(buf, pos, messageId);
   if (properties_on) {
-    const { properties, properties_len } = properties_v!;
     pos = writeUnsubscribeProperties(buf, pos, properties, properties_len);
   }
   for (const item of unsubscriptions) {
@@ -549,12 +515,12 @@ function encodeUnsuback(p: UnsubackPacketInput, v: ProtocolVersion, maximumPacke
   // [MQTT-2.2.1-3]
   const messageId = checkInt(p.messageId, 1, 65535, "UNSUBACK: Packet Identifier", "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   const properties_on = v === 5;
-  const properties_prep = () => {
-    const properties = p.properties;
-    const properties_len = sizeUnsubackProperties(properties);
-    return { properties, properties_len };
-  };
-  const properties_v = properties_on ? properties_prep() : undefined;
+  let properties!: UnsubackProperties | undefined;
+  let properties_len = 0;
+  if (properties_on) {
+    properties = p.properties;
+    properties_len = sizeUnsubackProperties(properties);
+  }
   let granted_len_v5 = 0;
   if (v === 5) {
     const granted = p.granted as UnsubackPacketInput['granted'];
@@ -568,13 +534,12 @@ function encodeUnsuback(p: UnsubackPacketInput, v: ProtocolVersion, maximumPacke
     }
     granted_len_v5 = granted_len;
   }
-  const size = 2 + (properties_on ? vbiLength(properties_v!.properties_len) + properties_v!.properties_len : 0) + (v === 5 ? granted_len_v5 : 0);
+  const size = 2 + (properties_on ? vbiLength(properties_len) + properties_len : 0) + (v === 5 ? granted_len_v5 : 0);
   const buf = allocPacket(size, maximumPacketSize);
   buf[0] = 0xb0;
   let pos = writeVbi(buf, 1, size);
   pos = writeU16(buf, pos, messageId);
   if (properties_on) {
-    const { properties, properties_len } = properties_v!;
     pos = writeUnsubackProperties(buf, pos, properties, properties_len);
   }
   if (v === 5) {
@@ -607,31 +572,28 @@ function encodePingresp(p: PingrespPacketInput, v: ProtocolVersion, maximumPacke
 /** DISCONNECT (MQTT 3.1 §3.14; MQTT 3.1.1 §3.14; MQTT 5.0 §3.14). */
 function encodeDisconnect(p: DisconnectPacketInput, v: ProtocolVersion, maximumPacketSize: number): Uint8Array {
   const reasonCode_on = v === 5;
-  const reasonCode_prep = () => {
-    const reasonCode = checkInt(p.reasonCode ?? 0, 0, 255, "DISCONNECT: Reason Code");
+  let reasonCode!: number;
+  if (reasonCode_on) {
+    reasonCode = checkInt(p.reasonCode ?? 0, 0, 255, "DISCONNECT: Reason Code");
     if (REASONS_DISCONNECT[reasonCode] !== 1) throw encodeError('MQTT_ERR_REASON_CODE', `DISCONNECT: reason code 0x${reasonCode.toString(16)} is not allowed in this packet`, "MQTT 5.0 §3.14.2.1");
-    return { reasonCode };
-  };
-  const reasonCode_v = reasonCode_on ? reasonCode_prep() : undefined;
+  }
   const properties_on = v === 5;
-  const properties_prep = () => {
-    const properties = p.properties;
-    const properties_len = sizeDisconnectProperties(properties);
-    return { properties, properties_len };
-  };
-  const properties_v = properties_on ? properties_prep() : undefined;
-  const keep_properties = (properties_on && properties_v!.properties_len > 0);
-  const keep_reasonCode = (reasonCode_on && reasonCode_v!.reasonCode !== 0) || keep_properties;
-  const size = (keep_reasonCode ? 1 : 0) + (keep_properties ? vbiLength(properties_v!.properties_len) + properties_v!.properties_len : 0);
+  let properties!: DisconnectProperties | undefined;
+  let properties_len = 0;
+  if (properties_on) {
+    properties = p.properties;
+    properties_len = sizeDisconnectProperties(properties);
+  }
+  const keep_properties = (properties_on && properties_len > 0);
+  const keep_reasonCode = (reasonCode_on && reasonCode !== 0) || keep_properties;
+  const size = (keep_reasonCode ? 1 : 0) + (keep_properties ? vbiLength(properties_len) + properties_len : 0);
   const buf = allocPacket(size, maximumPacketSize);
   buf[0] = 0xe0;
   let pos = writeVbi(buf, 1, size);
   if (keep_reasonCode) {
-    const { reasonCode } = reasonCode_v!;
     buf[pos++] = reasonCode;
   }
   if (keep_properties) {
-    const { properties, properties_len } = properties_v!;
     pos = writeDisconnectProperties(buf, pos, properties, properties_len);
   }
   return buf;
@@ -641,31 +603,28 @@ function encodeDisconnect(p: DisconnectPacketInput, v: ProtocolVersion, maximumP
 function encodeAuth(p: AuthPacketInput, v: ProtocolVersion, maximumPacketSize: number): Uint8Array {
   if (!(v === 5)) throw encodeError('MQTT_ERR_PACKET_TYPE', 'AUTH does not exist before MQTT 5', 'MQTT 5.0 §2.1.2');
   const reasonCode_on = true;
-  const reasonCode_prep = () => {
-    const reasonCode = checkInt(p.reasonCode ?? 0, 0, 255, "AUTH: Reason Code");
+  let reasonCode!: number;
+  if (reasonCode_on) {
+    reasonCode = checkInt(p.reasonCode ?? 0, 0, 255, "AUTH: Reason Code");
     if (REASONS_AUTH[reasonCode] !== 1) throw encodeError('MQTT_ERR_REASON_CODE', `AUTH: reason code 0x${reasonCode.toString(16)} is not allowed in this packet`, "MQTT 5.0 §3.15.2.1");
-    return { reasonCode };
-  };
-  const reasonCode_v = reasonCode_on ? reasonCode_prep() : undefined;
+  }
   const properties_on = true;
-  const properties_prep = () => {
-    const properties = p.properties;
-    const properties_len = sizeAuthProperties(properties);
-    return { properties, properties_len };
-  };
-  const properties_v = properties_on ? properties_prep() : undefined;
-  const keep_properties = (properties_on && properties_v!.properties_len > 0);
-  const keep_reasonCode = (reasonCode_on && reasonCode_v!.reasonCode !== 0) || keep_properties;
-  const size = (keep_reasonCode ? 1 : 0) + (keep_properties ? vbiLength(properties_v!.properties_len) + properties_v!.properties_len : 0);
+  let properties!: AuthProperties | undefined;
+  let properties_len = 0;
+  if (properties_on) {
+    properties = p.properties;
+    properties_len = sizeAuthProperties(properties);
+  }
+  const keep_properties = (properties_on && properties_len > 0);
+  const keep_reasonCode = (reasonCode_on && reasonCode !== 0) || keep_properties;
+  const size = (keep_reasonCode ? 1 : 0) + (keep_properties ? vbiLength(properties_len) + properties_len : 0);
   const buf = allocPacket(size, maximumPacketSize);
   buf[0] = 0xf0;
   let pos = writeVbi(buf, 1, size);
   if (keep_reasonCode) {
-    const { reasonCode } = reasonCode_v!;
     buf[pos++] = reasonCode;
   }
   if (keep_properties) {
-    const { properties, properties_len } = properties_v!;
     pos = writeAuthProperties(buf, pos, properties, properties_len);
   }
   return buf;

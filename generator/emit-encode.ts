@@ -109,14 +109,18 @@ function prepare(c: Code, p: Packet, f: Field, name: string, src: string, all: V
       return { size: '2', write: (w) => w.line(`pos = writeU16(buf, pos, ${name});`) };
     case 'string':
       c.line(`const ${name} = ${src} as string;`);
-      c.line(`const ${name}_len = stringLength(${name}, ${what});`);
       if (f.topic === 'name') {
-        c.line(`const ${name}_problem = topicNameProblem(${name}${f.allowEmpty ? ', true' : ''});`);
         c.check(
           f.spec,
-          `if (${name}_problem !== undefined) throw encodeError('MQTT_ERR_TOPIC_NAME_INVALID', \`${p.name}: \${${name}_problem}\`, ${spec}, 0x90);`,
+          `const ${name}_len = topicNameLength(${name}, ${what}, ${f.allowEmpty === true}, ${spec});`,
         );
-      } else if (f.topic === 'filter') {
+        return {
+          size: `2 + ${name}_len`,
+          write: (w) => w.line(`pos = writeString(buf, pos, ${name}, ${name}_len);`),
+        };
+      }
+      c.line(`const ${name}_len = stringLength(${name}, ${what});`);
+      if (f.topic === 'filter') {
         c.line(
           `const ${name}_problem = topicFilterProblem(${name}, v === 5); // $share/ is a Shared Subscription in MQTT 5`,
         );
@@ -324,41 +328,33 @@ function emitPacketEncoder(p: Packet): string {
       parts.push({ sized: prepare(c, p, f, name, access(f.name), all) });
       continue;
     }
-    // Conditional field: checked only where it exists.
+    // Conditional field: checked only where it exists. Its locals are declared up front and
+    // assigned inside the condition, so the hot path allocates nothing for it.
     const inner = new Code();
     inner.depth = c.depth + 1;
     const sized = prepare(inner, p, f, name, access(f.name), all);
-    // Hoist: declare as the checked value or a neutral value, so writes can reference it.
+    const hasLen = inner.lines.some((l) => l.includes(`const ${name}_len =`));
     c.line(`const ${name}_on = ${cond};`);
-    const fn = `${name}_prep`;
-    c.line(`const ${fn} = () => {`);
-    c.lines.push(...inner.lines.map((l) => l));
-    c.line(
-      `  return { ${name}${inner.lines.some((l) => l.includes(`${name}_len =`)) ? `, ${name}_len` : ''} };`,
-    );
-    c.line('};');
-    c.line(`const ${name}_v = ${name}_on ? ${fn}() : undefined;`);
-    const hasLen = inner.lines.some((l) => l.includes(`${name}_len =`));
-    const sizeExpr = sized.size
-      .replaceAll(`${name}_len`, `${name}_v!.${name}_len`)
-      .replaceAll(`${name}.length`, `${name}_v!.${name}.length`);
+    c.line(`let ${name}!: ${localType(f)};`);
+    if (hasLen) c.line(`let ${name}_len = 0;`);
+    c.line(`if (${name}_on) {`);
+    for (const l of inner.lines) {
+      c.lines.push(
+        l.replace(`const ${name} = `, `${name} = `).replace(`const ${name}_len = `, `${name}_len = `),
+      );
+    }
+    c.line('}');
     if (f.trailing) {
       const nonDefault =
         f.kind === 'properties'
-          ? `(${name}_on && ${name}_v!.${name}_len > 0)`
-          : `(${name}_on && ${name}_v!.${name} !== ${f.default ?? 0})`;
+          ? `(${name}_on && ${name}_len > 0)`
+          : `(${name}_on && ${name} !== ${f.default ?? 0})`;
       trailing.push({ name, nonDefault });
     }
     parts.push({
       cond: f.trailing ? `keep_${name}` : `${name}_on`,
       trailing: f.trailing ? name : undefined,
-      sized: {
-        size: sizeExpr,
-        write: (w) => {
-          w.line(`const { ${name}${hasLen ? `, ${name}_len` : ''} } = ${name}_v!;`);
-          sized.write(w);
-        },
-      },
+      sized,
     });
   }
   // Trailing fields: each is written if it or any after it differs from its default.
@@ -403,6 +399,21 @@ function emitPacketEncoder(p: Packet): string {
   ].join('\n');
 }
 
+/** The TypeScript type of a field's checked local. */
+function localType(f: Field): string {
+  switch (f.kind) {
+    case 'string':
+      return 'string';
+    case 'binary':
+    case 'payload':
+      return 'Uint8Array';
+    case 'properties':
+      return `${propsType(f.set!)} | undefined`;
+    default:
+      return 'number';
+  }
+}
+
 /** Locals a rule's check expression refers to, read from the input packet. */
 function ruleLocals(check: string, p: Packet): string[] {
   const out: string[] = [];
@@ -436,7 +447,7 @@ export function emitEncode(m: Model): string {
   stringLength,
   toBytes,
   topicFilterProblem,
-  topicNameProblem,
+  topicNameLength,
   utf8Length,
   VBI_MAX,
   vbiLength,
@@ -448,6 +459,10 @@ export function emitEncode(m: Model): string {
   writeVbi,
 } from '../runtime/wire/index.js';
 import type { ${m.packets.map((p) => packetType(p, true)).join(', ')}, PacketInput, ProtocolVersion } from './packets.js';
+import type { ${sets
+    .map((s) => propsType(s))
+    .sort()
+    .join(', ')} } from './properties.js';
 import { ${sets
     .flatMap((s) => [`size${propsType(s)}`, `write${propsType(s)}`])
     .sort()

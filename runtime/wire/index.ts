@@ -11,6 +11,14 @@ export {
   writeUserProperties,
 } from './user-properties.js';
 export { encodeText, readUtf8, utf8Length, writeUtf8 } from './utf8.js';
-export { binaryBytes, checkBool, checkInt, required, stringLength, toBytes } from './values.js';
+export {
+  binaryBytes,
+  checkBool,
+  checkInt,
+  required,
+  stringLength,
+  toBytes,
+  topicNameLength,
+} from './values.js';
 export { scanVbi, VBI_MAX, vbiLength, writeVbi } from './vbi.js';
 export { writeBinary, writeBytes, writeString, writeU16, writeU32 } from './writer.js';

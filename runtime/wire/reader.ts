@@ -57,6 +57,15 @@ export class Reader {
   }
 
   vbi(what: string, spec?: string): number {
+    // One byte (every property identifier, most lengths): no scan needed.
+    const p = this.pos;
+    if (p < this.end) {
+      const b = this.buf[p]!;
+      if (b < 0x80) {
+        this.pos = p + 1;
+        return b;
+      }
+    }
     const v = scanVbi(this.buf, this.pos, this.end, this.scan);
     if (v >= 0) {
       this.pos = this.scan.next;

@@ -54,8 +54,12 @@ export function readUserProperty(r: Reader, target: UserProperties, spec?: strin
   const name = r.string('User Property name', spec);
   const value = r.string('User Property value', spec);
   if (!Object.hasOwn(target, name)) {
-    // defineProperty, so that a name such as "__proto__" is stored as data, not a prototype.
-    Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
+    // "__proto__" must be stored as data, not set the prototype: defineProperty for that name only.
+    if (name === '__proto__') {
+      Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
+    } else {
+      target[name] = value;
+    }
     return;
   }
   const prior = target[name]!;

@@ -64,23 +64,35 @@ export function encodeText(s: string): Uint8Array {
  * given, names the field or property that holds the string.
  */
 export function readUtf8(buf: Uint8Array, start: number, end: number, what: string, spec?: string): string {
-  const where = spec === undefined ? SPEC_STRING : `${spec}; ${SPEC_STRING}`;
   let ascii = true;
   for (let i = start; i < end; i++) {
     const c = buf[i]!;
-    if (c === 0)
-      throw malformed('MQTT_ERR_STRING_NULL', `${what} contains U+0000`, `${where} [MQTT-1.5.4-2]`);
+    if (c === 0) {
+      throw malformed('MQTT_ERR_STRING_NULL', `${what} contains U+0000`, `${where(spec)} [MQTT-1.5.4-2]`);
+    }
     if (c >= 0x80) ascii = false;
   }
-  if (ascii && end - start < 48) {
-    // Short ASCII: building the string directly beats a decoder call.
-    let s = '';
-    for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]!);
-    return s;
+  if (ascii) {
+    // A Node Buffer decodes ASCII natively; elsewhere, short ASCII is built directly, which beats a decoder call.
+    const latin1 = (buf as { latin1Slice?: (s: number, e: number) => string }).latin1Slice;
+    if (latin1 !== undefined) return latin1.call(buf, start, end);
+    if (end - start < 48) {
+      let s = '';
+      for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]!);
+      return s;
+    }
   }
   try {
     return decoder.decode(buf.subarray(start, end));
   } catch {
-    throw malformed('MQTT_ERR_STRING_UTF8', `${what} is not well-formed UTF-8`, `${where} [MQTT-1.5.4-1]`);
+    throw malformed(
+      'MQTT_ERR_STRING_UTF8',
+      `${what} is not well-formed UTF-8`,
+      `${where(spec)} [MQTT-1.5.4-1]`,
+    );
   }
+}
+
+function where(spec: string | undefined): string {
+  return spec === undefined ? SPEC_STRING : `${spec}; ${SPEC_STRING}`;
 }

@@ -3,6 +3,7 @@
  * an MqttEncodeError naming the field, so a bad packet object never becomes bad bytes.
  */
 import { encodeError } from './errors.js';
+import { topicNameProblem } from './topic.js';
 import { encodeText, utf8Length } from './utf8.js';
 
 export function checkInt(value: unknown, min: number, max: number, what: string, spec?: string): number {
@@ -57,4 +58,26 @@ export function binaryBytes(value: unknown, what: string): Uint8Array {
 export function required(value: unknown, what: string, packet: string): void {
   if (value === undefined || value === null)
     throw encodeError('MQTT_ERR_FIELD_MISSING', `${packet}: ${what} is missing`);
+}
+
+/**
+ * Byte length of a Topic Name, checked in the same pass: a string, no wildcards [MQTT-3.3.2-2],
+ * not empty unless `allowEmpty` [MQTT-4.7.3-1]. Plain ASCII topics, the common case, take one
+ * loop; anything else goes through the general string checks.
+ */
+export function topicNameLength(value: unknown, what: string, allowEmpty: boolean, spec: string): number {
+  if (typeof value === 'string' && value.length <= 65_535 && (value.length > 0 || allowEmpty)) {
+    let i = 0;
+    const n = value.length;
+    for (; i < n; i++) {
+      const c = value.charCodeAt(i);
+      if (c >= 0x80 || c === 0 || c === 0x23 || c === 0x2b) break;
+    }
+    if (i === n) return n;
+  }
+  const len = stringLength(value, what);
+  const problem = topicNameProblem(value as string, allowEmpty);
+  if (problem !== undefined)
+    throw encodeError('MQTT_ERR_TOPIC_NAME_INVALID', `${what}: ${problem}`, spec, 0x90);
+  return len;
 }
