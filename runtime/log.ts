@@ -2,8 +2,7 @@
  * The client's debug log, written by the `debug` package, which is imported only when the DEBUG
  * environment variable is set: loading it (with `supports-color` and `tty`) takes longer than
  * loading the rest of the client, and most processes never log. Messages logged while it loads
- * are kept and written in order once it has. Outside Node (no `process`) the log is silent; the
- * `log` client option works everywhere.
+ * are kept and written in order once it has. Outside Node (no `process`) the log is silent.
  */
 export type Log = (formatter: string, ...args: unknown[]) => void;
 
