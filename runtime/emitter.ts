@@ -4,8 +4,9 @@
  * without an error listener must not take the process down (its errors go to `debug` instead).
  */
 
-// biome-ignore lint/suspicious/noExplicitAny: listener parameter lists vary per event; the map types them.
-type Listener = (...args: any[]) => void;
+/** Any listener: `never[]` parameters accept every function type; the event map types each one. */
+type Listener = (...args: never[]) => void;
+type Callable = (...args: unknown[]) => void;
 export type EventMap = { [event: string]: Listener };
 
 export class TypedEmitter<Events extends EventMap> {
@@ -31,8 +32,8 @@ export class TypedEmitter<Events extends EventMap> {
   once<E extends keyof Events>(event: E, listener: Events[E]): this {
     const wrapper = ((...args: unknown[]) => {
       this.off(event, wrapper as Events[E]);
-      listener(...args);
-    }) as Events[E] & { listener?: Listener };
+      (listener as unknown as Callable)(...args);
+    }) as unknown as Events[E] & { listener?: Listener };
     wrapper.listener = listener;
     return this.on(event, wrapper);
   }
@@ -81,9 +82,9 @@ export class TypedEmitter<Events extends EventMap> {
       return false;
     }
     if (list.length === 1) {
-      list[0]!(...args);
+      (list[0] as unknown as Callable)(...args);
     } else {
-      for (const listener of list) listener(...args);
+      for (const listener of list) (listener as unknown as Callable)(...args);
     }
     return true;
   }
