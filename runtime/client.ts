@@ -445,7 +445,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.attempt = Math.max(0, this.attempt - 1); // stay on the server that answered
     const props = packet.properties;
     this.serverProperties = props;
-    this.outgoing.sendLimit = props?.receiveMaximum ?? 65_535;
+    this.outgoing.sendLimit = Math.min(props?.receiveMaximum ?? 65_535, this.options.maxInflight ?? 65_535);
     this.serverMaximumPacketSize = props?.maximumPacketSize ?? 268_435_460;
     if (props?.assignedClientIdentifier) this.assignedClientId = props.assignedClientIdentifier;
     const keepalive = props?.serverKeepAlive ?? this.options.keepalive;

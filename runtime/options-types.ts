@@ -129,6 +129,13 @@ export interface ClientOptions extends TlsOptions {
   beforeReconnect?: (
     current: Readonly<ConnectionUpdate>,
   ) => ConnectionUpdate | undefined | Promise<ConnectionUpdate | undefined>;
+  /**
+   * Most QoS 1/2 PUBLISH flows in flight at once (MQTT 5: also capped by the server's Receive
+   * Maximum). MQTT 3.1.1 has no flow control: Mosquitto 2.0 acknowledges QoS 2 messages beyond
+   * its `max_inflight_messages` (20 by default) and drops them, so set this to match the broker.
+   * Unlimited by default, as in MQTT.js.
+   */
+  maxInflight?: number;
   /** Most messages queued while disconnected; a publish beyond it fails with MQTT_ERR_QUEUE_FULL. */
   maxQueuedMessages?: number;
   /**
