@@ -119,7 +119,7 @@ describe('faults', { skip: !isMosquittoAvailable() }, () => {
     const sub = await checker(broker.url, topic, 2, { clientId: 'sub-clean' });
     const pub = connect(proxy.url, { clean: true, reconnectPeriod: 10 });
     pub.on('error', () => {});
-    await new Promise((r) => pub.once('connect', r));
+    await new Promise<void>((r) => pub.once('connect', () => r()));
     // The PUBREL is lost and the session with it (clean session): a stale PUBREL would be
     // answered by the new session and the message reported delivered without having been.
     proxy.cutAtPacket(PacketType.PUBREL, 'up');
@@ -154,7 +154,7 @@ describe('faults', { skip: !isMosquittoAvailable() }, () => {
     // Drop once more while connected, publish offline again: still in order after the reconnect.
     proxy.refuse(true);
     proxy.cutAll();
-    await new Promise((r) => client.once('offline', r));
+    await new Promise<void>((r) => client.once('offline', () => r()));
     for (let i = 10; i < 15; i++) client.publish('offline/order', String(i), { qos: 1 });
     proxy.refuse(false);
     while (got.length < 15 && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 10));
@@ -170,11 +170,11 @@ describe('faults', { skip: !isMosquittoAvailable() }, () => {
     client.on('error', () => {});
     proxy.blackhole(true);
     const start = Date.now();
-    await new Promise((r) => client.once('close', r));
+    await new Promise<void>((r) => client.once('close', () => r()));
     const detected = Date.now() - start;
     proxy.blackhole(false);
     proxy.cutAll();
-    await new Promise((r) => client.once('connect', r));
+    await new Promise<void>((r) => client.once('connect', () => r()));
     await client.endAsync();
     assert.ok(detected <= 1500 + 100, `detected after ${detected} ms`);
   });

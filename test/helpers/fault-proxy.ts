@@ -73,7 +73,7 @@ export async function startFaultProxy(targetPort: number, targetHost = '127.0.0.
   };
 
   /** Decides for one packet: forward it, or cut the connection (and whether to forward first). */
-  const check = (pair: Pair, direction: Direction, packet: Uint8Array, seen: Map<number, number>) => {
+  const check = (direction: Direction, packet: Uint8Array, seen: Map<number, number>) => {
     const type = packetType(packet);
     const n = (seen.get(type) ?? 0) + 1;
     seen.set(type, n);
@@ -107,7 +107,7 @@ export async function startFaultProxy(targetPort: number, targetHost = '127.0.0.
       for (let size = framePacket(pending); size > 0; size = framePacket(pending)) {
         const packet = pending.subarray(0, size);
         pending = pending.subarray(size);
-        action = check(pair, direction, packet, seen);
+        action = check(direction, packet, seen);
         if (action === 'cut') break;
         out.push(packet);
         counts[direction][packetType(packet)]!++;
