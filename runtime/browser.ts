@@ -2,7 +2,8 @@
  * The `mqttforge` entry point for browsers and mini-programs: the API of `index.ts`, with the
  * browser's WebSocket and the WeChat and Alipay sockets instead of the Node transports. Bundled
  * by `npm run build:browser` into dist/mqttforge.esm.js and dist/mqttforge.min.js (global `mqtt`).
- * Keep the exports in step with index.ts (test/browser/entry.test.ts compares them).
+ * Keep the exports in step with index.ts, but for what needs Node (`FileStore`): the test in
+ * test/browser/bundle.test.ts compares them.
  */
 import { MqttClient } from './client.js';
 import { connect, connectAsync } from './connect.js';

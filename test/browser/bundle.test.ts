@@ -75,8 +75,11 @@ describe('browser build', () => {
     assert.deepEqual(browserProblems('const a = 1;', metafile(['./y.js'])), []);
   });
 
-  test('the browser entry exports what the Node entry does', async () => {
-    assert.deepEqual(await exportsOf('runtime/browser.ts'), await exportsOf('runtime/index.ts'));
+  test('the browser entry exports what the Node entry does, but for the Node-only ones', async () => {
+    // Exports that need Node (the file system); a new one belongs here or in runtime/browser.ts.
+    const nodeOnly = new Set(['FileStore', 'fileStores']);
+    const node = (await exportsOf('runtime/index.ts')).filter((name) => !nodeOnly.has(name));
+    assert.deepEqual(await exportsOf('runtime/browser.ts'), node);
   });
 
   test('package.json resolves the browser build under the browser condition', () => {
