@@ -16,6 +16,7 @@ import {
   writeBinary,
   writeBytes,
   writeString,
+  writeStringUnsized,
   writeU16,
   writeU32,
   writeVbi,
@@ -402,7 +403,7 @@ function encodeSubscribe(p: SubscribePacketInput, v: ProtocolVersion, maximumPac
     pos = writeSubscribeProperties(buf, pos, properties, properties_len);
   }
   for (const item of subscriptions) {
-    pos = writeString(buf, pos, item.topic, utf8Length(item.topic, ''));
+    pos = writeStringUnsized(buf, pos, item.topic);
     const i_rh = item.rh ?? 0;
     const i_rap = item.rap === true;
     const i_nl = item.nl === true;
@@ -505,7 +506,7 @@ function encodeUnsubscribe(p: UnsubscribePacketInput, v: ProtocolVersion, maximu
     pos = writeUnsubscribeProperties(buf, pos, properties, properties_len);
   }
   for (const item of unsubscriptions) {
-    pos = writeString(buf, pos, item, utf8Length(item, ''));
+    pos = writeStringUnsized(buf, pos, item);
   }
   return buf;
 }

@@ -19,6 +19,7 @@ import {
   vbiLength,
   writeBinary,
   writeString,
+  writeStringUnsized,
   writeU16,
   writeU32,
   writeUserProperties,
@@ -320,7 +321,7 @@ export function writeConnectProperties(buf: Uint8Array, pos: number, props: Conn
       }
       case "authenticationMethod": {
         buf[pos++] = 0x15;
-        pos = writeString(buf, pos, value as string, utf8Length(value as string, ''));
+        pos = writeStringUnsized(buf, pos, value as string);
         break;
       }
       case "authenticationData": {
@@ -515,12 +516,12 @@ export function writeWillProperties(buf: Uint8Array, pos: number, props: WillPro
       }
       case "contentType": {
         buf[pos++] = 0x03;
-        pos = writeString(buf, pos, value as string, utf8Length(value as string, ''));
+        pos = writeStringUnsized(buf, pos, value as string);
         break;
       }
       case "responseTopic": {
         buf[pos++] = 0x08;
-        pos = writeString(buf, pos, value as string, utf8Length(value as string, ''));
+        pos = writeStringUnsized(buf, pos, value as string);
         break;
       }
       case "correlationData": {
@@ -826,7 +827,7 @@ export function writeConnackProperties(buf: Uint8Array, pos: number, props: Conn
       }
       case "assignedClientIdentifier": {
         buf[pos++] = 0x12;
-        pos = writeString(buf, pos, value as string, utf8Length(value as string, ''));
+        pos = writeStringUnsized(buf, pos, value as string);
         break;
       }
       case "serverKeepAlive": {
@@ -836,7 +837,7 @@ export function writeConnackProperties(buf: Uint8Array, pos: number, props: Conn
       }
       case "authenticationMethod": {
         buf[pos++] = 0x15;
-        pos = writeString(buf, pos, value as string, utf8Length(value as string, ''));
+        pos = writeStringUnsized(buf, pos, value as string);
         break;
       }
       case "authenticationData": {
@@ -846,17 +847,17 @@ export function writeConnackProperties(buf: Uint8Array, pos: number, props: Conn
       }
       case "responseInformation": {
         buf[pos++] = 0x1a;
-        pos = writeString(buf, pos, value as string, utf8Length(value as string, ''));
+        pos = writeStringUnsized(buf, pos, value as string);
         break;
       }
       case "serverReference": {
         buf[pos++] = 0x1c;
-        pos = writeString(buf, pos, value as string, utf8Length(value as string, ''));
+        pos = writeStringUnsized(buf, pos, value as string);
         break;
       }
       case "reasonString": {
         buf[pos++] = 0x1f;
-        pos = writeString(buf, pos, value as string, utf8Length(value as string, ''));
+        pos = writeStringUnsized(buf, pos, value as string);
         break;
       }
       case "receiveMaximum": {
@@ -1076,12 +1077,12 @@ export function writePublishProperties(buf: Uint8Array, pos: number, props: Publ
       }
       case "contentType": {
         buf[pos++] = 0x03;
-        pos = writeString(buf, pos, value as string, utf8Length(value as string, ''));
+        pos = writeStringUnsized(buf, pos, value as string);
         break;
       }
       case "responseTopic": {
         buf[pos++] = 0x08;
-        pos = writeString(buf, pos, value as string, utf8Length(value as string, ''));
+        pos = writeStringUnsized(buf, pos, value as string);
         break;
       }
       case "correlationData": {
@@ -1183,7 +1184,7 @@ export function writePubackProperties(buf: Uint8Array, pos: number, props: Pubac
     switch (key) {
       case "reasonString": {
         buf[pos++] = 0x1f;
-        pos = writeString(buf, pos, value as string, utf8Length(value as string, ''));
+        pos = writeStringUnsized(buf, pos, value as string);
         break;
       }
       case "userProperties": {
@@ -1268,7 +1269,7 @@ export function writePubrecProperties(buf: Uint8Array, pos: number, props: Pubre
     switch (key) {
       case "reasonString": {
         buf[pos++] = 0x1f;
-        pos = writeString(buf, pos, value as string, utf8Length(value as string, ''));
+        pos = writeStringUnsized(buf, pos, value as string);
         break;
       }
       case "userProperties": {
@@ -1353,7 +1354,7 @@ export function writePubrelProperties(buf: Uint8Array, pos: number, props: Pubre
     switch (key) {
       case "reasonString": {
         buf[pos++] = 0x1f;
-        pos = writeString(buf, pos, value as string, utf8Length(value as string, ''));
+        pos = writeStringUnsized(buf, pos, value as string);
         break;
       }
       case "userProperties": {
@@ -1438,7 +1439,7 @@ export function writePubcompProperties(buf: Uint8Array, pos: number, props: Pubc
     switch (key) {
       case "reasonString": {
         buf[pos++] = 0x1f;
-        pos = writeString(buf, pos, value as string, utf8Length(value as string, ''));
+        pos = writeStringUnsized(buf, pos, value as string);
         break;
       }
       case "userProperties": {
@@ -1609,7 +1610,7 @@ export function writeSubackProperties(buf: Uint8Array, pos: number, props: Subac
     switch (key) {
       case "reasonString": {
         buf[pos++] = 0x1f;
-        pos = writeString(buf, pos, value as string, utf8Length(value as string, ''));
+        pos = writeStringUnsized(buf, pos, value as string);
         break;
       }
       case "userProperties": {
@@ -1760,7 +1761,7 @@ export function writeUnsubackProperties(buf: Uint8Array, pos: number, props: Uns
     switch (key) {
       case "reasonString": {
         buf[pos++] = 0x1f;
-        pos = writeString(buf, pos, value as string, utf8Length(value as string, ''));
+        pos = writeStringUnsized(buf, pos, value as string);
         break;
       }
       case "userProperties": {
@@ -1877,12 +1878,12 @@ export function writeDisconnectProperties(buf: Uint8Array, pos: number, props: D
       }
       case "serverReference": {
         buf[pos++] = 0x1c;
-        pos = writeString(buf, pos, value as string, utf8Length(value as string, ''));
+        pos = writeStringUnsized(buf, pos, value as string);
         break;
       }
       case "reasonString": {
         buf[pos++] = 0x1f;
-        pos = writeString(buf, pos, value as string, utf8Length(value as string, ''));
+        pos = writeStringUnsized(buf, pos, value as string);
         break;
       }
       case "userProperties": {
@@ -1994,7 +1995,7 @@ export function writeAuthProperties(buf: Uint8Array, pos: number, props: AuthPro
     switch (key) {
       case "authenticationMethod": {
         buf[pos++] = 0x15;
-        pos = writeString(buf, pos, value as string, utf8Length(value as string, ''));
+        pos = writeStringUnsized(buf, pos, value as string);
         break;
       }
       case "authenticationData": {
@@ -2004,7 +2005,7 @@ export function writeAuthProperties(buf: Uint8Array, pos: number, props: AuthPro
       }
       case "reasonString": {
         buf[pos++] = 0x1f;
-        pos = writeString(buf, pos, value as string, utf8Length(value as string, ''));
+        pos = writeStringUnsized(buf, pos, value as string);
         break;
       }
       case "userProperties": {

@@ -205,7 +205,7 @@ function emitList(c: Code, p: Packet, f: Field, all: Version[]): Sized {
         }
         writeLoop.line(`buf[pos++] = ${flagsExpr(item.bits ?? [], f.versions, 'i_')};`);
       } else if (item.kind === 'string') {
-        writeLoop.line(`pos = writeString(buf, pos, item.${item.name}, utf8Length(item.${item.name}, ''));`);
+        writeLoop.line(`pos = writeStringUnsized(buf, pos, item.${item.name});`);
       } else {
         throw new Error(`list item kind ${item.kind} not supported`);
       }
@@ -222,7 +222,7 @@ function emitList(c: Code, p: Packet, f: Field, all: Version[]): Sized {
     sizeLoop.line(`${name}_len += ${s.size};`);
     const w = new Code();
     w.depth = 2;
-    if (f.item!.kind === 'string') w.line("pos = writeString(buf, pos, item, utf8Length(item, ''));");
+    if (f.item!.kind === 'string') w.line('pos = writeStringUnsized(buf, pos, item);');
     else w.line('buf[pos++] = item;');
     writeLoop.lines.push(...w.lines);
   }
@@ -454,6 +454,7 @@ export function emitEncode(m: Model): string {
   writeBinary,
   writeBytes,
   writeString,
+  writeStringUnsized,
   writeU16,
   writeU32,
   writeVbi,

@@ -170,10 +170,7 @@ function writeCase(p: Property, set: string): string[] {
       }
       break;
     case 'string':
-      lines.push(
-        `buf[pos++] = ${id};`,
-        `pos = writeString(buf, pos, value as string, utf8Length(value as string, ''));`,
-      );
+      lines.push(`buf[pos++] = ${id};`, `pos = writeStringUnsized(buf, pos, value as string);`);
       break;
     case 'binary':
       lines.push(`buf[pos++] = ${id};`, `pos = writeBinary(buf, pos, binaryBytes(value, ''));`);
@@ -205,6 +202,7 @@ export function emitProperties(m: Model): string {
   vbiLength,
   writeBinary,
   writeString,
+  writeStringUnsized,
   writeU16,
   writeU32,
   writeUserProperties,

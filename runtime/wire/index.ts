@@ -18,7 +18,8 @@ export {
   required,
   stringLength,
   toBytes,
+  topicFilterLength,
   topicNameLength,
 } from './values.js';
 export { scanVbi, VBI_MAX, vbiLength, writeVbi } from './vbi.js';
-export { writeBinary, writeBytes, writeString, writeU16, writeU32 } from './writer.js';
+export { writeBinary, writeBytes, writeString, writeStringUnsized, writeU16, writeU32 } from './writer.js';

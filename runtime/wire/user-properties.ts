@@ -6,7 +6,7 @@
 import { encodeError } from './errors.js';
 import type { Reader } from './reader.js';
 import { stringLength } from './values.js';
-import { writeString } from './writer.js';
+import { writeStringUnsized } from './writer.js';
 
 export type UserProperties = Record<string, string | string[]>;
 
@@ -38,12 +38,16 @@ export function writeUserProperties(buf: Uint8Array, pos: number, up: UserProper
   for (const name in up) {
     const value = up[name];
     if (value === undefined) continue;
-    const nameLen = stringLength(name, 'User Property name');
-    const values = Array.isArray(value) ? value : [value];
-    for (const v of values) {
+    if (typeof value === 'string') {
       buf[pos++] = ID;
-      pos = writeString(buf, pos, name, nameLen);
-      pos = writeString(buf, pos, v, stringLength(v, 'User Property value'));
+      pos = writeStringUnsized(buf, pos, name);
+      pos = writeStringUnsized(buf, pos, value);
+      continue;
+    }
+    for (const v of value) {
+      buf[pos++] = ID;
+      pos = writeStringUnsized(buf, pos, name);
+      pos = writeStringUnsized(buf, pos, v);
     }
   }
   return pos;

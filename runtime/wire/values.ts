@@ -3,7 +3,7 @@
  * an MqttEncodeError naming the field, so a bad packet object never becomes bad bytes.
  */
 import { encodeError } from './errors.js';
-import { topicNameProblem } from './topic.js';
+import { topicFilterProblem, topicNameProblem } from './topic.js';
 import { encodeText, utf8Length } from './utf8.js';
 
 export function checkInt(value: unknown, min: number, max: number, what: string, spec?: string): number {
@@ -79,5 +79,35 @@ export function topicNameLength(value: unknown, what: string, allowEmpty: boolea
   const problem = topicNameProblem(value as string, allowEmpty);
   if (problem !== undefined)
     throw encodeError('MQTT_ERR_TOPIC_NAME_INVALID', `${what}: ${problem}`, spec, 0x90);
+  return len;
+}
+
+/** EXPERIMENT: byte length of a Topic Filter with its wildcard rules checked in the same pass. */
+export function topicFilterLength(value: unknown, what: string, shared: boolean, spec: string): number {
+  // A leading '$' may be $share/: the general check handles it.
+  if (
+    typeof value === 'string' &&
+    value.length > 0 &&
+    value.length <= 65_535 &&
+    value.charCodeAt(0) !== 0x24
+  ) {
+    const n = value.length;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = value.charCodeAt(i);
+      if (c >= 0x80 || c === 0) break;
+      if (c === 0x2b) {
+        if ((i > 0 && value.charCodeAt(i - 1) !== 0x2f) || (i < n - 1 && value.charCodeAt(i + 1) !== 0x2f))
+          break;
+      } else if (c === 0x23) {
+        if (i !== n - 1 || (i > 0 && value.charCodeAt(i - 1) !== 0x2f)) break;
+      }
+    }
+    if (i === n) return n;
+  }
+  const len = stringLength(value, what);
+  const problem = topicFilterProblem(value as string, shared);
+  if (problem !== undefined)
+    throw encodeError('MQTT_ERR_TOPIC_FILTER_INVALID', `${what}: ${problem}`, spec, 0x8f);
   return len;
 }
