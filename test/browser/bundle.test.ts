@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { runInNewContext } from 'node:vm';
+import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
 import {
   BROWSER_ESM,
@@ -65,6 +66,12 @@ describe('browser build', () => {
       assert.deepEqual(browserProblems(code, metafile([])), [], file);
       assert.doesNotMatch(code, /readable-stream|node:/, file);
     }
+  });
+
+  test('the minified IIFE is within its budget of 30 KB gzipped', () => {
+    // bench/bundle.ts prints the size beside MQTT.js's; this keeps the budget in CI.
+    const gzipped = gzipSync(readFileSync(join(root, BROWSER_IIFE)), { level: 9 }).byteLength;
+    assert.ok(gzipped <= 30 * 1024, `${(gzipped / 1024).toFixed(1)} KB gzipped`);
   });
 
   test('the guard catches a Node import, a Buffer and a require()', () => {
