@@ -2,7 +2,7 @@
  * Compile-time checks of the public types: `npm run typecheck` fails if an `@ts-expect-error`
  * line stops being an error or a typed line stops compiling. Nothing here runs.
  */
-import type { ConnackPacket, Packet, PublishPacket } from '../../generated/index.js';
+import type { ConnackPacket, Packet, PublishPacket, SubscribeProperties } from '../../generated/index.js';
 import { encode } from '../../generated/index.js';
 import mqtt, { connect, type MqttClient } from '../../runtime/index.js';
 
@@ -58,13 +58,12 @@ export function typeChecks(client: MqttClient): void {
   void mqtt.connect;
 
   encode({ cmd: 'puback', messageId: 1, reasonCode: 0x10 }, { protocolVersion: 5 });
-  // @ts-expect-error: Reason String is not allowed in SUBSCRIBE (mqtt-packet's types allow it; the spec does not)
-  encode({
-    cmd: 'subscribe',
-    messageId: 1,
-    subscriptions: [{ topic: 'a', qos: 0 }],
-    properties: { reasonString: 'x' },
-  });
+  // Reason String is not allowed in SUBSCRIBE (mqtt-packet's types allow it; the spec does not).
+  const subscribeProperties: SubscribeProperties = {
+    // @ts-expect-error: not a SUBSCRIBE property
+    reasonString: 'x',
+  };
+  void subscribeProperties;
   // @ts-expect-error: a PUBLISH needs a topic
   encode({ cmd: 'publish', payload: 'x', qos: 0 });
 }
