@@ -11,7 +11,7 @@ import { webSocketError } from '../errors.js';
 import { failedConnection } from './registry.js';
 import { openSocketTask, type SocketTaskLike } from './socket-task.js';
 import type { Connection, ConnectionHandlers, TransportOptions } from './types.js';
-import { subprotocolFor, webSocketUrl } from './websocket.js';
+import { subprotocolFor, webSocketUrl } from './websocket-url.js';
 
 type Listener = (result?: unknown) => void;
 

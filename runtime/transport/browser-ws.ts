@@ -6,7 +6,8 @@
 import { webSocketError } from '../errors.js';
 import { failedConnection } from './registry.js';
 import type { Connection, ConnectionHandlers, TransportOptions } from './types.js';
-import { subprotocolFor, WebSocketConnection, type WebSocketLike, webSocketUrl } from './websocket.js';
+import { WebSocketConnection, type WebSocketLike } from './websocket.js';
+import { subprotocolFor, webSocketUrl } from './websocket-url.js';
 
 type WebSocketConstructor = new (url: string, protocols: string[]) => WebSocketLike;
 

@@ -1,14 +1,14 @@
 /**
- * What every WebSocket-like transport shares (Node `ws`, the browser's `WebSocket`, WeChat and
- * Alipay sockets): the URL, the subprotocol, and `WebSocketConnection`, which adapts an object
- * with the standard WebSocket interface to `Connection` and keeps the lifecycle of `types.ts`.
+ * `WebSocketConnection`, which every WebSocket-like transport shares (Node `ws`, the browser's
+ * `WebSocket`, WeChat and Alipay sockets): it adapts an object with the standard WebSocket
+ * interface to `Connection` and keeps the lifecycle of `types.ts`. URLs: `websocket-url.ts`.
  *
  * MQTT over WebSocket sends binary frames only [MQTT-6.0.0-1]; a frame may hold part of a packet
  * or several packets [MQTT-6.0.0-2], so cork()/uncork() can join the writes of a tick into one.
  */
 import { webSocketError } from '../errors.js';
 import { type TimerHandle, timers } from '../timers.js';
-import type { Connection, ConnectionHandlers, TransportOptions } from './types.js';
+import type { Connection, ConnectionHandlers } from './types.js';
 
 /** The part of the WHATWG `WebSocket` interface the adapter uses; `ws` implements it too. */
 export interface WebSocketLike {
@@ -27,27 +27,6 @@ export interface WebSocketLike {
 export const HIGH_WATER_MARK = 64 * 1024;
 /** How often the browser adapter looks at `bufferedAmount` while waiting to drain (it has no event). */
 const DRAIN_POLL_MS = 10;
-
-/** `mqttv3.1` for MQTT 3.1 (protocol name MQIsdp), `mqtt` otherwise (MQTT 5.0 §6, 3.1.1 §6). */
-export function subprotocolFor(options: Pick<TransportOptions, 'protocolId' | 'protocolVersion'>): string {
-  return options.protocolVersion === 3 && options.protocolId !== 'MQTT' ? 'mqttv3.1' : 'mqtt';
-}
-
-/**
- * The URL of a WebSocket transport: `ws`/`wss` (the mini-program protocols map to them), the
- * host (bracketed when it is an IPv6 address), the port, the path (default `/mqtt`, with its
- * query), then `transformWsUrl` if given. `omitDefaultPort` leaves out 80/443 as the
- * mini-program APIs expect, so the URL matches the domain allowed in their consoles.
- */
-export function webSocketUrl(options: TransportOptions, omitDefaultPort = false): string {
-  const secure = options.protocol === 'wss' || options.protocol === 'wxs' || options.protocol === 'alis';
-  const scheme = secure ? 'wss' : 'ws';
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  const defaultPort = omitDefaultPort && options.port === (secure ? 443 : 80);
-  const path = options.path === undefined || options.path === '' ? '/mqtt' : options.path;
-  const url = `${scheme}://${host}${defaultPort ? '' : `:${options.port}`}${path.startsWith('/') ? '' : '/'}${path}`;
-  return options.transformWsUrl ? options.transformWsUrl(url) : url;
-}
 
 /** Bytes of a message event's data: ArrayBuffer (browser), Uint8Array/Buffer or Buffer[] (`ws`). */
 export function messageBytes(data: unknown): Uint8Array | undefined {
@@ -80,6 +59,8 @@ export interface WebSocketPlatform {
   errorOf(event: unknown): Error;
   /** Drops the connection at once (`ws`: terminate()); defaults to close(). */
   destroy?(): void;
+  /** What to set `binaryType` to (`ws`: 'nodebuffer', a Buffer per message); default 'arraybuffer'. */
+  binaryType?: string;
 }
 
 const OPEN = 1;
@@ -111,7 +92,7 @@ export class WebSocketConnection implements Connection {
     const handlers = this.handlers;
     this.socket = socket;
     this.platform = platform;
-    socket.binaryType = platform.reportsSent ? 'nodebuffer' : 'arraybuffer';
+    socket.binaryType = platform.binaryType ?? 'arraybuffer';
     socket.onopen = () => {
       if (this.connected || this.closed) return;
       if (this.ended) {

@@ -11,13 +11,8 @@ import type { ClientOptions as WsClientOptions, default as WsWebSocket } from 'w
 import { webSocketError } from '../errors.js';
 import { tlsConnectOptions } from './tls.js';
 import type { Connection, ConnectionHandlers, TransportOptions } from './types.js';
-import {
-  subprotocolFor,
-  WebSocketConnection,
-  type WebSocketLike,
-  type WebSocketPlatform,
-  webSocketUrl,
-} from './websocket.js';
+import { WebSocketConnection, type WebSocketLike, type WebSocketPlatform } from './websocket.js';
+import { subprotocolFor, webSocketUrl } from './websocket-url.js';
 
 let loading: Promise<typeof WsWebSocket> | undefined;
 
@@ -61,6 +56,7 @@ function platformFor(socket: WebSocketLike, WebSocket: typeof WsWebSocket): WebS
     send: (chunk, sent) => socket.send(chunk, { binary: true }, sent),
     errorOf,
     destroy: () => socket.terminate(),
+    binaryType: 'nodebuffer',
   };
 }
 

@@ -3,11 +3,10 @@ import { describe, test } from 'node:test';
 import {
   HIGH_WATER_MARK,
   messageBytes,
-  subprotocolFor,
   WebSocketConnection,
   type WebSocketLike,
-  webSocketUrl,
 } from '../../runtime/transport/websocket.js';
+import { subprotocolFor, webSocketUrl } from '../../runtime/transport/websocket-url.js';
 import { lifecycle, recorder } from '../helpers/recorder.js';
 
 /** A WHATWG-like socket the test drives by hand. */
