@@ -203,6 +203,12 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     return result;
   }
 
+  /** Cleared and dropped: an idle client holds no spent Timeout. */
+  private clearConnackTimer(): void {
+    if (this.connackTimer) timers.clearTimeout(this.connackTimer);
+    this.connackTimer = undefined;
+  }
+
   private onTransportError(error: Error): void {
     // A reset while we are closing on purpose is the expected end of the connection.
     if (this.disconnectSent) {
@@ -291,7 +297,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.generation++;
     this.keepalive?.stop();
     this.keepalive = undefined;
-    if (this.connackTimer) timers.clearTimeout(this.connackTimer);
+    this.clearConnackTimer();
     this.backlog = [];
     this.blocked = false;
     this.aliasesIn.clear();
@@ -425,7 +431,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       return;
     }
     this.connackReceived = true;
-    if (this.connackTimer) timers.clearTimeout(this.connackTimer);
+    this.clearConnackTimer();
     const code = this.protocolVersion === 5 ? packet.reasonCode! : packet.returnCode!;
     if (code !== 0) {
       const name =
@@ -1168,7 +1174,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   private finishEnd(): void {
     if (this.disconnected && this.endWaitersCb.length === 0) return;
     this.keepalive?.stop();
-    if (this.connackTimer) timers.clearTimeout(this.connackTimer);
+    this.clearConnackTimer();
     for (const op of this.outgoing.drain()) {
       const id = (op.packet as { messageId?: number }).messageId;
       if (id !== undefined) this.messageIdProvider.deallocate(id);
