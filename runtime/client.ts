@@ -412,7 +412,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       return this;
     }
     this.emit('reconnect');
-    return this.connect();
+    this.reconnectWithHook();
+    return this;
   }
 
   private onConnack(packet: ConnackPacket): void {

@@ -34,6 +34,8 @@ export class Outgoing {
   private head = 0;
   private readonly inflight = new Map<number, Operation>();
   private seq = 0;
+  /** Lowest sequence number handed out by createOlder. */
+  private oldest = 0;
   private inflightPublishes = 0;
   /** Message ids of every unfinished operation, queued or in flight. */
   private readonly ids = new Set<number>();
@@ -60,6 +62,23 @@ export class Outgoing {
     context?: unknown,
   ): Operation {
     return { seq: this.seq++, packet, qos, cb, sentBefore: false, counted: false, context };
+  }
+
+  /**
+   * Operations older than any created so far (flows read back from a store), in the order
+   * given: a later reconnect, which sorts by creation order, keeps them first.
+   */
+  createOlder(items: readonly { packet: PacketInput; qos: 0 | 1 | 2; context?: unknown }[]): Operation[] {
+    this.oldest -= items.length;
+    return items.map(({ packet, qos, context }, i) => ({
+      seq: this.oldest + i,
+      packet,
+      qos,
+      cb: undefined,
+      sentBefore: false,
+      counted: false,
+      context,
+    }));
   }
 
   enqueue(op: Operation): void {

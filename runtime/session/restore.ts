@@ -8,7 +8,7 @@ import type { PacketWithId } from '../store.js';
 import type { Operation, Outgoing } from './outgoing.js';
 
 export function restoredOperations(packets: readonly PacketWithId[], outgoing: Outgoing): Operation[] {
-  const ops: Operation[] = [];
+  const items: { packet: PacketInput; qos: 0 | 1 | 2; context?: unknown; resend: boolean }[] = [];
   const seen = new Set<number>();
   for (const stored of packets) {
     const id = stored.messageId;
@@ -16,13 +16,16 @@ export function restoredOperations(packets: readonly PacketWithId[], outgoing: O
     if (stored.cmd === 'publish') {
       const packet = stored as unknown as PublishPacketInput;
       if (!packet.qos) continue;
-      const op = outgoing.create(packet, packet.qos, undefined, packet.qos === 2 ? packet : undefined);
-      op.sentBefore = true;
-      ops.push(op);
+      items.push({ packet, qos: packet.qos, context: packet.qos === 2 ? packet : undefined, resend: true });
     } else if (stored.cmd === 'pubrel') {
-      ops.push(outgoing.create(stored as unknown as PacketInput, 2, undefined));
+      items.push({ packet: stored as unknown as PacketInput, qos: 2, resend: false });
     } else continue;
     seen.add(id);
   }
+  const ops = outgoing.createOlder(items);
+  // A PUBLISH from the store may have reached the server: it goes again with DUP set.
+  ops.forEach((op, i) => {
+    op.sentBefore = items[i]!.resend;
+  });
   return ops;
 }
