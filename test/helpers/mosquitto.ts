@@ -97,6 +97,10 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   const logPath = join(dir, 'mosquitto.log');
   writeFileSync(confPath, configFor(dir, port, wsPort, options));
   const timeoutMs = options.startTimeoutMs ?? 5000;
+  // Listeners added through extraConfig are waited for too, so a test never races their opening.
+  const extraPorts = [...(options.extraConfig ?? '').matchAll(/^listener\s+(\d+)/gm)].map((m) =>
+    Number(m[1]),
+  );
 
   let child: ChildProcess | undefined;
   let stderr = '';
@@ -118,7 +122,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     });
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const ready = [port, wsPort].filter((p): p is number => p !== undefined);
+      const ready = [port, wsPort, ...extraPorts].filter((p): p is number => p !== undefined);
       if ((await Promise.all(ready.map(canConnect))).every(Boolean)) return;
       if (current.exitCode !== null || current.signalCode !== null || Date.now() > deadline) {
         const why =
