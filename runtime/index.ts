@@ -17,7 +17,8 @@ export type {
   UnsubscribeCallback,
 } from './client.js';
 export * from './errors.js';
-export type { ClientOptions, ResolvedOptions } from './options.js';
+export type { ClientOptions, ConnectionUpdate, ResolvedOptions } from './options.js';
+export type { BackoffOptions } from './reconnect/backoff.js';
 export type { Granted, PublishOptions, SubscribeOptions, UnsubscribeOptions } from './session/args.js';
 export type { FileStoreOptions } from './store/file-store.js';
 export type { StoreLike } from './store.js';
