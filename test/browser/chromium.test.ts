@@ -44,6 +44,7 @@ function staticServer(): Promise<{ server: Server; origin: string }> {
 
 describe('browser bundle in Chromium', {
   skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}`,
+  timeout: 60_000,
 }, () => {
   let broker: Mosquitto;
   let http: { server: Server; origin: string };

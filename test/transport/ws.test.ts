@@ -54,7 +54,7 @@ function once<T extends unknown[]>(
   return new Promise((resolve) => client.once(event, (...args: unknown[]) => resolve(args as T)));
 }
 
-describe('ws transport (Node, ws package)', () => {
+describe('ws transport (Node, ws package)', { timeout: 30_000 }, () => {
   let fake: Awaited<ReturnType<typeof wsServer>>;
   before(async () => {
     fake = await wsServer();
@@ -188,7 +188,7 @@ describe('ws transport (Node, ws package)', () => {
   });
 });
 
-describe('MqttClient over ws:// to Mosquitto', () => {
+describe('MqttClient over ws:// to Mosquitto', { timeout: 30_000 }, () => {
   let broker: Mosquitto;
   const clients: MqttClient[] = [];
   before(async () => {
@@ -264,10 +264,10 @@ describe('MqttClient over ws:// to Mosquitto', () => {
     clients.push(client);
     await once(client, 'connect');
     await client.subscribeAsync('ws/restart', { qos: 1 });
-    const closed = once(client, 'close');
+    // Listen before restarting: the client may be back before restart() returns.
+    const reconnected = new Promise((resolve) => client.once('close', () => client.once('connect', resolve)));
     await broker.restart();
-    await closed;
-    await once(client, 'connect');
+    await reconnected;
     const message = new Promise<string>((resolve) =>
       client.once('message', (_t, payload) => resolve(new TextDecoder().decode(payload))),
     );
@@ -279,7 +279,7 @@ describe('MqttClient over ws:// to Mosquitto', () => {
   });
 });
 
-describe('MqttClient over wss:// to Mosquitto', () => {
+describe('MqttClient over wss:// to Mosquitto', { timeout: 30_000 }, () => {
   let broker: Mosquitto;
   let wssPort: number;
   let ca: string;
