@@ -1,7 +1,8 @@
 /**
  * Operations for the packets a persistent outgoing store still holds: a PUBLISH not yet
  * acknowledged is sent again with DUP set (it may have reached the server), a PUBREL is sent
- * again to finish its QoS 2 flow [MQTT-4.4.0-1]. Pure: the client queues what this returns.
+ * again to finish its QoS 2 flow [MQTT-4.4.0-1] (with the PUBLISH it completes when the store kept it,
+ * for a server that lost the session). Pure: the client queues what this returns.
  */
 import type { PacketInput, PublishPacketInput } from '../../generated/index.js';
 import type { PacketWithId } from '../store.js';
@@ -18,7 +19,9 @@ export function restoredOperations(packets: readonly PacketWithId[], outgoing: O
       if (!packet.qos) continue;
       items.push({ packet, qos: packet.qos, context: packet.qos === 2 ? packet : undefined, resend: true });
     } else if (stored.cmd === 'pubrel') {
-      items.push({ packet: stored as unknown as PacketInput, qos: 2, resend: false });
+      // A store that kept the PUBLISH (FileStore) lets a server without the session get it again.
+      const original = (stored as { original?: PublishPacketInput }).original;
+      items.push({ packet: { cmd: 'pubrel', messageId: id }, qos: 2, context: original, resend: false });
     } else continue;
     seen.add(id);
   }

@@ -10,8 +10,13 @@
  *   ┌──────┬──────────────┬────────────────────────────────────────────┐
  *   │ type │ length (u32) │ body                                       │
  *   │ 1 B  │ 4 B, BE      │ put: the packet, MQTT 5 encoding           │
+ *   │      │              │ rel: the PUBLISH a PUBREL replaced         │
  *   │      │              │ del: the message id (u16)                  │
  *   └──────┴──────────────┴────────────────────────────────────────────┘
+ *
+ * A PUBREL that replaces its QoS 2 PUBLISH is kept as a `rel` record holding that PUBLISH, and
+ * read back as `{ cmd: 'pubrel', messageId, original }`: a client restarted against a server that
+ * lost the session can then send the message again instead of a PUBREL the server cannot match.
  *
  * A record cut short at the end of the file (the machine stopped mid-write) is dropped on open.
  * When dead records outweigh live ones (and pass 64 KiB), the live ones are written to a new file,
@@ -55,6 +60,14 @@ export interface FileStoreOptions {
 
 const PUT = 1;
 const DEL = 2;
+const REL = 3;
+
+/** A PUBREL read back with the PUBLISH it completes. */
+export interface StoredPubrel extends PacketWithId {
+  cmd: 'pubrel';
+  messageId: number;
+  original?: PacketWithId;
+}
 const HEADER = 5;
 const MIN_COMPACT_BYTES = 64 * 1024;
 
@@ -92,16 +105,25 @@ export class FileStore implements StoreLike<PacketWithId> {
       cb?.(storeMissingPacket(id));
       return this;
     }
+    let stored = packet;
+    let type = PUT;
     let body: Uint8Array;
     try {
-      body = encode(packet as PacketInput, { protocolVersion: 5 });
+      const previous = this.packets.get(id);
+      const original =
+        previous?.cmd === 'publish' ? previous : (previous as StoredPubrel | undefined)?.original;
+      if (packet.cmd === 'pubrel' && original) {
+        type = REL;
+        body = encode(original as PacketInput, { protocolVersion: 5 });
+        stored = { cmd: 'pubrel', messageId: id, original } as StoredPubrel;
+      } else body = encode(packet as PacketInput, { protocolVersion: 5 });
     } catch (error) {
       cb?.(error as Error);
       return this;
     }
-    this.append(PUT, body);
+    this.append(type, body);
     this.forget(id);
-    this.packets.set(id, packet);
+    this.packets.set(id, stored);
     this.sizes.set(id, HEADER + body.length);
     this.liveBytes += HEADER + body.length;
     cb?.();
@@ -194,14 +216,18 @@ export class FileStore implements StoreLike<PacketWithId> {
       }
       const type = data[pos]!;
       const length = data.readUInt32BE(pos + 1);
-      if (pos + HEADER + length > data.length || (type !== PUT && type !== DEL)) {
+      if (pos + HEADER + length > data.length || (type !== PUT && type !== DEL && type !== REL)) {
         torn = true;
         break;
       }
       const body = data.subarray(pos + HEADER, pos + HEADER + length);
-      if (type === PUT) {
-        const packet = decode(body, { protocolVersion: 5 }) as PacketWithId;
-        const id = packet.messageId;
+      if (type === PUT || type === REL) {
+        const decoded = decode(body, { protocolVersion: 5 }) as PacketWithId;
+        const id = decoded.messageId;
+        const packet =
+          type === REL && id !== undefined
+            ? ({ cmd: 'pubrel', messageId: id, original: decoded } as StoredPubrel)
+            : decoded;
         if (id !== undefined) {
           this.forget(id);
           this.packets.set(id, packet);
@@ -231,9 +257,10 @@ export class FileStore implements StoreLike<PacketWithId> {
     let total = 0;
     try {
       for (const packet of this.packets.values()) {
-        const body = encode(packet as PacketInput, { protocolVersion: 5 });
+        const original = (packet as StoredPubrel).original;
+        const body = encode((original ?? packet) as PacketInput, { protocolVersion: 5 });
         const record = Buffer.allocUnsafe(HEADER + body.length);
-        record[0] = PUT;
+        record[0] = original ? REL : PUT;
         record.writeUInt32BE(body.length, 1);
         record.set(body, HEADER);
         writeSync(fd, record);

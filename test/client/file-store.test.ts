@@ -98,4 +98,19 @@ describe('FileStore', () => {
     for await (const p of store.createStream()) seen.push(p.messageId!);
     assert.deepEqual(seen, [1, 2]);
   });
+
+  test('keeps the PUBLISH a PUBREL replaced, across a reopen and a compaction', () => {
+    const d = dir();
+    const store = new FileStore(d);
+    store.put({ ...publish(9), qos: 2 });
+    store.put({ cmd: 'pubrel', messageId: 9 } as never);
+    const again = new FileStore(d);
+    const [rel] = again.loadSync() as unknown as {
+      cmd: string;
+      original?: { payload: Uint8Array; qos: number };
+    }[];
+    assert.equal(rel!.cmd, 'pubrel');
+    assert.equal(Buffer.from(rel!.original!.payload).toString(), 'm9');
+    assert.equal(rel!.original!.qos, 2);
+  });
 });

@@ -228,4 +228,39 @@ describe('reconnect', () => {
     await waitFor(() => store.size === 0, 2000, 'store emptied');
     void second;
   });
+
+  test('sends a QoS 2 message again, not its stale PUBREL, when a FileStore outlives the session', async (t) => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { fileStores } = await import('../../runtime/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'mqttforge-rel-'));
+    const broker = await startScriptedBroker(4);
+    t.after(async () => {
+      await broker.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const first = connect(broker.url, {
+      reconnectPeriod: 0,
+      clean: false,
+      clientId: 'rel',
+      ...fileStores(dir),
+    });
+    collectErrors(first);
+    const conn1 = await broker.accept();
+    first.publish('t', 'exactly', { qos: 2 }, () => {});
+    const pub = (await broker.next(conn1)) as { messageId: number };
+    await broker.send(conn1, { cmd: 'pubrec', messageId: pub.messageId });
+    assert.equal((await broker.next(conn1)).cmd, 'pubrel');
+    await first.endAsync(true); // as if the process died here
+    const second = track(
+      connect(broker.url, { reconnectPeriod: 0, clean: false, clientId: 'rel', ...fileStores(dir) }),
+      t,
+    );
+    collectErrors(second);
+    const conn2 = await broker.accept({ sessionPresent: false });
+    const again = (await broker.next(conn2)) as { cmd: string; payload?: Uint8Array };
+    assert.equal(again.cmd, 'publish');
+    assert.equal(Buffer.from(again.payload!).toString(), 'exactly');
+  });
 });
