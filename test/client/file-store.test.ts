@@ -15,8 +15,8 @@ after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-const publish = (messageId: number, payload = `m${messageId}`) =>
-  ({ cmd: 'publish', topic: 't', payload, qos: 1, retain: false, dup: false, messageId }) as const;
+const publish = (messageId: number, payload = `m${messageId}`, qos: 1 | 2 = 1) =>
+  ({ cmd: 'publish', topic: 't', payload, qos, retain: false, dup: false, messageId }) as const;
 
 function ids(store: FileStore): number[] {
   return store.loadSync().map((p) => p.messageId!);
@@ -102,8 +102,14 @@ describe('FileStore', () => {
   test('keeps the PUBLISH a PUBREL replaced, across a reopen and a compaction', () => {
     const d = dir();
     const store = new FileStore(d);
-    store.put({ ...publish(9), qos: 2 });
+    store.put(publish(9, 'm9', 2));
     store.put({ cmd: 'pubrel', messageId: 9 } as never);
+    const big = 'x'.repeat(2000);
+    for (let i = 0; i < 80; i++) {
+      store.put(publish(1, big));
+      store.del({ messageId: 1 });
+    }
+    assert.ok(statSync(join(d, 'store.log')).size < 64 * 1024, 'compacted');
     const again = new FileStore(d);
     const [rel] = again.loadSync() as unknown as {
       cmd: string;
