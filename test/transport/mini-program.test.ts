@@ -161,12 +161,21 @@ describe('mini-program and browser WebSocket transports against Mosquitto', { ti
     await rec.closed;
   });
 
-  test('ali: SocketTask form with base64 frames exchanges QoS 0, 1 and 2', async () => {
+  test('ali: SocketTask form with base64 frames exchanges QoS 0, 1 and 2, through transformWsUrl', async () => {
     const { my, log } = fakeMy();
     globals.my = my;
-    const c = client(`ali://127.0.0.1:${broker.wsPort}`, { protocolVersion: 5 });
+    const seen: unknown[] = [];
+    const c = client(`ali://127.0.0.1:${broker.wsPort}`, {
+      protocolVersion: 5,
+      transformWsUrl: (url, options, self) => {
+        seen.push(options, self);
+        return `${url}?token=t`;
+      },
+    });
     await once(c, 'connect');
     assert.equal(log.connects[0]?.multiple, true);
+    assert.equal(log.connects[0]?.url, `ws://127.0.0.1:${broker.wsPort}/mqtt?token=t`);
+    assert.deepEqual(seen, [c.options, c]);
     assert.deepEqual(await roundTrip(c, 'ali'), expected('ali'));
     await c.endAsync();
   });
