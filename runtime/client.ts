@@ -314,7 +314,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
 
   private scheduleReconnect(): void {
     const period = this.options.reconnectPeriod;
-    if (this.disconnecting || this.reconnectTimer || period <= 0 || this.reconnectSuppressed) return;
+    // A redirect the application allowed (followRedirects) is followed even with reconnects off.
+    const off = period <= 0 && !this.redirectPending;
+    if (this.disconnecting || this.reconnectTimer || off || this.reconnectSuppressed) return;
     const max = this.options.maxReconnectAttempts;
     if (max && this.reconnectAttempts >= max) {
       log('giving up after %d reconnect attempts', this.reconnectAttempts);

@@ -135,14 +135,11 @@ describe('reconnect', () => {
     });
   }
 
-  test('follows a server DISCONNECT 0x9D to the Server Reference', async (t) => {
+  test('follows a server DISCONNECT 0x9D to the Server Reference, even with reconnects off', async (t) => {
     const first = await startScriptedBroker(5);
     const second = await startScriptedBroker(5);
     t.after(() => Promise.all([first.stop(), second.stop()]));
-    const c = track(
-      connect(first.url, { protocolVersion: 5, reconnectPeriod: 5000, followRedirects: true }),
-      t,
-    );
+    const c = track(connect(first.url, { protocolVersion: 5, reconnectPeriod: 0, followRedirects: true }), t);
     collectErrors(c);
     const conn = await first.accept();
     await once(c, 'connect');
