@@ -2,28 +2,14 @@
 // Edit the schema (or the generator) and run `npm run generate`.
 
 import {
-  binaryBytes,
-  checkBool,
-  checkInt,
-  encodeError,
-  type MqttDecodeError,
-  malformed,
-  protocolError,
+  decodeProperties,
+  type PropertyDescriptor,
+  type PropertySet,
+  propertyTable,
   type Reader,
-  readUserProperty,
-  sizeUserProperties,
-  stringLength,
-  topicNameProblem,
+  sizeProperties,
   type UserProperties,
-  utf8Length,
-  vbiLength,
-  writeBinary,
-  writeString,
-  writeStringUnsized,
-  writeU16,
-  writeU32,
-  writeUserProperties,
-  writeVbi,
+  writeProperties,
 } from '../runtime/wire/index.js';
 
 export type { UserProperties } from '../runtime/wire/index.js';
@@ -86,12 +72,65 @@ export const PropertyIds = {
   SharedSubscriptionAvailable: 0x2a,
 } as const;
 
+/** Property sets: the packets with properties, and WILL (the will properties of CONNECT). */
+const SETS: readonly PropertySet[] = [
+  { name: "CONNECT", bit: 0x01 },
+  { name: "WILL", bit: 0x02 },
+  { name: "CONNACK", bit: 0x04 },
+  { name: "PUBLISH", bit: 0x08 },
+  { name: "PUBACK", bit: 0x10 },
+  { name: "PUBREC", bit: 0x20 },
+  { name: "PUBREL", bit: 0x40 },
+  { name: "PUBCOMP", bit: 0x80 },
+  { name: "SUBSCRIBE", bit: 0x100 },
+  { name: "SUBACK", bit: 0x200 },
+  { name: "UNSUBSCRIBE", bit: 0x400 },
+  { name: "UNSUBACK", bit: 0x800 },
+  { name: "DISCONNECT", bit: 0x1000 },
+  { name: "AUTH", bit: 0x2000 },
+];
+
+const TYPE_NAMES = ["bool", "byte", "u16", "u32", "vbi", "string", "binary", "pair"] as const;
+
+/** The properties of the schema, as the table-driven codec (runtime/wire/properties.ts) reads them. */
+const DESCRIPTORS: readonly PropertyDescriptor[] = [
+  { id: 0x01, key: "payloadFormatIndicator", name: "Payload Format Indicator", type: 0, sets: 0xa, repeat: 0x0, min: 0, max: 268435455, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.3.2.3.2" },
+  { id: 0x02, key: "messageExpiryInterval", name: "Message Expiry Interval", type: 3, sets: 0xa, repeat: 0x0, min: 0, max: 4294967295, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.3.2.3.3" },
+  { id: 0x03, key: "contentType", name: "Content Type", type: 5, sets: 0xa, repeat: 0x0, min: 0, max: 268435455, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.3.2.3.9" },
+  { id: 0x08, key: "responseTopic", name: "Response Topic", type: 5, sets: 0xa, repeat: 0x0, min: 0, max: 268435455, topicName: true, requires: undefined, spec: "MQTT 5.0 §3.3.2.3.5" },
+  { id: 0x09, key: "correlationData", name: "Correlation Data", type: 6, sets: 0xa, repeat: 0x0, min: 0, max: 268435455, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.3.2.3.6" },
+  { id: 0x0b, key: "subscriptionIdentifier", name: "Subscription Identifier", type: 4, sets: 0x108, repeat: 0x8, min: 1, max: 268435455, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.3.2.3.8" },
+  { id: 0x11, key: "sessionExpiryInterval", name: "Session Expiry Interval", type: 3, sets: 0x1005, repeat: 0x0, min: 0, max: 4294967295, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.1.2.11.2" },
+  { id: 0x12, key: "assignedClientIdentifier", name: "Assigned Client Identifier", type: 5, sets: 0x4, repeat: 0x0, min: 0, max: 268435455, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.2.2.3.7" },
+  { id: 0x13, key: "serverKeepAlive", name: "Server Keep Alive", type: 2, sets: 0x4, repeat: 0x0, min: 0, max: 65535, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.2.2.3.14" },
+  { id: 0x15, key: "authenticationMethod", name: "Authentication Method", type: 5, sets: 0x2005, repeat: 0x0, min: 0, max: 268435455, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.1.2.11.9" },
+  { id: 0x16, key: "authenticationData", name: "Authentication Data", type: 6, sets: 0x2005, repeat: 0x0, min: 0, max: 268435455, topicName: false, requires: "authenticationMethod", spec: "MQTT 5.0 §3.1.2.11.10" },
+  { id: 0x17, key: "requestProblemInformation", name: "Request Problem Information", type: 0, sets: 0x1, repeat: 0x0, min: 0, max: 268435455, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.1.2.11.7" },
+  { id: 0x18, key: "willDelayInterval", name: "Will Delay Interval", type: 3, sets: 0x2, repeat: 0x0, min: 0, max: 4294967295, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.1.3.2.2" },
+  { id: 0x19, key: "requestResponseInformation", name: "Request Response Information", type: 0, sets: 0x1, repeat: 0x0, min: 0, max: 268435455, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.1.2.11.6" },
+  { id: 0x1a, key: "responseInformation", name: "Response Information", type: 5, sets: 0x4, repeat: 0x0, min: 0, max: 268435455, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.2.2.3.15" },
+  { id: 0x1c, key: "serverReference", name: "Server Reference", type: 5, sets: 0x1004, repeat: 0x0, min: 0, max: 268435455, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.2.2.3.16" },
+  { id: 0x1f, key: "reasonString", name: "Reason String", type: 5, sets: 0x3af4, repeat: 0x0, min: 0, max: 268435455, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.2.2.3.9" },
+  { id: 0x21, key: "receiveMaximum", name: "Receive Maximum", type: 2, sets: 0x5, repeat: 0x0, min: 1, max: 65535, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.1.2.11.3" },
+  { id: 0x22, key: "topicAliasMaximum", name: "Topic Alias Maximum", type: 2, sets: 0x5, repeat: 0x0, min: 0, max: 65535, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.1.2.11.5" },
+  { id: 0x23, key: "topicAlias", name: "Topic Alias", type: 2, sets: 0x8, repeat: 0x0, min: 1, max: 65535, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.3.2.3.4" },
+  { id: 0x24, key: "maximumQoS", name: "Maximum QoS", type: 1, sets: 0x4, repeat: 0x0, min: 0, max: 1, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.2.2.3.4" },
+  { id: 0x25, key: "retainAvailable", name: "Retain Available", type: 0, sets: 0x4, repeat: 0x0, min: 0, max: 268435455, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.2.2.3.5" },
+  { id: 0x26, key: "userProperties", name: "User Property", type: 7, sets: 0x3fff, repeat: 0x3fff, min: 0, max: 268435455, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.1.2.11.8" },
+  { id: 0x27, key: "maximumPacketSize", name: "Maximum Packet Size", type: 3, sets: 0x5, repeat: 0x0, min: 1, max: 4294967295, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.1.2.11.4" },
+  { id: 0x28, key: "wildcardSubscriptionAvailable", name: "Wildcard Subscription Available", type: 0, sets: 0x4, repeat: 0x0, min: 0, max: 268435455, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.2.2.3.11" },
+  { id: 0x29, key: "subscriptionIdentifiersAvailable", name: "Subscription Identifier Available", type: 0, sets: 0x4, repeat: 0x0, min: 0, max: 268435455, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.2.2.3.12" },
+  { id: 0x2a, key: "sharedSubscriptionAvailable", name: "Shared Subscription Available", type: 0, sets: 0x4, repeat: 0x0, min: 0, max: 268435455, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.2.2.3.13" },
+];
+
+const TABLE = propertyTable(DESCRIPTORS);
+
 /** What the schema says of one property. */
 export interface PropertyInfo {
   readonly id: number;
   readonly name: string;
   readonly key: string;
-  readonly type: "bool" | "u32" | "string" | "binary" | "vbi" | "u16" | "byte" | "pair";
+  readonly type: (typeof TYPE_NAMES)[number];
   /** Packets (and WILL, the will properties) that allow it. */
   readonly packets: readonly string[];
   /** Packets in which it may appear more than once. */
@@ -100,49 +139,15 @@ export interface PropertyInfo {
 }
 
 /** Every MQTT 5 property, by identifier. */
-export const propertyInfo: readonly PropertyInfo[] = [
-  { id: 0x01, name: "Payload Format Indicator", key: "payloadFormatIndicator", type: "bool", packets: ["PUBLISH", "WILL"], repeatable: [], spec: "MQTT 5.0 §3.3.2.3.2" },
-  { id: 0x02, name: "Message Expiry Interval", key: "messageExpiryInterval", type: "u32", packets: ["PUBLISH", "WILL"], repeatable: [], spec: "MQTT 5.0 §3.3.2.3.3" },
-  { id: 0x03, name: "Content Type", key: "contentType", type: "string", packets: ["PUBLISH", "WILL"], repeatable: [], spec: "MQTT 5.0 §3.3.2.3.9" },
-  { id: 0x08, name: "Response Topic", key: "responseTopic", type: "string", packets: ["PUBLISH", "WILL"], repeatable: [], spec: "MQTT 5.0 §3.3.2.3.5" },
-  { id: 0x09, name: "Correlation Data", key: "correlationData", type: "binary", packets: ["PUBLISH", "WILL"], repeatable: [], spec: "MQTT 5.0 §3.3.2.3.6" },
-  { id: 0x0b, name: "Subscription Identifier", key: "subscriptionIdentifier", type: "vbi", packets: ["PUBLISH", "SUBSCRIBE"], repeatable: ["PUBLISH"], spec: "MQTT 5.0 §3.3.2.3.8" },
-  { id: 0x11, name: "Session Expiry Interval", key: "sessionExpiryInterval", type: "u32", packets: ["CONNECT", "CONNACK", "DISCONNECT"], repeatable: [], spec: "MQTT 5.0 §3.1.2.11.2" },
-  { id: 0x12, name: "Assigned Client Identifier", key: "assignedClientIdentifier", type: "string", packets: ["CONNACK"], repeatable: [], spec: "MQTT 5.0 §3.2.2.3.7" },
-  { id: 0x13, name: "Server Keep Alive", key: "serverKeepAlive", type: "u16", packets: ["CONNACK"], repeatable: [], spec: "MQTT 5.0 §3.2.2.3.14" },
-  { id: 0x15, name: "Authentication Method", key: "authenticationMethod", type: "string", packets: ["CONNECT", "CONNACK", "AUTH"], repeatable: [], spec: "MQTT 5.0 §3.1.2.11.9" },
-  { id: 0x16, name: "Authentication Data", key: "authenticationData", type: "binary", packets: ["CONNECT", "CONNACK", "AUTH"], repeatable: [], spec: "MQTT 5.0 §3.1.2.11.10" },
-  { id: 0x17, name: "Request Problem Information", key: "requestProblemInformation", type: "bool", packets: ["CONNECT"], repeatable: [], spec: "MQTT 5.0 §3.1.2.11.7" },
-  { id: 0x18, name: "Will Delay Interval", key: "willDelayInterval", type: "u32", packets: ["WILL"], repeatable: [], spec: "MQTT 5.0 §3.1.3.2.2" },
-  { id: 0x19, name: "Request Response Information", key: "requestResponseInformation", type: "bool", packets: ["CONNECT"], repeatable: [], spec: "MQTT 5.0 §3.1.2.11.6" },
-  { id: 0x1a, name: "Response Information", key: "responseInformation", type: "string", packets: ["CONNACK"], repeatable: [], spec: "MQTT 5.0 §3.2.2.3.15" },
-  { id: 0x1c, name: "Server Reference", key: "serverReference", type: "string", packets: ["CONNACK", "DISCONNECT"], repeatable: [], spec: "MQTT 5.0 §3.2.2.3.16" },
-  { id: 0x1f, name: "Reason String", key: "reasonString", type: "string", packets: ["CONNACK", "PUBACK", "PUBREC", "PUBREL", "PUBCOMP", "SUBACK", "UNSUBACK", "DISCONNECT", "AUTH"], repeatable: [], spec: "MQTT 5.0 §3.2.2.3.9" },
-  { id: 0x21, name: "Receive Maximum", key: "receiveMaximum", type: "u16", packets: ["CONNECT", "CONNACK"], repeatable: [], spec: "MQTT 5.0 §3.1.2.11.3" },
-  { id: 0x22, name: "Topic Alias Maximum", key: "topicAliasMaximum", type: "u16", packets: ["CONNECT", "CONNACK"], repeatable: [], spec: "MQTT 5.0 §3.1.2.11.5" },
-  { id: 0x23, name: "Topic Alias", key: "topicAlias", type: "u16", packets: ["PUBLISH"], repeatable: [], spec: "MQTT 5.0 §3.3.2.3.4" },
-  { id: 0x24, name: "Maximum QoS", key: "maximumQoS", type: "byte", packets: ["CONNACK"], repeatable: [], spec: "MQTT 5.0 §3.2.2.3.4" },
-  { id: 0x25, name: "Retain Available", key: "retainAvailable", type: "bool", packets: ["CONNACK"], repeatable: [], spec: "MQTT 5.0 §3.2.2.3.5" },
-  { id: 0x26, name: "User Property", key: "userProperties", type: "pair", packets: ["CONNECT", "WILL", "CONNACK", "PUBLISH", "PUBACK", "PUBREC", "PUBREL", "PUBCOMP", "SUBSCRIBE", "SUBACK", "UNSUBSCRIBE", "UNSUBACK", "DISCONNECT", "AUTH"], repeatable: ["CONNECT", "WILL", "CONNACK", "PUBLISH", "PUBACK", "PUBREC", "PUBREL", "PUBCOMP", "SUBSCRIBE", "SUBACK", "UNSUBSCRIBE", "UNSUBACK", "DISCONNECT", "AUTH"], spec: "MQTT 5.0 §3.1.2.11.8" },
-  { id: 0x27, name: "Maximum Packet Size", key: "maximumPacketSize", type: "u32", packets: ["CONNECT", "CONNACK"], repeatable: [], spec: "MQTT 5.0 §3.1.2.11.4" },
-  { id: 0x28, name: "Wildcard Subscription Available", key: "wildcardSubscriptionAvailable", type: "bool", packets: ["CONNACK"], repeatable: [], spec: "MQTT 5.0 §3.2.2.3.11" },
-  { id: 0x29, name: "Subscription Identifier Available", key: "subscriptionIdentifiersAvailable", type: "bool", packets: ["CONNACK"], repeatable: [], spec: "MQTT 5.0 §3.2.2.3.12" },
-  { id: 0x2a, name: "Shared Subscription Available", key: "sharedSubscriptionAvailable", type: "bool", packets: ["CONNACK"], repeatable: [], spec: "MQTT 5.0 §3.2.2.3.13" },
-];
-
-const NAMES: Readonly<Record<number, string>> = { 0x01: "Payload Format Indicator", 0x02: "Message Expiry Interval", 0x03: "Content Type", 0x08: "Response Topic", 0x09: "Correlation Data", 0x0b: "Subscription Identifier", 0x11: "Session Expiry Interval", 0x12: "Assigned Client Identifier", 0x13: "Server Keep Alive", 0x15: "Authentication Method", 0x16: "Authentication Data", 0x17: "Request Problem Information", 0x18: "Will Delay Interval", 0x19: "Request Response Information", 0x1a: "Response Information", 0x1c: "Server Reference", 0x1f: "Reason String", 0x21: "Receive Maximum", 0x22: "Topic Alias Maximum", 0x23: "Topic Alias", 0x24: "Maximum QoS", 0x25: "Retain Available", 0x26: "User Property", 0x27: "Maximum Packet Size", 0x28: "Wildcard Subscription Available", 0x29: "Subscription Identifier Available", 0x2a: "Shared Subscription Available" };
-
-function notAllowed(id: number, packet: string): MqttDecodeError {
-  const name = NAMES[id];
-  if (name === undefined) {
-    return malformed('MQTT_ERR_PROPERTY_UNKNOWN', `${packet}: unknown property identifier ${id}`, 'MQTT 5.0 §2.2.2.2, Table 2-4');
-  }
-  return protocolError('MQTT_ERR_PROPERTY_NOT_ALLOWED', `${packet}: ${name} (${id}) is not allowed in this packet`, 'MQTT 5.0 §2.2.2.2, Table 2-4');
-}
-
-function repeated(id: number, packet: string, spec: string): MqttDecodeError {
-  return protocolError('MQTT_ERR_PROPERTY_REPEATED', `${packet}: ${NAMES[id]} appears more than once`, spec);
-}
+export const propertyInfo: readonly PropertyInfo[] = DESCRIPTORS.map((d) => ({
+  id: d.id,
+  name: d.name,
+  key: d.key,
+  type: TYPE_NAMES[d.type]!,
+  packets: SETS.filter((s) => (d.sets & s.bit) !== 0).map((s) => s.name),
+  repeatable: SETS.filter((s) => (d.repeat & s.bit) !== 0).map((s) => s.name),
+  spec: d.spec,
+}));
 
 /** MQTT 5 properties of CONNECT. */
 export interface ConnectProperties {
@@ -167,201 +172,14 @@ export interface ConnectProperties {
 }
 
 /** Reads the Property Length and the properties of CONNECT; undefined when there are none. */
-export function decodeConnectProperties(r: Reader): ConnectProperties | undefined {
-  const len = r.vbi('Property Length');
-  if (len === 0) return undefined;
-  const end = r.pos + len;
-  if (end > r.end) r.truncated('Properties');
-  const outer = r.end;
-  r.end = end; // confine reads to the property block
-  const props: ConnectProperties = {};
-  let seenA = 0;
-  let seenB = 0;
-  while (r.pos < end) {
-    const id = r.vbi('Property Identifier');
-    switch (id) {
-      case 0x11: {
-        if ((seenA & 0x20000) !== 0) throw repeated(0x11, "CONNECT", "MQTT 5.0 §3.1.2.11.2");
-        seenA |= 0x20000;
-        const value = r.u32("Session Expiry Interval", "MQTT 5.0 §3.1.2.11.2");
-        props.sessionExpiryInterval = value;
-        break;
-      }
-      case 0x15: {
-        if ((seenA & 0x200000) !== 0) throw repeated(0x15, "CONNECT", "MQTT 5.0 §3.1.2.11.9");
-        seenA |= 0x200000;
-        const value = r.string("Authentication Method", "MQTT 5.0 §3.1.2.11.9");
-        props.authenticationMethod = value;
-        break;
-      }
-      case 0x16: {
-        if ((seenA & 0x400000) !== 0) throw repeated(0x16, "CONNECT", "MQTT 5.0 §3.1.2.11.10");
-        seenA |= 0x400000;
-        props.authenticationData = r.binary("Authentication Data", "MQTT 5.0 §3.1.2.11.10");
-        break;
-      }
-      case 0x17: {
-        if ((seenA & 0x800000) !== 0) throw repeated(0x17, "CONNECT", "MQTT 5.0 §3.1.2.11.7");
-        seenA |= 0x800000;
-        props.requestProblemInformation = r.bool("Request Problem Information", "MQTT 5.0 §3.1.2.11.7");
-        break;
-      }
-      case 0x19: {
-        if ((seenA & 0x2000000) !== 0) throw repeated(0x19, "CONNECT", "MQTT 5.0 §3.1.2.11.6");
-        seenA |= 0x2000000;
-        props.requestResponseInformation = r.bool("Request Response Information", "MQTT 5.0 §3.1.2.11.6");
-        break;
-      }
-      case 0x21: {
-        if ((seenB & 0x2) !== 0) throw repeated(0x21, "CONNECT", "MQTT 5.0 §3.1.2.11.3");
-        seenB |= 0x2;
-        const value = r.u16("Receive Maximum", "MQTT 5.0 §3.1.2.11.3");
-        if (value < 1) throw protocolError('MQTT_ERR_PROPERTY_VALUE', `CONNECT: Receive Maximum is ${value}, outside 1..65535`, "MQTT 5.0 §3.1.2.11.3");
-        props.receiveMaximum = value;
-        break;
-      }
-      case 0x22: {
-        if ((seenB & 0x4) !== 0) throw repeated(0x22, "CONNECT", "MQTT 5.0 §3.1.2.11.5");
-        seenB |= 0x4;
-        const value = r.u16("Topic Alias Maximum", "MQTT 5.0 §3.1.2.11.5");
-        props.topicAliasMaximum = value;
-        break;
-      }
-      case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
-        break;
-      }
-      case 0x27: {
-        if ((seenB & 0x80) !== 0) throw repeated(0x27, "CONNECT", "MQTT 5.0 §3.1.2.11.4");
-        seenB |= 0x80;
-        const value = r.u32("Maximum Packet Size", "MQTT 5.0 §3.1.2.11.4");
-        if (value < 1) throw protocolError('MQTT_ERR_PROPERTY_VALUE', `CONNECT: Maximum Packet Size is ${value}, outside 1..4294967295`, "MQTT 5.0 §3.1.2.11.4");
-        props.maximumPacketSize = value;
-        break;
-      }
-      default:
-        throw notAllowed(id, "CONNECT");
-    }
-  }
-  r.end = outer;
-  if (props.authenticationData !== undefined && props.authenticationMethod === undefined) throw protocolError('MQTT_ERR_PROPERTY_REQUIRES', "CONNECT: Authentication Data without Authentication Method", "MQTT 5.0 §3.1.2.11.10");
-  return props;
-}
+export const decodeConnectProperties = (r: Reader): ConnectProperties | undefined => decodeProperties(r, TABLE, SETS[0]!) as ConnectProperties | undefined;
 
 /** Encoded size of the properties of CONNECT, without the Property Length; checks every value. */
-export function sizeConnectProperties(props: ConnectProperties | undefined): number {
-  if (props === undefined) return 0;
-  let n = 0;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "sessionExpiryInterval": {
-        checkInt(value, 0, 4294967295, "CONNECT: Session Expiry Interval", "MQTT 5.0 §3.1.2.11.2");
-        n += 5;
-        break;
-      }
-      case "authenticationMethod": {
-        n += 3 + stringLength(value, "CONNECT: Authentication Method");
-        break;
-      }
-      case "authenticationData": {
-        n += 3 + binaryBytes(value, "CONNECT: Authentication Data").length;
-        break;
-      }
-      case "requestProblemInformation": {
-        checkBool(value, "CONNECT: Request Problem Information");
-        n += 2;
-        break;
-      }
-      case "requestResponseInformation": {
-        checkBool(value, "CONNECT: Request Response Information");
-        n += 2;
-        break;
-      }
-      case "receiveMaximum": {
-        checkInt(value, 1, 65535, "CONNECT: Receive Maximum", "MQTT 5.0 §3.1.2.11.3");
-        n += 3;
-        break;
-      }
-      case "topicAliasMaximum": {
-        checkInt(value, 0, 65535, "CONNECT: Topic Alias Maximum", "MQTT 5.0 §3.1.2.11.5");
-        n += 3;
-        break;
-      }
-      case "userProperties": {
-        n += sizeUserProperties(value, "CONNECT");
-        break;
-      }
-      case "maximumPacketSize": {
-        checkInt(value, 1, 4294967295, "CONNECT: Maximum Packet Size", "MQTT 5.0 §3.1.2.11.4");
-        n += 5;
-        break;
-      }
-      default:
-        throw encodeError('MQTT_ERR_PROPERTY_NOT_ALLOWED', `CONNECT: property '${key}' is not allowed in this packet`, 'MQTT 5.0 §2.2.2.2, Table 2-4');
-    }
-  }
-  if (props.authenticationData !== undefined && props.authenticationMethod === undefined) throw encodeError('MQTT_ERR_PROPERTY_REQUIRES', "CONNECT: authenticationData requires authenticationMethod", "MQTT 5.0 §3.1.2.11.10");
-  return n;
-}
+export const sizeConnectProperties = (props: ConnectProperties | undefined): number => sizeProperties(props, TABLE, SETS[0]!);
 
 /** Writes the Property Length `len` (from sizeConnectProperties) and the properties. */
-export function writeConnectProperties(buf: Uint8Array, pos: number, props: ConnectProperties | undefined, len: number): number {
-  pos = writeVbi(buf, pos, len);
-  if (props === undefined) return pos;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "sessionExpiryInterval": {
-        buf[pos++] = 0x11;
-        pos = writeU32(buf, pos, value as number);
-        break;
-      }
-      case "authenticationMethod": {
-        buf[pos++] = 0x15;
-        pos = writeStringUnsized(buf, pos, value as string);
-        break;
-      }
-      case "authenticationData": {
-        buf[pos++] = 0x16;
-        pos = writeBinary(buf, pos, binaryBytes(value, ''));
-        break;
-      }
-      case "requestProblemInformation": {
-        buf[pos++] = 0x17;
-        buf[pos++] = value ? 1 : 0;
-        break;
-      }
-      case "requestResponseInformation": {
-        buf[pos++] = 0x19;
-        buf[pos++] = value ? 1 : 0;
-        break;
-      }
-      case "receiveMaximum": {
-        buf[pos++] = 0x21;
-        pos = writeU16(buf, pos, value as number);
-        break;
-      }
-      case "topicAliasMaximum": {
-        buf[pos++] = 0x22;
-        pos = writeU16(buf, pos, value as number);
-        break;
-      }
-      case "userProperties": {
-        pos = writeUserProperties(buf, pos, value as UserProperties);
-        break;
-      }
-      case "maximumPacketSize": {
-        buf[pos++] = 0x27;
-        pos = writeU32(buf, pos, value as number);
-        break;
-      }
-    }
-  }
-  return pos;
-}
+export const writeConnectProperties = (buf: Uint8Array, pos: number, props: ConnectProperties | undefined, len: number): number =>
+  writeProperties(buf, pos, props, len, TABLE);
 
 /** MQTT 5 properties of the Will Properties of CONNECT. */
 export interface WillProperties {
@@ -382,166 +200,14 @@ export interface WillProperties {
 }
 
 /** Reads the Property Length and the properties of the Will Properties of CONNECT; undefined when there are none. */
-export function decodeWillProperties(r: Reader): WillProperties | undefined {
-  const len = r.vbi('Property Length');
-  if (len === 0) return undefined;
-  const end = r.pos + len;
-  if (end > r.end) r.truncated('Properties');
-  const outer = r.end;
-  r.end = end; // confine reads to the property block
-  const props: WillProperties = {};
-  let seenA = 0;
-  while (r.pos < end) {
-    const id = r.vbi('Property Identifier');
-    switch (id) {
-      case 0x01: {
-        if ((seenA & 0x2) !== 0) throw repeated(0x01, "WILL", "MQTT 5.0 §3.3.2.3.2");
-        seenA |= 0x2;
-        props.payloadFormatIndicator = r.bool("Payload Format Indicator", "MQTT 5.0 §3.3.2.3.2");
-        break;
-      }
-      case 0x02: {
-        if ((seenA & 0x4) !== 0) throw repeated(0x02, "WILL", "MQTT 5.0 §3.3.2.3.3");
-        seenA |= 0x4;
-        const value = r.u32("Message Expiry Interval", "MQTT 5.0 §3.3.2.3.3");
-        props.messageExpiryInterval = value;
-        break;
-      }
-      case 0x03: {
-        if ((seenA & 0x8) !== 0) throw repeated(0x03, "WILL", "MQTT 5.0 §3.3.2.3.9");
-        seenA |= 0x8;
-        const value = r.string("Content Type", "MQTT 5.0 §3.3.2.3.9");
-        props.contentType = value;
-        break;
-      }
-      case 0x08: {
-        if ((seenA & 0x100) !== 0) throw repeated(0x08, "WILL", "MQTT 5.0 §3.3.2.3.5");
-        seenA |= 0x100;
-        const value = r.string("Response Topic", "MQTT 5.0 §3.3.2.3.5");
-        const problem = topicNameProblem(value);
-        if (problem !== undefined) throw protocolError('MQTT_ERR_TOPIC_NAME_INVALID', `WILL: Response Topic: ${problem}`, "MQTT 5.0 §3.3.2.3.5");
-        props.responseTopic = value;
-        break;
-      }
-      case 0x09: {
-        if ((seenA & 0x200) !== 0) throw repeated(0x09, "WILL", "MQTT 5.0 §3.3.2.3.6");
-        seenA |= 0x200;
-        props.correlationData = r.binary("Correlation Data", "MQTT 5.0 §3.3.2.3.6");
-        break;
-      }
-      case 0x18: {
-        if ((seenA & 0x1000000) !== 0) throw repeated(0x18, "WILL", "MQTT 5.0 §3.1.3.2.2");
-        seenA |= 0x1000000;
-        const value = r.u32("Will Delay Interval", "MQTT 5.0 §3.1.3.2.2");
-        props.willDelayInterval = value;
-        break;
-      }
-      case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
-        break;
-      }
-      default:
-        throw notAllowed(id, "WILL");
-    }
-  }
-  r.end = outer;
-  return props;
-}
+export const decodeWillProperties = (r: Reader): WillProperties | undefined => decodeProperties(r, TABLE, SETS[1]!) as WillProperties | undefined;
 
 /** Encoded size of the properties of the Will Properties of CONNECT, without the Property Length; checks every value. */
-export function sizeWillProperties(props: WillProperties | undefined): number {
-  if (props === undefined) return 0;
-  let n = 0;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "payloadFormatIndicator": {
-        checkBool(value, "WILL: Payload Format Indicator");
-        n += 2;
-        break;
-      }
-      case "messageExpiryInterval": {
-        checkInt(value, 0, 4294967295, "WILL: Message Expiry Interval", "MQTT 5.0 §3.3.2.3.3");
-        n += 5;
-        break;
-      }
-      case "contentType": {
-        n += 3 + stringLength(value, "WILL: Content Type");
-        break;
-      }
-      case "responseTopic": {
-        n += 3 + stringLength(value, "WILL: Response Topic");
-        const problem = topicNameProblem(value as string);
-        if (problem !== undefined) throw encodeError('MQTT_ERR_TOPIC_NAME_INVALID', `WILL: Response Topic: ${problem}`, "MQTT 5.0 §3.3.2.3.5");
-        break;
-      }
-      case "correlationData": {
-        n += 3 + binaryBytes(value, "WILL: Correlation Data").length;
-        break;
-      }
-      case "willDelayInterval": {
-        checkInt(value, 0, 4294967295, "WILL: Will Delay Interval", "MQTT 5.0 §3.1.3.2.2");
-        n += 5;
-        break;
-      }
-      case "userProperties": {
-        n += sizeUserProperties(value, "WILL");
-        break;
-      }
-      default:
-        throw encodeError('MQTT_ERR_PROPERTY_NOT_ALLOWED', `WILL: property '${key}' is not allowed in this packet`, 'MQTT 5.0 §2.2.2.2, Table 2-4');
-    }
-  }
-  return n;
-}
+export const sizeWillProperties = (props: WillProperties | undefined): number => sizeProperties(props, TABLE, SETS[1]!);
 
 /** Writes the Property Length `len` (from sizeWillProperties) and the properties. */
-export function writeWillProperties(buf: Uint8Array, pos: number, props: WillProperties | undefined, len: number): number {
-  pos = writeVbi(buf, pos, len);
-  if (props === undefined) return pos;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "payloadFormatIndicator": {
-        buf[pos++] = 0x01;
-        buf[pos++] = value ? 1 : 0;
-        break;
-      }
-      case "messageExpiryInterval": {
-        buf[pos++] = 0x02;
-        pos = writeU32(buf, pos, value as number);
-        break;
-      }
-      case "contentType": {
-        buf[pos++] = 0x03;
-        pos = writeStringUnsized(buf, pos, value as string);
-        break;
-      }
-      case "responseTopic": {
-        buf[pos++] = 0x08;
-        pos = writeStringUnsized(buf, pos, value as string);
-        break;
-      }
-      case "correlationData": {
-        buf[pos++] = 0x09;
-        pos = writeBinary(buf, pos, binaryBytes(value, ''));
-        break;
-      }
-      case "willDelayInterval": {
-        buf[pos++] = 0x18;
-        pos = writeU32(buf, pos, value as number);
-        break;
-      }
-      case "userProperties": {
-        pos = writeUserProperties(buf, pos, value as UserProperties);
-        break;
-      }
-    }
-  }
-  return pos;
-}
+export const writeWillProperties = (buf: Uint8Array, pos: number, props: WillProperties | undefined, len: number): number =>
+  writeProperties(buf, pos, props, len, TABLE);
 
 /** MQTT 5 properties of CONNACK. */
 export interface ConnackProperties {
@@ -582,332 +248,14 @@ export interface ConnackProperties {
 }
 
 /** Reads the Property Length and the properties of CONNACK; undefined when there are none. */
-export function decodeConnackProperties(r: Reader): ConnackProperties | undefined {
-  const len = r.vbi('Property Length');
-  if (len === 0) return undefined;
-  const end = r.pos + len;
-  if (end > r.end) r.truncated('Properties');
-  const outer = r.end;
-  r.end = end; // confine reads to the property block
-  const props: ConnackProperties = {};
-  let seenA = 0;
-  let seenB = 0;
-  while (r.pos < end) {
-    const id = r.vbi('Property Identifier');
-    switch (id) {
-      case 0x11: {
-        if ((seenA & 0x20000) !== 0) throw repeated(0x11, "CONNACK", "MQTT 5.0 §3.1.2.11.2");
-        seenA |= 0x20000;
-        const value = r.u32("Session Expiry Interval", "MQTT 5.0 §3.1.2.11.2");
-        props.sessionExpiryInterval = value;
-        break;
-      }
-      case 0x12: {
-        if ((seenA & 0x40000) !== 0) throw repeated(0x12, "CONNACK", "MQTT 5.0 §3.2.2.3.7");
-        seenA |= 0x40000;
-        const value = r.string("Assigned Client Identifier", "MQTT 5.0 §3.2.2.3.7");
-        props.assignedClientIdentifier = value;
-        break;
-      }
-      case 0x13: {
-        if ((seenA & 0x80000) !== 0) throw repeated(0x13, "CONNACK", "MQTT 5.0 §3.2.2.3.14");
-        seenA |= 0x80000;
-        const value = r.u16("Server Keep Alive", "MQTT 5.0 §3.2.2.3.14");
-        props.serverKeepAlive = value;
-        break;
-      }
-      case 0x15: {
-        if ((seenA & 0x200000) !== 0) throw repeated(0x15, "CONNACK", "MQTT 5.0 §3.1.2.11.9");
-        seenA |= 0x200000;
-        const value = r.string("Authentication Method", "MQTT 5.0 §3.1.2.11.9");
-        props.authenticationMethod = value;
-        break;
-      }
-      case 0x16: {
-        if ((seenA & 0x400000) !== 0) throw repeated(0x16, "CONNACK", "MQTT 5.0 §3.1.2.11.10");
-        seenA |= 0x400000;
-        props.authenticationData = r.binary("Authentication Data", "MQTT 5.0 §3.1.2.11.10");
-        break;
-      }
-      case 0x1a: {
-        if ((seenA & 0x4000000) !== 0) throw repeated(0x1a, "CONNACK", "MQTT 5.0 §3.2.2.3.15");
-        seenA |= 0x4000000;
-        const value = r.string("Response Information", "MQTT 5.0 §3.2.2.3.15");
-        props.responseInformation = value;
-        break;
-      }
-      case 0x1c: {
-        if ((seenA & 0x10000000) !== 0) throw repeated(0x1c, "CONNACK", "MQTT 5.0 §3.2.2.3.16");
-        seenA |= 0x10000000;
-        const value = r.string("Server Reference", "MQTT 5.0 §3.2.2.3.16");
-        props.serverReference = value;
-        break;
-      }
-      case 0x1f: {
-        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "CONNACK", "MQTT 5.0 §3.2.2.3.9");
-        seenA |= 0x80000000;
-        const value = r.string("Reason String", "MQTT 5.0 §3.2.2.3.9");
-        props.reasonString = value;
-        break;
-      }
-      case 0x21: {
-        if ((seenB & 0x2) !== 0) throw repeated(0x21, "CONNACK", "MQTT 5.0 §3.1.2.11.3");
-        seenB |= 0x2;
-        const value = r.u16("Receive Maximum", "MQTT 5.0 §3.1.2.11.3");
-        if (value < 1) throw protocolError('MQTT_ERR_PROPERTY_VALUE', `CONNACK: Receive Maximum is ${value}, outside 1..65535`, "MQTT 5.0 §3.1.2.11.3");
-        props.receiveMaximum = value;
-        break;
-      }
-      case 0x22: {
-        if ((seenB & 0x4) !== 0) throw repeated(0x22, "CONNACK", "MQTT 5.0 §3.1.2.11.5");
-        seenB |= 0x4;
-        const value = r.u16("Topic Alias Maximum", "MQTT 5.0 §3.1.2.11.5");
-        props.topicAliasMaximum = value;
-        break;
-      }
-      case 0x24: {
-        if ((seenB & 0x10) !== 0) throw repeated(0x24, "CONNACK", "MQTT 5.0 §3.2.2.3.4");
-        seenB |= 0x10;
-        const value = r.u8("Maximum QoS", "MQTT 5.0 §3.2.2.3.4");
-        if (value > 1) throw protocolError('MQTT_ERR_PROPERTY_VALUE', `CONNACK: Maximum QoS is ${value}, outside 0..1`, "MQTT 5.0 §3.2.2.3.4");
-        props.maximumQoS = value;
-        break;
-      }
-      case 0x25: {
-        if ((seenB & 0x20) !== 0) throw repeated(0x25, "CONNACK", "MQTT 5.0 §3.2.2.3.5");
-        seenB |= 0x20;
-        props.retainAvailable = r.bool("Retain Available", "MQTT 5.0 §3.2.2.3.5");
-        break;
-      }
-      case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
-        break;
-      }
-      case 0x27: {
-        if ((seenB & 0x80) !== 0) throw repeated(0x27, "CONNACK", "MQTT 5.0 §3.1.2.11.4");
-        seenB |= 0x80;
-        const value = r.u32("Maximum Packet Size", "MQTT 5.0 §3.1.2.11.4");
-        if (value < 1) throw protocolError('MQTT_ERR_PROPERTY_VALUE', `CONNACK: Maximum Packet Size is ${value}, outside 1..4294967295`, "MQTT 5.0 §3.1.2.11.4");
-        props.maximumPacketSize = value;
-        break;
-      }
-      case 0x28: {
-        if ((seenB & 0x100) !== 0) throw repeated(0x28, "CONNACK", "MQTT 5.0 §3.2.2.3.11");
-        seenB |= 0x100;
-        props.wildcardSubscriptionAvailable = r.bool("Wildcard Subscription Available", "MQTT 5.0 §3.2.2.3.11");
-        break;
-      }
-      case 0x29: {
-        if ((seenB & 0x200) !== 0) throw repeated(0x29, "CONNACK", "MQTT 5.0 §3.2.2.3.12");
-        seenB |= 0x200;
-        props.subscriptionIdentifiersAvailable = r.bool("Subscription Identifier Available", "MQTT 5.0 §3.2.2.3.12");
-        break;
-      }
-      case 0x2a: {
-        if ((seenB & 0x400) !== 0) throw repeated(0x2a, "CONNACK", "MQTT 5.0 §3.2.2.3.13");
-        seenB |= 0x400;
-        props.sharedSubscriptionAvailable = r.bool("Shared Subscription Available", "MQTT 5.0 §3.2.2.3.13");
-        break;
-      }
-      default:
-        throw notAllowed(id, "CONNACK");
-    }
-  }
-  r.end = outer;
-  if (props.authenticationData !== undefined && props.authenticationMethod === undefined) throw protocolError('MQTT_ERR_PROPERTY_REQUIRES', "CONNACK: Authentication Data without Authentication Method", "MQTT 5.0 §3.1.2.11.10");
-  return props;
-}
+export const decodeConnackProperties = (r: Reader): ConnackProperties | undefined => decodeProperties(r, TABLE, SETS[2]!) as ConnackProperties | undefined;
 
 /** Encoded size of the properties of CONNACK, without the Property Length; checks every value. */
-export function sizeConnackProperties(props: ConnackProperties | undefined): number {
-  if (props === undefined) return 0;
-  let n = 0;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "sessionExpiryInterval": {
-        checkInt(value, 0, 4294967295, "CONNACK: Session Expiry Interval", "MQTT 5.0 §3.1.2.11.2");
-        n += 5;
-        break;
-      }
-      case "assignedClientIdentifier": {
-        n += 3 + stringLength(value, "CONNACK: Assigned Client Identifier");
-        break;
-      }
-      case "serverKeepAlive": {
-        checkInt(value, 0, 65535, "CONNACK: Server Keep Alive", "MQTT 5.0 §3.2.2.3.14");
-        n += 3;
-        break;
-      }
-      case "authenticationMethod": {
-        n += 3 + stringLength(value, "CONNACK: Authentication Method");
-        break;
-      }
-      case "authenticationData": {
-        n += 3 + binaryBytes(value, "CONNACK: Authentication Data").length;
-        break;
-      }
-      case "responseInformation": {
-        n += 3 + stringLength(value, "CONNACK: Response Information");
-        break;
-      }
-      case "serverReference": {
-        n += 3 + stringLength(value, "CONNACK: Server Reference");
-        break;
-      }
-      case "reasonString": {
-        n += 3 + stringLength(value, "CONNACK: Reason String");
-        break;
-      }
-      case "receiveMaximum": {
-        checkInt(value, 1, 65535, "CONNACK: Receive Maximum", "MQTT 5.0 §3.1.2.11.3");
-        n += 3;
-        break;
-      }
-      case "topicAliasMaximum": {
-        checkInt(value, 0, 65535, "CONNACK: Topic Alias Maximum", "MQTT 5.0 §3.1.2.11.5");
-        n += 3;
-        break;
-      }
-      case "maximumQoS": {
-        checkInt(value, 0, 1, "CONNACK: Maximum QoS", "MQTT 5.0 §3.2.2.3.4");
-        n += 2;
-        break;
-      }
-      case "retainAvailable": {
-        checkBool(value, "CONNACK: Retain Available");
-        n += 2;
-        break;
-      }
-      case "userProperties": {
-        n += sizeUserProperties(value, "CONNACK");
-        break;
-      }
-      case "maximumPacketSize": {
-        checkInt(value, 1, 4294967295, "CONNACK: Maximum Packet Size", "MQTT 5.0 §3.1.2.11.4");
-        n += 5;
-        break;
-      }
-      case "wildcardSubscriptionAvailable": {
-        checkBool(value, "CONNACK: Wildcard Subscription Available");
-        n += 2;
-        break;
-      }
-      case "subscriptionIdentifiersAvailable": {
-        checkBool(value, "CONNACK: Subscription Identifier Available");
-        n += 2;
-        break;
-      }
-      case "sharedSubscriptionAvailable": {
-        checkBool(value, "CONNACK: Shared Subscription Available");
-        n += 2;
-        break;
-      }
-      default:
-        throw encodeError('MQTT_ERR_PROPERTY_NOT_ALLOWED', `CONNACK: property '${key}' is not allowed in this packet`, 'MQTT 5.0 §2.2.2.2, Table 2-4');
-    }
-  }
-  if (props.authenticationData !== undefined && props.authenticationMethod === undefined) throw encodeError('MQTT_ERR_PROPERTY_REQUIRES', "CONNACK: authenticationData requires authenticationMethod", "MQTT 5.0 §3.1.2.11.10");
-  return n;
-}
+export const sizeConnackProperties = (props: ConnackProperties | undefined): number => sizeProperties(props, TABLE, SETS[2]!);
 
 /** Writes the Property Length `len` (from sizeConnackProperties) and the properties. */
-export function writeConnackProperties(buf: Uint8Array, pos: number, props: ConnackProperties | undefined, len: number): number {
-  pos = writeVbi(buf, pos, len);
-  if (props === undefined) return pos;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "sessionExpiryInterval": {
-        buf[pos++] = 0x11;
-        pos = writeU32(buf, pos, value as number);
-        break;
-      }
-      case "assignedClientIdentifier": {
-        buf[pos++] = 0x12;
-        pos = writeStringUnsized(buf, pos, value as string);
-        break;
-      }
-      case "serverKeepAlive": {
-        buf[pos++] = 0x13;
-        pos = writeU16(buf, pos, value as number);
-        break;
-      }
-      case "authenticationMethod": {
-        buf[pos++] = 0x15;
-        pos = writeStringUnsized(buf, pos, value as string);
-        break;
-      }
-      case "authenticationData": {
-        buf[pos++] = 0x16;
-        pos = writeBinary(buf, pos, binaryBytes(value, ''));
-        break;
-      }
-      case "responseInformation": {
-        buf[pos++] = 0x1a;
-        pos = writeStringUnsized(buf, pos, value as string);
-        break;
-      }
-      case "serverReference": {
-        buf[pos++] = 0x1c;
-        pos = writeStringUnsized(buf, pos, value as string);
-        break;
-      }
-      case "reasonString": {
-        buf[pos++] = 0x1f;
-        pos = writeStringUnsized(buf, pos, value as string);
-        break;
-      }
-      case "receiveMaximum": {
-        buf[pos++] = 0x21;
-        pos = writeU16(buf, pos, value as number);
-        break;
-      }
-      case "topicAliasMaximum": {
-        buf[pos++] = 0x22;
-        pos = writeU16(buf, pos, value as number);
-        break;
-      }
-      case "maximumQoS": {
-        buf[pos++] = 0x24;
-        buf[pos++] = value as number;
-        break;
-      }
-      case "retainAvailable": {
-        buf[pos++] = 0x25;
-        buf[pos++] = value ? 1 : 0;
-        break;
-      }
-      case "userProperties": {
-        pos = writeUserProperties(buf, pos, value as UserProperties);
-        break;
-      }
-      case "maximumPacketSize": {
-        buf[pos++] = 0x27;
-        pos = writeU32(buf, pos, value as number);
-        break;
-      }
-      case "wildcardSubscriptionAvailable": {
-        buf[pos++] = 0x28;
-        buf[pos++] = value ? 1 : 0;
-        break;
-      }
-      case "subscriptionIdentifiersAvailable": {
-        buf[pos++] = 0x29;
-        buf[pos++] = value ? 1 : 0;
-        break;
-      }
-      case "sharedSubscriptionAvailable": {
-        buf[pos++] = 0x2a;
-        buf[pos++] = value ? 1 : 0;
-        break;
-      }
-    }
-  }
-  return pos;
-}
+export const writeConnackProperties = (buf: Uint8Array, pos: number, props: ConnackProperties | undefined, len: number): number =>
+  writeProperties(buf, pos, props, len, TABLE);
 
 /** MQTT 5 properties of PUBLISH. */
 export interface PublishProperties {
@@ -930,186 +278,14 @@ export interface PublishProperties {
 }
 
 /** Reads the Property Length and the properties of PUBLISH; undefined when there are none. */
-export function decodePublishProperties(r: Reader): PublishProperties | undefined {
-  const len = r.vbi('Property Length');
-  if (len === 0) return undefined;
-  const end = r.pos + len;
-  if (end > r.end) r.truncated('Properties');
-  const outer = r.end;
-  r.end = end; // confine reads to the property block
-  const props: PublishProperties = {};
-  let seenA = 0;
-  let seenB = 0;
-  while (r.pos < end) {
-    const id = r.vbi('Property Identifier');
-    switch (id) {
-      case 0x01: {
-        if ((seenA & 0x2) !== 0) throw repeated(0x01, "PUBLISH", "MQTT 5.0 §3.3.2.3.2");
-        seenA |= 0x2;
-        props.payloadFormatIndicator = r.bool("Payload Format Indicator", "MQTT 5.0 §3.3.2.3.2");
-        break;
-      }
-      case 0x02: {
-        if ((seenA & 0x4) !== 0) throw repeated(0x02, "PUBLISH", "MQTT 5.0 §3.3.2.3.3");
-        seenA |= 0x4;
-        const value = r.u32("Message Expiry Interval", "MQTT 5.0 §3.3.2.3.3");
-        props.messageExpiryInterval = value;
-        break;
-      }
-      case 0x03: {
-        if ((seenA & 0x8) !== 0) throw repeated(0x03, "PUBLISH", "MQTT 5.0 §3.3.2.3.9");
-        seenA |= 0x8;
-        const value = r.string("Content Type", "MQTT 5.0 §3.3.2.3.9");
-        props.contentType = value;
-        break;
-      }
-      case 0x08: {
-        if ((seenA & 0x100) !== 0) throw repeated(0x08, "PUBLISH", "MQTT 5.0 §3.3.2.3.5");
-        seenA |= 0x100;
-        const value = r.string("Response Topic", "MQTT 5.0 §3.3.2.3.5");
-        const problem = topicNameProblem(value);
-        if (problem !== undefined) throw protocolError('MQTT_ERR_TOPIC_NAME_INVALID', `PUBLISH: Response Topic: ${problem}`, "MQTT 5.0 §3.3.2.3.5");
-        props.responseTopic = value;
-        break;
-      }
-      case 0x09: {
-        if ((seenA & 0x200) !== 0) throw repeated(0x09, "PUBLISH", "MQTT 5.0 §3.3.2.3.6");
-        seenA |= 0x200;
-        props.correlationData = r.binary("Correlation Data", "MQTT 5.0 §3.3.2.3.6");
-        break;
-      }
-      case 0x0b: {
-        const value = r.vbi("Subscription Identifier", "MQTT 5.0 §3.3.2.3.8");
-        if (value < 1 || value > 268435455) throw protocolError('MQTT_ERR_PROPERTY_VALUE', `PUBLISH: Subscription Identifier is ${value}, outside 1..268435455`, "MQTT 5.0 §3.3.2.3.8");
-        const prior = props.subscriptionIdentifier;
-        props.subscriptionIdentifier = prior === undefined ? value : Array.isArray(prior) ? (prior.push(value), prior) : [prior, value];
-        break;
-      }
-      case 0x23: {
-        if ((seenB & 0x8) !== 0) throw repeated(0x23, "PUBLISH", "MQTT 5.0 §3.3.2.3.4");
-        seenB |= 0x8;
-        const value = r.u16("Topic Alias", "MQTT 5.0 §3.3.2.3.4");
-        if (value < 1) throw protocolError('MQTT_ERR_PROPERTY_VALUE', `PUBLISH: Topic Alias is ${value}, outside 1..65535`, "MQTT 5.0 §3.3.2.3.4");
-        props.topicAlias = value;
-        break;
-      }
-      case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
-        break;
-      }
-      default:
-        throw notAllowed(id, "PUBLISH");
-    }
-  }
-  r.end = outer;
-  return props;
-}
+export const decodePublishProperties = (r: Reader): PublishProperties | undefined => decodeProperties(r, TABLE, SETS[3]!) as PublishProperties | undefined;
 
 /** Encoded size of the properties of PUBLISH, without the Property Length; checks every value. */
-export function sizePublishProperties(props: PublishProperties | undefined): number {
-  if (props === undefined) return 0;
-  let n = 0;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "payloadFormatIndicator": {
-        checkBool(value, "PUBLISH: Payload Format Indicator");
-        n += 2;
-        break;
-      }
-      case "messageExpiryInterval": {
-        checkInt(value, 0, 4294967295, "PUBLISH: Message Expiry Interval", "MQTT 5.0 §3.3.2.3.3");
-        n += 5;
-        break;
-      }
-      case "contentType": {
-        n += 3 + stringLength(value, "PUBLISH: Content Type");
-        break;
-      }
-      case "responseTopic": {
-        n += 3 + stringLength(value, "PUBLISH: Response Topic");
-        const problem = topicNameProblem(value as string);
-        if (problem !== undefined) throw encodeError('MQTT_ERR_TOPIC_NAME_INVALID', `PUBLISH: Response Topic: ${problem}`, "MQTT 5.0 §3.3.2.3.5");
-        break;
-      }
-      case "correlationData": {
-        n += 3 + binaryBytes(value, "PUBLISH: Correlation Data").length;
-        break;
-      }
-      case "subscriptionIdentifier": {
-        for (const id of Array.isArray(value) ? value : [value]) n += 1 + vbiLength(checkInt(id, 1, 268435455, "PUBLISH: Subscription Identifier", "MQTT 5.0 §3.3.2.3.8"));
-        break;
-      }
-      case "topicAlias": {
-        checkInt(value, 1, 65535, "PUBLISH: Topic Alias", "MQTT 5.0 §3.3.2.3.4");
-        n += 3;
-        break;
-      }
-      case "userProperties": {
-        n += sizeUserProperties(value, "PUBLISH");
-        break;
-      }
-      default:
-        throw encodeError('MQTT_ERR_PROPERTY_NOT_ALLOWED', `PUBLISH: property '${key}' is not allowed in this packet`, 'MQTT 5.0 §2.2.2.2, Table 2-4');
-    }
-  }
-  return n;
-}
+export const sizePublishProperties = (props: PublishProperties | undefined): number => sizeProperties(props, TABLE, SETS[3]!);
 
 /** Writes the Property Length `len` (from sizePublishProperties) and the properties. */
-export function writePublishProperties(buf: Uint8Array, pos: number, props: PublishProperties | undefined, len: number): number {
-  pos = writeVbi(buf, pos, len);
-  if (props === undefined) return pos;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "payloadFormatIndicator": {
-        buf[pos++] = 0x01;
-        buf[pos++] = value ? 1 : 0;
-        break;
-      }
-      case "messageExpiryInterval": {
-        buf[pos++] = 0x02;
-        pos = writeU32(buf, pos, value as number);
-        break;
-      }
-      case "contentType": {
-        buf[pos++] = 0x03;
-        pos = writeStringUnsized(buf, pos, value as string);
-        break;
-      }
-      case "responseTopic": {
-        buf[pos++] = 0x08;
-        pos = writeStringUnsized(buf, pos, value as string);
-        break;
-      }
-      case "correlationData": {
-        buf[pos++] = 0x09;
-        pos = writeBinary(buf, pos, binaryBytes(value, ''));
-        break;
-      }
-      case "subscriptionIdentifier": {
-        for (const sid of Array.isArray(value) ? (value as number[]) : [value as number]) {
-          buf[pos++] = 0x0b;
-          pos = writeVbi(buf, pos, sid);
-        }
-        break;
-      }
-      case "topicAlias": {
-        buf[pos++] = 0x23;
-        pos = writeU16(buf, pos, value as number);
-        break;
-      }
-      case "userProperties": {
-        pos = writeUserProperties(buf, pos, value as UserProperties);
-        break;
-      }
-    }
-  }
-  return pos;
-}
+export const writePublishProperties = (buf: Uint8Array, pos: number, props: PublishProperties | undefined, len: number): number =>
+  writeProperties(buf, pos, props, len, TABLE);
 
 /** MQTT 5 properties of PUBACK. */
 export interface PubackProperties {
@@ -1120,81 +296,14 @@ export interface PubackProperties {
 }
 
 /** Reads the Property Length and the properties of PUBACK; undefined when there are none. */
-export function decodePubackProperties(r: Reader): PubackProperties | undefined {
-  const len = r.vbi('Property Length');
-  if (len === 0) return undefined;
-  const end = r.pos + len;
-  if (end > r.end) r.truncated('Properties');
-  const outer = r.end;
-  r.end = end; // confine reads to the property block
-  const props: PubackProperties = {};
-  let seenA = 0;
-  while (r.pos < end) {
-    const id = r.vbi('Property Identifier');
-    switch (id) {
-      case 0x1f: {
-        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "PUBACK", "MQTT 5.0 §3.2.2.3.9");
-        seenA |= 0x80000000;
-        const value = r.string("Reason String", "MQTT 5.0 §3.2.2.3.9");
-        props.reasonString = value;
-        break;
-      }
-      case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
-        break;
-      }
-      default:
-        throw notAllowed(id, "PUBACK");
-    }
-  }
-  r.end = outer;
-  return props;
-}
+export const decodePubackProperties = (r: Reader): PubackProperties | undefined => decodeProperties(r, TABLE, SETS[4]!) as PubackProperties | undefined;
 
 /** Encoded size of the properties of PUBACK, without the Property Length; checks every value. */
-export function sizePubackProperties(props: PubackProperties | undefined): number {
-  if (props === undefined) return 0;
-  let n = 0;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "reasonString": {
-        n += 3 + stringLength(value, "PUBACK: Reason String");
-        break;
-      }
-      case "userProperties": {
-        n += sizeUserProperties(value, "PUBACK");
-        break;
-      }
-      default:
-        throw encodeError('MQTT_ERR_PROPERTY_NOT_ALLOWED', `PUBACK: property '${key}' is not allowed in this packet`, 'MQTT 5.0 §2.2.2.2, Table 2-4');
-    }
-  }
-  return n;
-}
+export const sizePubackProperties = (props: PubackProperties | undefined): number => sizeProperties(props, TABLE, SETS[4]!);
 
 /** Writes the Property Length `len` (from sizePubackProperties) and the properties. */
-export function writePubackProperties(buf: Uint8Array, pos: number, props: PubackProperties | undefined, len: number): number {
-  pos = writeVbi(buf, pos, len);
-  if (props === undefined) return pos;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "reasonString": {
-        buf[pos++] = 0x1f;
-        pos = writeStringUnsized(buf, pos, value as string);
-        break;
-      }
-      case "userProperties": {
-        pos = writeUserProperties(buf, pos, value as UserProperties);
-        break;
-      }
-    }
-  }
-  return pos;
-}
+export const writePubackProperties = (buf: Uint8Array, pos: number, props: PubackProperties | undefined, len: number): number =>
+  writeProperties(buf, pos, props, len, TABLE);
 
 /** MQTT 5 properties of PUBREC. */
 export interface PubrecProperties {
@@ -1205,81 +314,14 @@ export interface PubrecProperties {
 }
 
 /** Reads the Property Length and the properties of PUBREC; undefined when there are none. */
-export function decodePubrecProperties(r: Reader): PubrecProperties | undefined {
-  const len = r.vbi('Property Length');
-  if (len === 0) return undefined;
-  const end = r.pos + len;
-  if (end > r.end) r.truncated('Properties');
-  const outer = r.end;
-  r.end = end; // confine reads to the property block
-  const props: PubrecProperties = {};
-  let seenA = 0;
-  while (r.pos < end) {
-    const id = r.vbi('Property Identifier');
-    switch (id) {
-      case 0x1f: {
-        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "PUBREC", "MQTT 5.0 §3.2.2.3.9");
-        seenA |= 0x80000000;
-        const value = r.string("Reason String", "MQTT 5.0 §3.2.2.3.9");
-        props.reasonString = value;
-        break;
-      }
-      case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
-        break;
-      }
-      default:
-        throw notAllowed(id, "PUBREC");
-    }
-  }
-  r.end = outer;
-  return props;
-}
+export const decodePubrecProperties = (r: Reader): PubrecProperties | undefined => decodeProperties(r, TABLE, SETS[5]!) as PubrecProperties | undefined;
 
 /** Encoded size of the properties of PUBREC, without the Property Length; checks every value. */
-export function sizePubrecProperties(props: PubrecProperties | undefined): number {
-  if (props === undefined) return 0;
-  let n = 0;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "reasonString": {
-        n += 3 + stringLength(value, "PUBREC: Reason String");
-        break;
-      }
-      case "userProperties": {
-        n += sizeUserProperties(value, "PUBREC");
-        break;
-      }
-      default:
-        throw encodeError('MQTT_ERR_PROPERTY_NOT_ALLOWED', `PUBREC: property '${key}' is not allowed in this packet`, 'MQTT 5.0 §2.2.2.2, Table 2-4');
-    }
-  }
-  return n;
-}
+export const sizePubrecProperties = (props: PubrecProperties | undefined): number => sizeProperties(props, TABLE, SETS[5]!);
 
 /** Writes the Property Length `len` (from sizePubrecProperties) and the properties. */
-export function writePubrecProperties(buf: Uint8Array, pos: number, props: PubrecProperties | undefined, len: number): number {
-  pos = writeVbi(buf, pos, len);
-  if (props === undefined) return pos;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "reasonString": {
-        buf[pos++] = 0x1f;
-        pos = writeStringUnsized(buf, pos, value as string);
-        break;
-      }
-      case "userProperties": {
-        pos = writeUserProperties(buf, pos, value as UserProperties);
-        break;
-      }
-    }
-  }
-  return pos;
-}
+export const writePubrecProperties = (buf: Uint8Array, pos: number, props: PubrecProperties | undefined, len: number): number =>
+  writeProperties(buf, pos, props, len, TABLE);
 
 /** MQTT 5 properties of PUBREL. */
 export interface PubrelProperties {
@@ -1290,81 +332,14 @@ export interface PubrelProperties {
 }
 
 /** Reads the Property Length and the properties of PUBREL; undefined when there are none. */
-export function decodePubrelProperties(r: Reader): PubrelProperties | undefined {
-  const len = r.vbi('Property Length');
-  if (len === 0) return undefined;
-  const end = r.pos + len;
-  if (end > r.end) r.truncated('Properties');
-  const outer = r.end;
-  r.end = end; // confine reads to the property block
-  const props: PubrelProperties = {};
-  let seenA = 0;
-  while (r.pos < end) {
-    const id = r.vbi('Property Identifier');
-    switch (id) {
-      case 0x1f: {
-        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "PUBREL", "MQTT 5.0 §3.2.2.3.9");
-        seenA |= 0x80000000;
-        const value = r.string("Reason String", "MQTT 5.0 §3.2.2.3.9");
-        props.reasonString = value;
-        break;
-      }
-      case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
-        break;
-      }
-      default:
-        throw notAllowed(id, "PUBREL");
-    }
-  }
-  r.end = outer;
-  return props;
-}
+export const decodePubrelProperties = (r: Reader): PubrelProperties | undefined => decodeProperties(r, TABLE, SETS[6]!) as PubrelProperties | undefined;
 
 /** Encoded size of the properties of PUBREL, without the Property Length; checks every value. */
-export function sizePubrelProperties(props: PubrelProperties | undefined): number {
-  if (props === undefined) return 0;
-  let n = 0;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "reasonString": {
-        n += 3 + stringLength(value, "PUBREL: Reason String");
-        break;
-      }
-      case "userProperties": {
-        n += sizeUserProperties(value, "PUBREL");
-        break;
-      }
-      default:
-        throw encodeError('MQTT_ERR_PROPERTY_NOT_ALLOWED', `PUBREL: property '${key}' is not allowed in this packet`, 'MQTT 5.0 §2.2.2.2, Table 2-4');
-    }
-  }
-  return n;
-}
+export const sizePubrelProperties = (props: PubrelProperties | undefined): number => sizeProperties(props, TABLE, SETS[6]!);
 
 /** Writes the Property Length `len` (from sizePubrelProperties) and the properties. */
-export function writePubrelProperties(buf: Uint8Array, pos: number, props: PubrelProperties | undefined, len: number): number {
-  pos = writeVbi(buf, pos, len);
-  if (props === undefined) return pos;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "reasonString": {
-        buf[pos++] = 0x1f;
-        pos = writeStringUnsized(buf, pos, value as string);
-        break;
-      }
-      case "userProperties": {
-        pos = writeUserProperties(buf, pos, value as UserProperties);
-        break;
-      }
-    }
-  }
-  return pos;
-}
+export const writePubrelProperties = (buf: Uint8Array, pos: number, props: PubrelProperties | undefined, len: number): number =>
+  writeProperties(buf, pos, props, len, TABLE);
 
 /** MQTT 5 properties of PUBCOMP. */
 export interface PubcompProperties {
@@ -1375,81 +350,14 @@ export interface PubcompProperties {
 }
 
 /** Reads the Property Length and the properties of PUBCOMP; undefined when there are none. */
-export function decodePubcompProperties(r: Reader): PubcompProperties | undefined {
-  const len = r.vbi('Property Length');
-  if (len === 0) return undefined;
-  const end = r.pos + len;
-  if (end > r.end) r.truncated('Properties');
-  const outer = r.end;
-  r.end = end; // confine reads to the property block
-  const props: PubcompProperties = {};
-  let seenA = 0;
-  while (r.pos < end) {
-    const id = r.vbi('Property Identifier');
-    switch (id) {
-      case 0x1f: {
-        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "PUBCOMP", "MQTT 5.0 §3.2.2.3.9");
-        seenA |= 0x80000000;
-        const value = r.string("Reason String", "MQTT 5.0 §3.2.2.3.9");
-        props.reasonString = value;
-        break;
-      }
-      case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
-        break;
-      }
-      default:
-        throw notAllowed(id, "PUBCOMP");
-    }
-  }
-  r.end = outer;
-  return props;
-}
+export const decodePubcompProperties = (r: Reader): PubcompProperties | undefined => decodeProperties(r, TABLE, SETS[7]!) as PubcompProperties | undefined;
 
 /** Encoded size of the properties of PUBCOMP, without the Property Length; checks every value. */
-export function sizePubcompProperties(props: PubcompProperties | undefined): number {
-  if (props === undefined) return 0;
-  let n = 0;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "reasonString": {
-        n += 3 + stringLength(value, "PUBCOMP: Reason String");
-        break;
-      }
-      case "userProperties": {
-        n += sizeUserProperties(value, "PUBCOMP");
-        break;
-      }
-      default:
-        throw encodeError('MQTT_ERR_PROPERTY_NOT_ALLOWED', `PUBCOMP: property '${key}' is not allowed in this packet`, 'MQTT 5.0 §2.2.2.2, Table 2-4');
-    }
-  }
-  return n;
-}
+export const sizePubcompProperties = (props: PubcompProperties | undefined): number => sizeProperties(props, TABLE, SETS[7]!);
 
 /** Writes the Property Length `len` (from sizePubcompProperties) and the properties. */
-export function writePubcompProperties(buf: Uint8Array, pos: number, props: PubcompProperties | undefined, len: number): number {
-  pos = writeVbi(buf, pos, len);
-  if (props === undefined) return pos;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "reasonString": {
-        buf[pos++] = 0x1f;
-        pos = writeStringUnsized(buf, pos, value as string);
-        break;
-      }
-      case "userProperties": {
-        pos = writeUserProperties(buf, pos, value as UserProperties);
-        break;
-      }
-    }
-  }
-  return pos;
-}
+export const writePubcompProperties = (buf: Uint8Array, pos: number, props: PubcompProperties | undefined, len: number): number =>
+  writeProperties(buf, pos, props, len, TABLE);
 
 /** MQTT 5 properties of SUBSCRIBE. */
 export interface SubscribeProperties {
@@ -1460,82 +368,14 @@ export interface SubscribeProperties {
 }
 
 /** Reads the Property Length and the properties of SUBSCRIBE; undefined when there are none. */
-export function decodeSubscribeProperties(r: Reader): SubscribeProperties | undefined {
-  const len = r.vbi('Property Length');
-  if (len === 0) return undefined;
-  const end = r.pos + len;
-  if (end > r.end) r.truncated('Properties');
-  const outer = r.end;
-  r.end = end; // confine reads to the property block
-  const props: SubscribeProperties = {};
-  let seenA = 0;
-  while (r.pos < end) {
-    const id = r.vbi('Property Identifier');
-    switch (id) {
-      case 0x0b: {
-        if ((seenA & 0x800) !== 0) throw repeated(0x0b, "SUBSCRIBE", "MQTT 5.0 §3.3.2.3.8");
-        seenA |= 0x800;
-        const value = r.vbi("Subscription Identifier", "MQTT 5.0 §3.3.2.3.8");
-        if (value < 1 || value > 268435455) throw protocolError('MQTT_ERR_PROPERTY_VALUE', `SUBSCRIBE: Subscription Identifier is ${value}, outside 1..268435455`, "MQTT 5.0 §3.3.2.3.8");
-        props.subscriptionIdentifier = value;
-        break;
-      }
-      case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
-        break;
-      }
-      default:
-        throw notAllowed(id, "SUBSCRIBE");
-    }
-  }
-  r.end = outer;
-  return props;
-}
+export const decodeSubscribeProperties = (r: Reader): SubscribeProperties | undefined => decodeProperties(r, TABLE, SETS[8]!) as SubscribeProperties | undefined;
 
 /** Encoded size of the properties of SUBSCRIBE, without the Property Length; checks every value. */
-export function sizeSubscribeProperties(props: SubscribeProperties | undefined): number {
-  if (props === undefined) return 0;
-  let n = 0;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "subscriptionIdentifier": {
-        n += 1 + vbiLength(checkInt(value, 1, 268435455, "SUBSCRIBE: Subscription Identifier", "MQTT 5.0 §3.3.2.3.8"));
-        break;
-      }
-      case "userProperties": {
-        n += sizeUserProperties(value, "SUBSCRIBE");
-        break;
-      }
-      default:
-        throw encodeError('MQTT_ERR_PROPERTY_NOT_ALLOWED', `SUBSCRIBE: property '${key}' is not allowed in this packet`, 'MQTT 5.0 §2.2.2.2, Table 2-4');
-    }
-  }
-  return n;
-}
+export const sizeSubscribeProperties = (props: SubscribeProperties | undefined): number => sizeProperties(props, TABLE, SETS[8]!);
 
 /** Writes the Property Length `len` (from sizeSubscribeProperties) and the properties. */
-export function writeSubscribeProperties(buf: Uint8Array, pos: number, props: SubscribeProperties | undefined, len: number): number {
-  pos = writeVbi(buf, pos, len);
-  if (props === undefined) return pos;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "subscriptionIdentifier": {
-        buf[pos++] = 0x0b;
-        pos = writeVbi(buf, pos, value as number);
-        break;
-      }
-      case "userProperties": {
-        pos = writeUserProperties(buf, pos, value as UserProperties);
-        break;
-      }
-    }
-  }
-  return pos;
-}
+export const writeSubscribeProperties = (buf: Uint8Array, pos: number, props: SubscribeProperties | undefined, len: number): number =>
+  writeProperties(buf, pos, props, len, TABLE);
 
 /** MQTT 5 properties of SUBACK. */
 export interface SubackProperties {
@@ -1546,81 +386,14 @@ export interface SubackProperties {
 }
 
 /** Reads the Property Length and the properties of SUBACK; undefined when there are none. */
-export function decodeSubackProperties(r: Reader): SubackProperties | undefined {
-  const len = r.vbi('Property Length');
-  if (len === 0) return undefined;
-  const end = r.pos + len;
-  if (end > r.end) r.truncated('Properties');
-  const outer = r.end;
-  r.end = end; // confine reads to the property block
-  const props: SubackProperties = {};
-  let seenA = 0;
-  while (r.pos < end) {
-    const id = r.vbi('Property Identifier');
-    switch (id) {
-      case 0x1f: {
-        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "SUBACK", "MQTT 5.0 §3.2.2.3.9");
-        seenA |= 0x80000000;
-        const value = r.string("Reason String", "MQTT 5.0 §3.2.2.3.9");
-        props.reasonString = value;
-        break;
-      }
-      case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
-        break;
-      }
-      default:
-        throw notAllowed(id, "SUBACK");
-    }
-  }
-  r.end = outer;
-  return props;
-}
+export const decodeSubackProperties = (r: Reader): SubackProperties | undefined => decodeProperties(r, TABLE, SETS[9]!) as SubackProperties | undefined;
 
 /** Encoded size of the properties of SUBACK, without the Property Length; checks every value. */
-export function sizeSubackProperties(props: SubackProperties | undefined): number {
-  if (props === undefined) return 0;
-  let n = 0;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "reasonString": {
-        n += 3 + stringLength(value, "SUBACK: Reason String");
-        break;
-      }
-      case "userProperties": {
-        n += sizeUserProperties(value, "SUBACK");
-        break;
-      }
-      default:
-        throw encodeError('MQTT_ERR_PROPERTY_NOT_ALLOWED', `SUBACK: property '${key}' is not allowed in this packet`, 'MQTT 5.0 §2.2.2.2, Table 2-4');
-    }
-  }
-  return n;
-}
+export const sizeSubackProperties = (props: SubackProperties | undefined): number => sizeProperties(props, TABLE, SETS[9]!);
 
 /** Writes the Property Length `len` (from sizeSubackProperties) and the properties. */
-export function writeSubackProperties(buf: Uint8Array, pos: number, props: SubackProperties | undefined, len: number): number {
-  pos = writeVbi(buf, pos, len);
-  if (props === undefined) return pos;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "reasonString": {
-        buf[pos++] = 0x1f;
-        pos = writeStringUnsized(buf, pos, value as string);
-        break;
-      }
-      case "userProperties": {
-        pos = writeUserProperties(buf, pos, value as UserProperties);
-        break;
-      }
-    }
-  }
-  return pos;
-}
+export const writeSubackProperties = (buf: Uint8Array, pos: number, props: SubackProperties | undefined, len: number): number =>
+  writeProperties(buf, pos, props, len, TABLE);
 
 /** MQTT 5 properties of UNSUBSCRIBE. */
 export interface UnsubscribeProperties {
@@ -1629,64 +402,14 @@ export interface UnsubscribeProperties {
 }
 
 /** Reads the Property Length and the properties of UNSUBSCRIBE; undefined when there are none. */
-export function decodeUnsubscribeProperties(r: Reader): UnsubscribeProperties | undefined {
-  const len = r.vbi('Property Length');
-  if (len === 0) return undefined;
-  const end = r.pos + len;
-  if (end > r.end) r.truncated('Properties');
-  const outer = r.end;
-  r.end = end; // confine reads to the property block
-  const props: UnsubscribeProperties = {};
-  while (r.pos < end) {
-    const id = r.vbi('Property Identifier');
-    switch (id) {
-      case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
-        break;
-      }
-      default:
-        throw notAllowed(id, "UNSUBSCRIBE");
-    }
-  }
-  r.end = outer;
-  return props;
-}
+export const decodeUnsubscribeProperties = (r: Reader): UnsubscribeProperties | undefined => decodeProperties(r, TABLE, SETS[10]!) as UnsubscribeProperties | undefined;
 
 /** Encoded size of the properties of UNSUBSCRIBE, without the Property Length; checks every value. */
-export function sizeUnsubscribeProperties(props: UnsubscribeProperties | undefined): number {
-  if (props === undefined) return 0;
-  let n = 0;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "userProperties": {
-        n += sizeUserProperties(value, "UNSUBSCRIBE");
-        break;
-      }
-      default:
-        throw encodeError('MQTT_ERR_PROPERTY_NOT_ALLOWED', `UNSUBSCRIBE: property '${key}' is not allowed in this packet`, 'MQTT 5.0 §2.2.2.2, Table 2-4');
-    }
-  }
-  return n;
-}
+export const sizeUnsubscribeProperties = (props: UnsubscribeProperties | undefined): number => sizeProperties(props, TABLE, SETS[10]!);
 
 /** Writes the Property Length `len` (from sizeUnsubscribeProperties) and the properties. */
-export function writeUnsubscribeProperties(buf: Uint8Array, pos: number, props: UnsubscribeProperties | undefined, len: number): number {
-  pos = writeVbi(buf, pos, len);
-  if (props === undefined) return pos;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "userProperties": {
-        pos = writeUserProperties(buf, pos, value as UserProperties);
-        break;
-      }
-    }
-  }
-  return pos;
-}
+export const writeUnsubscribeProperties = (buf: Uint8Array, pos: number, props: UnsubscribeProperties | undefined, len: number): number =>
+  writeProperties(buf, pos, props, len, TABLE);
 
 /** MQTT 5 properties of UNSUBACK. */
 export interface UnsubackProperties {
@@ -1697,81 +420,14 @@ export interface UnsubackProperties {
 }
 
 /** Reads the Property Length and the properties of UNSUBACK; undefined when there are none. */
-export function decodeUnsubackProperties(r: Reader): UnsubackProperties | undefined {
-  const len = r.vbi('Property Length');
-  if (len === 0) return undefined;
-  const end = r.pos + len;
-  if (end > r.end) r.truncated('Properties');
-  const outer = r.end;
-  r.end = end; // confine reads to the property block
-  const props: UnsubackProperties = {};
-  let seenA = 0;
-  while (r.pos < end) {
-    const id = r.vbi('Property Identifier');
-    switch (id) {
-      case 0x1f: {
-        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "UNSUBACK", "MQTT 5.0 §3.2.2.3.9");
-        seenA |= 0x80000000;
-        const value = r.string("Reason String", "MQTT 5.0 §3.2.2.3.9");
-        props.reasonString = value;
-        break;
-      }
-      case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
-        break;
-      }
-      default:
-        throw notAllowed(id, "UNSUBACK");
-    }
-  }
-  r.end = outer;
-  return props;
-}
+export const decodeUnsubackProperties = (r: Reader): UnsubackProperties | undefined => decodeProperties(r, TABLE, SETS[11]!) as UnsubackProperties | undefined;
 
 /** Encoded size of the properties of UNSUBACK, without the Property Length; checks every value. */
-export function sizeUnsubackProperties(props: UnsubackProperties | undefined): number {
-  if (props === undefined) return 0;
-  let n = 0;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "reasonString": {
-        n += 3 + stringLength(value, "UNSUBACK: Reason String");
-        break;
-      }
-      case "userProperties": {
-        n += sizeUserProperties(value, "UNSUBACK");
-        break;
-      }
-      default:
-        throw encodeError('MQTT_ERR_PROPERTY_NOT_ALLOWED', `UNSUBACK: property '${key}' is not allowed in this packet`, 'MQTT 5.0 §2.2.2.2, Table 2-4');
-    }
-  }
-  return n;
-}
+export const sizeUnsubackProperties = (props: UnsubackProperties | undefined): number => sizeProperties(props, TABLE, SETS[11]!);
 
 /** Writes the Property Length `len` (from sizeUnsubackProperties) and the properties. */
-export function writeUnsubackProperties(buf: Uint8Array, pos: number, props: UnsubackProperties | undefined, len: number): number {
-  pos = writeVbi(buf, pos, len);
-  if (props === undefined) return pos;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "reasonString": {
-        buf[pos++] = 0x1f;
-        pos = writeStringUnsized(buf, pos, value as string);
-        break;
-      }
-      case "userProperties": {
-        pos = writeUserProperties(buf, pos, value as UserProperties);
-        break;
-      }
-    }
-  }
-  return pos;
-}
+export const writeUnsubackProperties = (buf: Uint8Array, pos: number, props: UnsubackProperties | undefined, len: number): number =>
+  writeProperties(buf, pos, props, len, TABLE);
 
 /** MQTT 5 properties of DISCONNECT. */
 export interface DisconnectProperties {
@@ -1786,114 +442,14 @@ export interface DisconnectProperties {
 }
 
 /** Reads the Property Length and the properties of DISCONNECT; undefined when there are none. */
-export function decodeDisconnectProperties(r: Reader): DisconnectProperties | undefined {
-  const len = r.vbi('Property Length');
-  if (len === 0) return undefined;
-  const end = r.pos + len;
-  if (end > r.end) r.truncated('Properties');
-  const outer = r.end;
-  r.end = end; // confine reads to the property block
-  const props: DisconnectProperties = {};
-  let seenA = 0;
-  while (r.pos < end) {
-    const id = r.vbi('Property Identifier');
-    switch (id) {
-      case 0x11: {
-        if ((seenA & 0x20000) !== 0) throw repeated(0x11, "DISCONNECT", "MQTT 5.0 §3.1.2.11.2");
-        seenA |= 0x20000;
-        const value = r.u32("Session Expiry Interval", "MQTT 5.0 §3.1.2.11.2");
-        props.sessionExpiryInterval = value;
-        break;
-      }
-      case 0x1c: {
-        if ((seenA & 0x10000000) !== 0) throw repeated(0x1c, "DISCONNECT", "MQTT 5.0 §3.2.2.3.16");
-        seenA |= 0x10000000;
-        const value = r.string("Server Reference", "MQTT 5.0 §3.2.2.3.16");
-        props.serverReference = value;
-        break;
-      }
-      case 0x1f: {
-        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "DISCONNECT", "MQTT 5.0 §3.2.2.3.9");
-        seenA |= 0x80000000;
-        const value = r.string("Reason String", "MQTT 5.0 §3.2.2.3.9");
-        props.reasonString = value;
-        break;
-      }
-      case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
-        break;
-      }
-      default:
-        throw notAllowed(id, "DISCONNECT");
-    }
-  }
-  r.end = outer;
-  return props;
-}
+export const decodeDisconnectProperties = (r: Reader): DisconnectProperties | undefined => decodeProperties(r, TABLE, SETS[12]!) as DisconnectProperties | undefined;
 
 /** Encoded size of the properties of DISCONNECT, without the Property Length; checks every value. */
-export function sizeDisconnectProperties(props: DisconnectProperties | undefined): number {
-  if (props === undefined) return 0;
-  let n = 0;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "sessionExpiryInterval": {
-        checkInt(value, 0, 4294967295, "DISCONNECT: Session Expiry Interval", "MQTT 5.0 §3.1.2.11.2");
-        n += 5;
-        break;
-      }
-      case "serverReference": {
-        n += 3 + stringLength(value, "DISCONNECT: Server Reference");
-        break;
-      }
-      case "reasonString": {
-        n += 3 + stringLength(value, "DISCONNECT: Reason String");
-        break;
-      }
-      case "userProperties": {
-        n += sizeUserProperties(value, "DISCONNECT");
-        break;
-      }
-      default:
-        throw encodeError('MQTT_ERR_PROPERTY_NOT_ALLOWED', `DISCONNECT: property '${key}' is not allowed in this packet`, 'MQTT 5.0 §2.2.2.2, Table 2-4');
-    }
-  }
-  return n;
-}
+export const sizeDisconnectProperties = (props: DisconnectProperties | undefined): number => sizeProperties(props, TABLE, SETS[12]!);
 
 /** Writes the Property Length `len` (from sizeDisconnectProperties) and the properties. */
-export function writeDisconnectProperties(buf: Uint8Array, pos: number, props: DisconnectProperties | undefined, len: number): number {
-  pos = writeVbi(buf, pos, len);
-  if (props === undefined) return pos;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "sessionExpiryInterval": {
-        buf[pos++] = 0x11;
-        pos = writeU32(buf, pos, value as number);
-        break;
-      }
-      case "serverReference": {
-        buf[pos++] = 0x1c;
-        pos = writeStringUnsized(buf, pos, value as string);
-        break;
-      }
-      case "reasonString": {
-        buf[pos++] = 0x1f;
-        pos = writeStringUnsized(buf, pos, value as string);
-        break;
-      }
-      case "userProperties": {
-        pos = writeUserProperties(buf, pos, value as UserProperties);
-        break;
-      }
-    }
-  }
-  return pos;
-}
+export const writeDisconnectProperties = (buf: Uint8Array, pos: number, props: DisconnectProperties | undefined, len: number): number =>
+  writeProperties(buf, pos, props, len, TABLE);
 
 /** MQTT 5 properties of AUTH. */
 export interface AuthProperties {
@@ -1908,112 +464,12 @@ export interface AuthProperties {
 }
 
 /** Reads the Property Length and the properties of AUTH; undefined when there are none. */
-export function decodeAuthProperties(r: Reader): AuthProperties | undefined {
-  const len = r.vbi('Property Length');
-  if (len === 0) return undefined;
-  const end = r.pos + len;
-  if (end > r.end) r.truncated('Properties');
-  const outer = r.end;
-  r.end = end; // confine reads to the property block
-  const props: AuthProperties = {};
-  let seenA = 0;
-  while (r.pos < end) {
-    const id = r.vbi('Property Identifier');
-    switch (id) {
-      case 0x15: {
-        if ((seenA & 0x200000) !== 0) throw repeated(0x15, "AUTH", "MQTT 5.0 §3.1.2.11.9");
-        seenA |= 0x200000;
-        const value = r.string("Authentication Method", "MQTT 5.0 §3.1.2.11.9");
-        props.authenticationMethod = value;
-        break;
-      }
-      case 0x16: {
-        if ((seenA & 0x400000) !== 0) throw repeated(0x16, "AUTH", "MQTT 5.0 §3.1.2.11.10");
-        seenA |= 0x400000;
-        props.authenticationData = r.binary("Authentication Data", "MQTT 5.0 §3.1.2.11.10");
-        break;
-      }
-      case 0x1f: {
-        if ((seenA & 0x80000000) !== 0) throw repeated(0x1f, "AUTH", "MQTT 5.0 §3.2.2.3.9");
-        seenA |= 0x80000000;
-        const value = r.string("Reason String", "MQTT 5.0 §3.2.2.3.9");
-        props.reasonString = value;
-        break;
-      }
-      case 0x26: {
-        readUserProperty(r, (props.userProperties ??= {}), "MQTT 5.0 §3.1.2.11.8");
-        break;
-      }
-      default:
-        throw notAllowed(id, "AUTH");
-    }
-  }
-  r.end = outer;
-  if (props.authenticationData !== undefined && props.authenticationMethod === undefined) throw protocolError('MQTT_ERR_PROPERTY_REQUIRES', "AUTH: Authentication Data without Authentication Method", "MQTT 5.0 §3.1.2.11.10");
-  return props;
-}
+export const decodeAuthProperties = (r: Reader): AuthProperties | undefined => decodeProperties(r, TABLE, SETS[13]!) as AuthProperties | undefined;
 
 /** Encoded size of the properties of AUTH, without the Property Length; checks every value. */
-export function sizeAuthProperties(props: AuthProperties | undefined): number {
-  if (props === undefined) return 0;
-  let n = 0;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "authenticationMethod": {
-        n += 3 + stringLength(value, "AUTH: Authentication Method");
-        break;
-      }
-      case "authenticationData": {
-        n += 3 + binaryBytes(value, "AUTH: Authentication Data").length;
-        break;
-      }
-      case "reasonString": {
-        n += 3 + stringLength(value, "AUTH: Reason String");
-        break;
-      }
-      case "userProperties": {
-        n += sizeUserProperties(value, "AUTH");
-        break;
-      }
-      default:
-        throw encodeError('MQTT_ERR_PROPERTY_NOT_ALLOWED', `AUTH: property '${key}' is not allowed in this packet`, 'MQTT 5.0 §2.2.2.2, Table 2-4');
-    }
-  }
-  if (props.authenticationData !== undefined && props.authenticationMethod === undefined) throw encodeError('MQTT_ERR_PROPERTY_REQUIRES', "AUTH: authenticationData requires authenticationMethod", "MQTT 5.0 §3.1.2.11.10");
-  return n;
-}
+export const sizeAuthProperties = (props: AuthProperties | undefined): number => sizeProperties(props, TABLE, SETS[13]!);
 
 /** Writes the Property Length `len` (from sizeAuthProperties) and the properties. */
-export function writeAuthProperties(buf: Uint8Array, pos: number, props: AuthProperties | undefined, len: number): number {
-  pos = writeVbi(buf, pos, len);
-  if (props === undefined) return pos;
-  for (const key in props) {
-    const value: unknown = (props as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    switch (key) {
-      case "authenticationMethod": {
-        buf[pos++] = 0x15;
-        pos = writeStringUnsized(buf, pos, value as string);
-        break;
-      }
-      case "authenticationData": {
-        buf[pos++] = 0x16;
-        pos = writeBinary(buf, pos, binaryBytes(value, ''));
-        break;
-      }
-      case "reasonString": {
-        buf[pos++] = 0x1f;
-        pos = writeStringUnsized(buf, pos, value as string);
-        break;
-      }
-      case "userProperties": {
-        pos = writeUserProperties(buf, pos, value as UserProperties);
-        break;
-      }
-    }
-  }
-  return pos;
-}
+export const writeAuthProperties = (buf: Uint8Array, pos: number, props: AuthProperties | undefined, len: number): number =>
+  writeProperties(buf, pos, props, len, TABLE);
 

@@ -2,6 +2,16 @@
 export { alloc } from './alloc.js';
 export * from './errors.js';
 export { type BodyDecoder, DEFAULT_MAXIMUM_PACKET_SIZE, Framer, frameOne } from './framer.js';
+export {
+  decodeProperties,
+  type PropertyDescriptor,
+  type PropertySet,
+  type PropertyTable,
+  PropertyType,
+  propertyTable,
+  sizeProperties,
+  writeProperties,
+} from './properties.js';
 export { Reader } from './reader.js';
 export { topicFilterProblem, topicNameProblem } from './topic.js';
 export {
