@@ -1,0 +1,112 @@
+/**
+ * Outgoing Topic Aliases (MQTT 5.0 §3.3.2.3.4). State only: `apply` says which topic and alias a
+ * PUBLISH goes out with on the current connection; the client encodes. The mapping lives as long
+ * as the connection [MQTT-3.3.2-7]: a new connection starts from an empty table.
+ *
+ *   alias ──► topic     Map in recency order: first entry = least recently used
+ *   topic ──► alias     the alias a topic was last registered under
+ *
+ * Rules, in MQTT.js's order:
+ *  - an alias the application set, with a topic: (re)register it and send both;
+ *  - an alias the application set, with an empty topic: send the alias alone if it still names
+ *    that topic here, else register it again (the topic is recovered at publish time);
+ *  - `autoAssignTopicAlias`: a topic with an alias goes as the alias alone; a topic without one
+ *    takes a vacant alias, or the least recently used one once all `max` are taken;
+ *  - `autoUseTopicAlias`: a topic with an alias goes as the alias alone; others go unchanged.
+ * Never more than the server's Topic Alias Maximum [MQTT-3.3.2-8].
+ */
+export interface AliasChoice {
+  /** The Topic Name to write: '' when the alias alone names it. */
+  topic: string;
+  alias: number | undefined;
+}
+
+export interface AliasPolicy {
+  autoUseTopicAlias?: boolean;
+  autoAssignTopicAlias?: boolean;
+}
+
+export class TopicAliasSend {
+  private readonly byAlias = new Map<number, string>();
+  private readonly byTopic = new Map<string, number>();
+
+  /** `max` is the server's Topic Alias Maximum (0: the server takes none). */
+  constructor(readonly max: number) {}
+
+  get size(): number {
+    return this.byAlias.size;
+  }
+
+  /** The topic an alias names on this connection. */
+  topicOf(alias: number): string | undefined {
+    return this.byAlias.get(alias);
+  }
+
+  /** The alias a topic is registered under (without marking it used). */
+  aliasOf(topic: string): number | undefined {
+    const alias = this.byTopic.get(topic);
+    return alias !== undefined && this.byAlias.get(alias) === topic ? alias : undefined;
+  }
+
+  /** Registers `alias` for `topic`; false when the alias is out of range. */
+  put(topic: string, alias: number): boolean {
+    if (!Number.isInteger(alias) || alias < 1 || alias > this.max) return false;
+    const previous = this.byAlias.get(alias);
+    if (previous !== undefined && this.byTopic.get(previous) === alias) this.byTopic.delete(previous);
+    this.byAlias.delete(alias);
+    this.byAlias.set(alias, topic);
+    this.byTopic.set(topic, alias);
+    return true;
+  }
+
+  /** The lowest vacant alias, or the least recently used one when all are taken. */
+  lruAlias(): number {
+    if (this.byAlias.size < this.max) {
+      for (let a = 1; a <= this.max; a++) if (!this.byAlias.has(a)) return a;
+    }
+    return this.byAlias.keys().next().value as number;
+  }
+
+  private touch(alias: number): void {
+    const topic = this.byAlias.get(alias)!;
+    this.byAlias.delete(alias);
+    this.byAlias.set(alias, topic);
+  }
+
+  /**
+   * What a PUBLISH for `topic` (never empty: the client recovers it first) goes out as.
+   * `requested` is the alias the application set; `aliasOnly` that it sent an empty topic.
+   * Returns null when the requested alias is out of the server's range.
+   */
+  apply(
+    topic: string,
+    requested: number | undefined,
+    aliasOnly: boolean,
+    policy: AliasPolicy,
+  ): AliasChoice | null {
+    if (requested !== undefined) {
+      if (aliasOnly && this.byAlias.get(requested) === topic) {
+        this.touch(requested);
+        return { topic: '', alias: requested };
+      }
+      return this.put(topic, requested) ? { topic, alias: requested } : null;
+    }
+    if (this.max === 0 || !(policy.autoAssignTopicAlias || policy.autoUseTopicAlias)) {
+      return { topic, alias: undefined };
+    }
+    const known = this.aliasOf(topic);
+    if (known !== undefined) {
+      this.touch(known);
+      return { topic: '', alias: known };
+    }
+    if (!policy.autoAssignTopicAlias) return { topic, alias: undefined };
+    const alias = this.lruAlias();
+    this.put(topic, alias);
+    return { topic, alias };
+  }
+
+  clear(): void {
+    this.byAlias.clear();
+    this.byTopic.clear();
+  }
+}
