@@ -4,6 +4,7 @@
  * args) hold state and decide. Events, options and callbacks follow MQTT.js v5.
  */
 import {
+  type AuthPacket,
   type AuthPacketInput,
   type ConnackPacket,
   type ConnectPacketInput,
@@ -14,8 +15,11 @@ import {
   encode,
   type Packet,
   type PacketInput,
+  type PubackPacket,
+  type PubcompPacket,
   type PublishPacket,
   type PublishPacketInput,
+  type PubrecPacket,
   type QoS,
   reasonCodeName,
   type SubackPacket,
@@ -32,16 +36,19 @@ import {
   MqttClientError,
   MqttConnackError,
   noMessageId,
+  protocolViolation,
   queueFull,
   reconnectFailed,
   serverDisconnect,
 } from './errors.js';
 import { createLog } from './log.js';
 import { DefaultMessageIdProvider, type MessageIdProvider } from './message-id.js';
-import type { ClientOptions, ConnectionUpdate, ResolvedOptions } from './options.js';
+import { type MessageStream, type MessagesOptions, messages } from './messages.js';
+import type { AuthPacketOptions, ClientOptions, ConnectionUpdate, ResolvedOptions } from './options.js';
 import { resolveOptions, transportOptionsFor } from './options.js';
 import { reconnectDelay } from './reconnect/backoff.js';
 import { parseServerReference } from './reconnect/server-reference.js';
+import { type RequestOptions, type ResponseMessage, request, respond } from './request.js';
 import {
   batches,
   checkQos,
@@ -53,9 +60,15 @@ import {
   type UnsubscribeOptions,
   unsubscriptionsFor,
 } from './session/args.js';
+import { AuthState } from './session/auth.js';
+import { type AckSlot, Incoming } from './session/incoming.js';
 import { Keepalive } from './session/keepalive.js';
 import { type Operation, type OperationCallback, Outgoing } from './session/outgoing.js';
 import { restoredOperations } from './session/restore.js';
+import { checkPublish, checkSubscribe } from './session/server-limits.js';
+import { TopicAliasRecv } from './session/topic-alias-recv.js';
+import { TopicAliasSend } from './session/topic-alias-send.js';
+import { type AbortableOptions, withSignal } from './signal.js';
 import { type PacketWithId, Store, type StoreLike } from './store.js';
 import { type TimerHandle, timers } from './timers.js';
 import { validateTopicName } from './topic.js';
@@ -68,6 +81,16 @@ export type PublishCallback = (error?: Error, packet?: Packet) => void;
 export type SubscribeCallback = (error: Error | null, granted?: Granted[], packet?: SubackPacket) => void;
 export type UnsubscribeCallback = (error?: Error, packet?: UnsubackPacket) => void;
 export type EndCallback = (error?: Error) => void;
+/** The answer `handleAuth` gives to a server AUTH: the AUTH to send back (MQTT 5). */
+export type AuthCallback = (error?: Error | null, response?: AuthPacketOptions) => void;
+
+/** A QoS 1/2 message awaiting `client.ack()` under `manualAck`. */
+interface PendingAck {
+  packet: PublishPacket;
+  slot: AckSlot;
+  acked: boolean;
+  reasonCode: number;
+}
 
 export interface EndOptions {
   reasonCode?: number;
@@ -131,7 +154,19 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   private backlog: Packet[] = [];
   private blocked = false;
   /** Topic aliases the server set (MQTT 5 §3.3.2.3.4). */
-  private readonly aliasesIn = new Map<number, string>();
+  private aliasesIn = new TopicAliasRecv(0);
+  /** Topic aliases we set, within the server's Topic Alias Maximum. */
+  private aliasesOut = new TopicAliasSend(0);
+  /** PUBLISHes whose application gave an empty topic and an alias: sent as the alias alone when possible. */
+  private readonly aliasOnly = new WeakSet<PublishPacketInput>();
+  /** Our Receive Maximum window and the order of our acknowledgements. */
+  private incoming = new Incoming(65_535);
+  private auth = new AuthState(undefined);
+  private reauthWaiters: { resolve: (p: AuthPacket) => void; reject: (e: Error) => void }[] = [];
+  /** manualAck: delivered QoS 1/2 messages by packet id, until their flow ends. */
+  private readonly pendingAcks = new Map<number, PendingAck>();
+  /** Ids given up with removeOutgoingMessage: a late ack for one is not a protocol error. */
+  private readonly removedIds = new Set<number>();
   private endWaiters: (() => void)[] = [];
   /** The Client Identifier the server assigned (MQTT 5), used for later connections. */
   private assignedClientId: string | undefined;
@@ -170,6 +205,12 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       protocolVersion: this.options.protocolVersion,
       maximumPacketSize: this.options.properties?.maximumPacketSize,
     });
+    const props = this.protocolVersion === 5 ? this.options.properties : undefined;
+    this.aliasesIn = new TopicAliasRecv(props?.topicAliasMaximum ?? 0);
+    this.aliasesOut = new TopicAliasSend(0);
+    this.incoming = new Incoming(props?.receiveMaximum ?? 65_535);
+    this.auth = new AuthState(props?.authenticationMethod);
+    if (props?.authenticationMethod !== undefined) this.auth.phase = 'connecting';
     this.connection = transports.open(transportOptions, {
       connect: () => live() && this.onTransportConnect(),
       data: (chunk) => live() && this.onData(chunk),
@@ -260,7 +301,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   private protocolViolation(error: Error, reasonCode: number): void {
     log('protocol violation: %s', error.message);
     this.emit('error', error);
-    if (this.protocolVersion === 5 && this.connackReceived && reasonCode >= 0x80) {
+    const mayDisconnect = this.connackReceived || this.auth.phase === 'connecting'; // [MQTT-4.12.0-1]
+    if (this.protocolVersion === 5 && mayDisconnect && reasonCode >= 0x80) {
       this.writePacket({ cmd: 'disconnect', reasonCode });
       this.disconnectSent = true; // nothing may follow DISCONNECT [MQTT-3.14.4-1]
     }
@@ -301,6 +343,10 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.backlog = [];
     this.blocked = false;
     this.aliasesIn.clear();
+    this.aliasesOut.clear(); // aliases last as long as the connection [MQTT-3.3.2-7]
+    this.incoming.reset();
+    this.auth.phase = 'none';
+    for (const w of this.reauthWaiters.splice(0)) w.reject(connectionClosed());
     for (const op of this.outgoing.requeue(this.options.queueQoSZero && !this.disconnecting)) {
       op.cb?.(connectionClosed());
     }
@@ -421,14 +467,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   private onConnack(packet: ConnackPacket): void {
     if (this.connackReceived) {
       this.protocolViolation(
-        new MqttClientError(
-          'MQTT_ERR_PROTOCOL_VIOLATION',
-          'Protocol error: a second CONNACK on the same connection',
-          {
-            reasonCode: 0x82,
-            spec: 'MQTT 5.0 §3.2 [MQTT-3.2.0-2]',
-          },
-        ),
+        protocolViolation('a second CONNACK on the same connection', 0x82, 'MQTT 5.0 §3.2 [MQTT-3.2.0-2]'),
         0x82,
       );
       return;
@@ -455,6 +494,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     const props = packet.properties;
     this.serverProperties = props;
     this.outgoing.sendLimit = Math.min(props?.receiveMaximum ?? 65_535, this.options.maxInflight ?? 65_535);
+    this.aliasesOut = new TopicAliasSend(props?.topicAliasMaximum ?? 0);
+    if (this.auth.method !== undefined) this.auth.phase = 'connected';
+    if (!packet.sessionPresent) this.pendingAcks.clear();
     this.serverMaximumPacketSize = props?.maximumPacketSize ?? 268_435_460;
     if (props?.assignedClientIdentifier) this.assignedClientId = props.assignedClientIdentifier;
     const keepalive = props?.serverKeepAlive ?? this.options.keepalive;
@@ -632,6 +674,17 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       op.packet = { ...p, dup: true };
       op.bytes = undefined;
     }
+    const out = op.packet;
+    if (out.cmd === 'publish' && this.protocolVersion === 5) {
+      // Not kept in op.bytes: the alias depends on this connection's table.
+      const aliased = this.withAlias(out);
+      if (aliased !== out) {
+        return encode(aliased, {
+          protocolVersion: this.protocolVersion,
+          maximumPacketSize: this.serverMaximumPacketSize,
+        });
+      }
+    }
     if (op.bytes && op.packet.cmd === 'publish') return op.bytes;
     const bytes = encode(op.packet, {
       protocolVersion: this.protocolVersion,
@@ -639,6 +692,27 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     });
     if (op.packet.cmd === 'publish') op.bytes = bytes;
     return bytes;
+  }
+
+  /** The PUBLISH as it goes out on this connection, with Topic Alias applied (the original when unchanged). */
+  private withAlias(p: PublishPacketInput): PublishPacketInput {
+    const requested = p.properties?.topicAlias;
+    const o = this.options;
+    if (
+      requested === undefined &&
+      (this.aliasesOut.max === 0 || !(o.autoUseTopicAlias || o.autoAssignTopicAlias))
+    )
+      return p;
+    const choice = this.aliasesOut.apply(p.topic, requested, this.aliasOnly.has(p), this.options);
+    if (!choice) {
+      throw new MqttClientError(
+        'MQTT_ERR_TOPIC_ALIAS_INVALID',
+        `Topic Alias ${requested} is outside the server's Topic Alias Maximum ${this.aliasesOut.max}`,
+        { reasonCode: 0x94, spec: 'MQTT 5.0 §3.3.2.3.4 [MQTT-3.3.2-8]' },
+      );
+    }
+    if (choice.topic === p.topic && choice.alias === requested) return p;
+    return { ...p, topic: choice.topic, properties: { ...p.properties, topicAlias: choice.alias } };
   }
 
   private failOperation(op: Operation, error: Error): void {
@@ -658,10 +732,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.emit('packetreceive', packet);
     if (!this.connackReceived && packet.cmd !== 'connack' && packet.cmd !== 'auth') {
       this.protocolViolation(
-        new MqttClientError('MQTT_ERR_PROTOCOL_VIOLATION', `Protocol error: ${packet.cmd} before CONNACK`, {
-          reasonCode: 0x82,
-          spec: 'MQTT 5.0 §3.2 [MQTT-3.2.0-1]',
-        }),
+        protocolViolation(`${packet.cmd} before CONNACK`, 0x82, 'MQTT 5.0 §3.2 [MQTT-3.2.0-1]'),
         0x82,
       );
       return;
@@ -675,10 +746,10 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         return;
       case 'puback':
       case 'pubcomp':
-        this.onFinalAck(packet.messageId, packet.reasonCode);
+        this.onFinalAck(packet);
         return;
       case 'pubrec':
-        this.onPubrec(packet.messageId, packet.reasonCode);
+        this.onPubrec(packet);
         return;
       case 'pubrel':
         this.onPubrel(packet.messageId);
@@ -696,18 +767,10 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         this.onServerDisconnect(packet);
         return;
       case 'auth':
+        this.onAuth(packet);
         return;
       default:
-        this.protocolViolation(
-          new MqttClientError(
-            'MQTT_ERR_PROTOCOL_VIOLATION',
-            `Protocol error: a server does not send ${packet.cmd}`,
-            {
-              reasonCode: 0x82,
-            },
-          ),
-          0x82,
-        );
+        this.protocolViolation(protocolViolation(`a server does not send ${packet.cmd}`, 0x82), 0x82);
     }
   }
 
@@ -721,6 +784,92 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     }
     this.redirect(packet.properties?.serverReference, code);
     this.connection?.destroy();
+  }
+
+  // ───────────────────────────── enhanced authentication (MQTT 5) ─────────────────────────────
+
+  private onAuth(packet: AuthPacket): void {
+    const verdict = this.auth.check(packet);
+    if (verdict.kind === 'violation') {
+      this.protocolViolation(protocolViolation(verdict.message, 0x82, verdict.spec), 0x82);
+      return;
+    }
+    if (verdict.kind === 'success') {
+      this.auth.phase = 'connected';
+      for (const w of this.reauthWaiters.splice(0)) w.resolve(packet);
+      return;
+    }
+    const generation = this.generation;
+    this.handleAuth(packet, (error, response) => {
+      if (generation !== this.generation) return;
+      if (error) {
+        const refused = new MqttClientError(
+          'MQTT_ERR_AUTH_FAILED',
+          `Authentication failed: ${error.message}`,
+          { reasonCode: isMqttError(error) && error.reasonCode ? error.reasonCode : 0x87, cause: error },
+        );
+        this.protocolViolation(refused, refused.reasonCode!);
+        return;
+      }
+      this.writePacket({
+        cmd: 'auth',
+        reasonCode: 0x18,
+        properties: { ...response?.properties, authenticationMethod: this.auth.method! },
+      });
+    });
+  }
+
+  /**
+   * Answers a server AUTH (reason 0x18, Continue authentication) during CONNECT or
+   * re-authentication: call `callback(null, { properties: { authenticationData } })` with the
+   * next step of the exchange, or `callback(error)` to give up (the client sends DISCONNECT with
+   * `error.reasonCode`, else 0x87). Override it, as in MQTT.js. The Authentication Method is
+   * filled in for you.
+   */
+  handleAuth(_packet: AuthPacket, callback: AuthCallback): void {
+    callback(
+      new MqttClientError(
+        'MQTT_ERR_AUTH_FAILED',
+        'the server asked for authentication data and handleAuth is not set',
+        {
+          reasonCode: 0x8c,
+        },
+      ),
+    );
+  }
+
+  /**
+   * Starts re-authentication (MQTT 5.0 §4.12.1): sends AUTH 0x19 with the CONNECT's method and
+   * `authenticationData`; resolves with the server's final AUTH (reason 0x00), rejects when the
+   * connection ends first. Needs `properties.authenticationMethod` in the options.
+   */
+  reauthenticate(options: AuthPacketOptions = {}, signal?: AbortSignal): Promise<AuthPacket> {
+    if (this.protocolVersion !== 5 || this.auth.method === undefined) {
+      return Promise.reject(
+        new MqttClientError(
+          'MQTT_ERR_AUTH_FAILED',
+          'reauthenticate() needs MQTT 5 and properties.authenticationMethod',
+          {
+            spec: 'MQTT 5.0 §4.12.1 [MQTT-4.12.1-1]',
+          },
+        ),
+      );
+    }
+    if (!this.connected) return Promise.reject(connectionClosed());
+    return withSignal<AuthPacket>(signal, (resolve, reject) => {
+      const waiter = { resolve, reject };
+      this.reauthWaiters.push(waiter);
+      this.auth.phase = 'reauthenticating';
+      this.writePacket({
+        cmd: 'auth',
+        reasonCode: 0x19,
+        properties: { ...options.properties, authenticationMethod: this.auth.method! },
+      });
+      return () => {
+        const i = this.reauthWaiters.indexOf(waiter);
+        if (i >= 0) this.reauthWaiters.splice(i, 1);
+      };
+    });
   }
 
   /** Runs `work` with handleMessage's backpressure: packets wait until it calls back. */
@@ -752,49 +901,21 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     callback();
   }
 
-  private resolveAlias(packet: PublishPacket): boolean {
-    const alias = packet.properties?.topicAlias;
-    if (alias === undefined) return true;
-    const max = this.options.properties?.topicAliasMaximum ?? 0;
-    if (alias > max) {
-      this.protocolViolation(
-        new MqttClientError(
-          'MQTT_ERR_PROTOCOL_VIOLATION',
-          `Topic Alias ${alias} exceeds our Topic Alias Maximum ${max}`,
-          {
-            reasonCode: 0x94,
-            spec: 'MQTT 5.0 §3.3.2.3.4 [MQTT-3.3.2-9]',
-          },
-        ),
-        0x94,
-      );
-      return false;
-    }
-    if (packet.topic.length > 0) {
-      this.aliasesIn.set(alias, packet.topic);
-      return true;
-    }
-    const topic = this.aliasesIn.get(alias);
-    if (topic === undefined) {
-      this.protocolViolation(
-        new MqttClientError(
-          'MQTT_ERR_PROTOCOL_VIOLATION',
-          `Topic Alias ${alias} was never set by the server`,
-          {
-            reasonCode: 0x82,
-            spec: 'MQTT 5.0 §3.3.4 [MQTT-3.3.4-3]',
-          },
-        ),
-        0x82,
-      );
-      return false;
-    }
-    packet.topic = topic;
-    return true;
-  }
-
   private onPublish(packet: PublishPacket): void {
-    if (!this.resolveAlias(packet)) return;
+    if (this.protocolVersion === 5) {
+      const resolved = this.aliasesIn.resolve(packet.topic, packet.properties?.topicAlias);
+      if ('reasonCode' in resolved) {
+        this.protocolViolation(
+          new MqttClientError('MQTT_ERR_TOPIC_ALIAS_INVALID', `Protocol error: ${resolved.message}`, {
+            reasonCode: resolved.reasonCode,
+            spec: resolved.spec,
+          }),
+          resolved.reasonCode,
+        );
+        return;
+      }
+      packet.topic = resolved.topic;
+    }
     const { topic, payload, qos } = packet;
     if (qos === 0) {
       this.emit('message', topic, payload, packet);
@@ -802,41 +923,112 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       return;
     }
     const messageId = packet.messageId!;
+    if (this.incoming.arrive(messageId) === 'exceeded') {
+      const max = this.incoming.receiveMaximum;
+      this.protocolViolation(
+        new MqttClientError(
+          'MQTT_ERR_RECEIVE_MAXIMUM_EXCEEDED',
+          `Protocol error: more than our Receive Maximum ${max} QoS 1/2 PUBLISHes unacknowledged`,
+          { reasonCode: 0x93, spec: 'MQTT 5.0 §3.3.4 [MQTT-3.3.4-9]' },
+        ),
+        0x93,
+      );
+      return;
+    }
+    const slot = this.incoming.slot(messageId);
+    const pending = this.pendingAcks.get(messageId);
+    if (pending) {
+      // Sent again on a new connection while the application holds it: never delivered twice.
+      pending.slot = slot;
+      if (pending.acked) this.sendAck(slot, this.ackFor(pending.packet, pending.reasonCode));
+      return;
+    }
     this.options.customHandleAcks(topic, payload, packet as never, (error, reasonCode) => {
       if (error instanceof Error) {
         this.emit('error', error);
+        this.sendAck(slot, null);
         return;
       }
-      const code = typeof error === 'number' ? error : (reasonCode ?? 0);
+      const code = this.protocolVersion === 5 ? (typeof error === 'number' ? error : (reasonCode ?? 0)) : 0;
+      if (code >= 0x80) {
+        // Refused by the application: answered now, never delivered.
+        this.sendAck(slot, this.ackFor(packet, code));
+        return;
+      }
+      if (this.options.manualAck) {
+        // Delivered now, acknowledged by client.ack(); a QoS 2 id is held until PUBREL (method A, §4.3.3).
+        this.pendingAcks.set(messageId, { packet, slot, acked: false, reasonCode: 0 });
+        this.emit('message', topic, payload, packet);
+        this.withHandleMessage(packet, (err) => err && this.emit('error', err));
+        return;
+      }
       if (qos === 1) {
-        if (code < 0x80) this.emit('message', topic, payload, packet);
+        this.emit('message', topic, payload, packet);
         this.withHandleMessage(packet, (err) => {
           if (err) {
             this.emit('error', err);
             return;
           }
-          this.writePacket(
-            this.protocolVersion === 5
-              ? { cmd: 'puback', messageId, reasonCode: code }
-              : { cmd: 'puback', messageId },
-          );
+          this.sendAck(slot, this.ackFor(packet, code));
         });
         return;
       }
       // QoS 2: held until PUBREL, then delivered once (method B, MQTT 5.0 §4.3.3).
-      if (code >= 0x80) {
-        this.writePacket({ cmd: 'pubrec', messageId, reasonCode: code });
-        return;
-      }
-      this.incomingStore.put(packet, () => this.writePacket({ cmd: 'pubrec', messageId }));
+      this.incomingStore.put(packet, () => this.sendAck(slot, this.ackFor(packet, code)));
     });
   }
 
+  /** PUBACK or PUBREC for an incoming PUBLISH. */
+  private ackFor(packet: PublishPacket, code: number): PacketInput {
+    const cmd = packet.qos === 1 ? 'puback' : 'pubrec';
+    const messageId = packet.messageId!;
+    return this.protocolVersion === 5 && code !== 0
+      ? { cmd, messageId, reasonCode: code }
+      : { cmd, messageId };
+  }
+
+  /** Fills an acknowledgement slot and writes what is now in order [MQTT-4.6.0-2], [MQTT-4.6.0-3]. */
+  private sendAck(slot: AckSlot, packet: PacketInput | null): void {
+    if (packet === null) this.incoming.close(slot.messageId);
+    for (const ack of this.incoming.fill(slot, packet)) {
+      const code = (ack as { reasonCode?: number }).reasonCode ?? 0;
+      if (ack.cmd === 'puback' || (ack.cmd === 'pubrec' && code >= 0x80)) {
+        this.incoming.close(ack.messageId);
+        this.pendingAcks.delete(ack.messageId);
+      }
+      this.writePacket(ack);
+    }
+  }
+
+  /**
+   * Acknowledges a message delivered under `manualAck` (MQTT 5 `reasonCode`: PUBACK for QoS 1,
+   * PUBREC for QoS 2; 0x80 and above refuse it). Acknowledgements go out in the order the
+   * messages arrived, whatever order `ack` is called in. Returns false for a message that is not
+   * awaiting one (QoS 0, already acknowledged, or not manualAck).
+   */
+  ack(packet: PublishPacket, reasonCode = 0): boolean {
+    const pending = packet.messageId === undefined ? undefined : this.pendingAcks.get(packet.messageId);
+    if (!pending || pending.packet !== packet || pending.acked) return false;
+    pending.acked = true;
+    pending.reasonCode = this.protocolVersion === 5 ? reasonCode : 0;
+    if (packet.qos === 1 || pending.reasonCode >= 0x80) this.pendingAcks.delete(packet.messageId!);
+    if (pending.slot.live) this.sendAck(pending.slot, this.ackFor(packet, pending.reasonCode));
+    return true;
+  }
+
   private onPubrel(messageId: number): void {
+    const pending = this.pendingAcks.get(messageId);
+    if (pending?.acked) {
+      this.pendingAcks.delete(messageId);
+      this.incoming.close(messageId);
+      this.writePacket({ cmd: 'pubcomp', messageId });
+      return;
+    }
     this.incomingStore.get({ messageId }, (error, stored) => {
       const pub = stored as PublishPacket | undefined;
       if (error || !pub) {
         // Already delivered and completed (a duplicate PUBREL), or never received.
+        this.incoming.close(messageId);
         this.writePacket(
           this.protocolVersion === 5
             ? { cmd: 'pubcomp', messageId, reasonCode: 0x92 }
@@ -850,33 +1042,50 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
           this.emit('error', err);
           return;
         }
-        this.incomingStore.del({ messageId }, () => this.writePacket({ cmd: 'pubcomp', messageId }));
+        this.incomingStore.del({ messageId }, () => {
+          this.incoming.close(messageId);
+          this.writePacket({ cmd: 'pubcomp', messageId });
+        });
       });
     });
   }
 
-  private onFinalAck(messageId: number, reasonCode: number | undefined): void {
+  /** An acknowledgement for an id we have no flow for [MQTT-4.3.2-?]: the server is confused. */
+  private unknownAck(cmd: string, messageId: number): void {
+    if (this.removedIds.delete(messageId)) {
+      log('%s for removed message id %d', cmd, messageId);
+      return;
+    }
+    this.protocolViolation(
+      protocolViolation(`${cmd} for unknown packet identifier ${messageId}`, 0x82, 'MQTT 5.0 §2.2.1'),
+      0x82,
+    );
+  }
+
+  private onFinalAck(ack: PubackPacket | PubcompPacket | PubrecPacket): void {
+    const { messageId, reasonCode } = ack;
     const op = this.outgoing.finish(messageId);
     if (!op) {
-      log('ack for unknown message id %d', messageId);
+      this.unknownAck(ack.cmd === 'pubcomp' ? 'PUBCOMP' : 'PUBACK', messageId);
       return;
     }
     this.messageIdProvider.deallocate(messageId);
     this.outgoingStore.del({ messageId });
     const code = reasonCode ?? 0;
     if (code >= 0x80) {
-      const cmd = op.packet.cmd === 'pubrel' ? 'PUBCOMP' : 'PUBACK';
-      op.cb?.(ackError(cmd, code));
+      const cmd = op.packet.cmd === 'pubrel' ? 'PUBCOMP' : ack.cmd === 'pubrec' ? 'PUBREC' : 'PUBACK';
+      op.cb?.(ackError(cmd, code, ack.properties?.reasonString));
     } else {
       op.cb?.(null, op.packet);
     }
     this.afterAck();
   }
 
-  private onPubrec(messageId: number, reasonCode: number | undefined): void {
-    const code = reasonCode ?? 0;
+  private onPubrec(packet: PubrecPacket): void {
+    const { messageId } = packet;
+    const code = packet.reasonCode ?? 0;
     if (code >= 0x80) {
-      this.onFinalAck(messageId, code);
+      this.onFinalAck(packet);
       return;
     }
     const pubrel = { cmd: 'pubrel', messageId } as const;
@@ -891,15 +1100,30 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   }
 
   private onSuback(packet: SubackPacket): void {
-    const op = this.outgoing.finish(packet.messageId);
-    if (!op) return;
-    this.messageIdProvider.deallocate(packet.messageId);
+    const op = this.outgoing.get(packet.messageId);
+    if (op?.packet.cmd !== 'subscribe') {
+      this.unknownAck('SUBACK', packet.messageId);
+      return;
+    }
     const { subs } = op.context as { subs: Granted[] };
+    if (packet.granted.length !== subs.length) {
+      this.protocolViolation(
+        protocolViolation(
+          `SUBACK has ${packet.granted.length} reason codes for ${subs.length} subscriptions`,
+          0x82,
+          'MQTT 5.0 §3.9.3 [MQTT-3.8.4-6]',
+        ),
+        0x82,
+      );
+      return;
+    }
+    this.outgoing.finish(packet.messageId);
+    this.messageIdProvider.deallocate(packet.messageId);
     let error: Error | null = null;
     const granted = subs.map((sub, i) => {
       const code = packet.granted[i] ?? 0x80;
       if (code >= 0x80) {
-        error ??= ackError('SUBACK', code);
+        error ??= ackError('SUBACK', code, packet.properties?.reasonString);
         this.resubscribeTopics.delete(sub.topic);
       } else {
         this.resubscribeTopics.set(sub.topic, { ...sub, qos: sub.qos });
@@ -911,11 +1135,27 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   }
 
   private onUnsuback(packet: UnsubackPacket): void {
-    const op = this.outgoing.finish(packet.messageId);
-    if (!op) return;
+    const inflight = this.outgoing.get(packet.messageId);
+    if (inflight?.packet.cmd !== 'unsubscribe') {
+      this.unknownAck('UNSUBACK', packet.messageId);
+      return;
+    }
+    const expected = inflight.packet.unsubscriptions.length;
+    if (packet.granted !== undefined && packet.granted.length !== expected) {
+      this.protocolViolation(
+        protocolViolation(
+          `UNSUBACK has ${packet.granted.length} reason codes for ${expected} topic filters`,
+          0x82,
+          'MQTT 5.0 §3.11.3 [MQTT-3.10.4-5]',
+        ),
+        0x82,
+      );
+      return;
+    }
+    const op = this.outgoing.finish(packet.messageId)!;
     this.messageIdProvider.deallocate(packet.messageId);
     const code = packet.granted?.find((c) => c >= 0x80);
-    op.cb?.(code === undefined ? null : ackError('UNSUBACK', code), packet);
+    op.cb?.(code === undefined ? null : ackError('UNSUBACK', code, packet.properties?.reasonString), packet);
     this.afterAck();
   }
 
@@ -935,7 +1175,10 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     for (let tries = 0; tries < 65_535; tries++) {
       const id = this.messageIdProvider.allocate();
       if (id === null) return null;
-      if (!this.outgoing.has(id)) return id;
+      if (!this.outgoing.has(id)) {
+        this.removedIds.delete(id);
+        return id;
+      }
     }
     return null;
   }
@@ -956,14 +1199,32 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   ): this {
     const opts = typeof optsOrCb === 'function' ? {} : (optsOrCb ?? {});
     const cb = typeof optsOrCb === 'function' ? optsOrCb : maybeCb;
-    if (this.disconnecting || (this.disconnected && !this.connection))
-      return this.failLater(cb, clientEnded());
+    this.startPublish(topic, message, opts, cb);
+    return this;
+  }
+
+  /** publish(), returning the queued operation (undefined when it failed). */
+  private startPublish(
+    topic: string,
+    message: Payload,
+    opts: PublishOptions,
+    cb: PublishCallback | undefined,
+  ): Operation | undefined {
+    const fail = (error: Error) => {
+      this.failLater(cb, error);
+      return undefined;
+    };
+    if (this.disconnecting || (this.disconnected && !this.connection)) return fail(clientEnded());
     const qos = checkQos(opts.qos ?? 0);
-    if (typeof qos !== 'number') return this.failLater(cb, qos);
+    if (typeof qos !== 'number') return fail(qos);
     // An empty topic is allowed only with a Topic Alias (MQTT 5) [MQTT-3.3.2-1, MQTT-3.3.2-2].
     if (topic !== '' || opts.properties?.topicAlias === undefined || this.protocolVersion !== 5) {
       const problem = validateTopicName(topic);
-      if (problem) return this.failLater(cb, invalidTopic(String(topic), problem, false));
+      if (problem) return fail(invalidTopic(String(topic), problem, false));
+    }
+    if (this.protocolVersion === 5) {
+      const refused = checkPublish(this.serverProperties, qos, opts.retain === true);
+      if (refused) return fail(refused);
     }
     const packet: PublishPacketInput = {
       cmd: 'publish',
@@ -973,10 +1234,31 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       retain: opts.retain === true,
       dup: false,
     };
-    if (this.protocolVersion === 5 && opts.properties) packet.properties = opts.properties;
+    if (this.protocolVersion === 5 && opts.properties) {
+      packet.properties = opts.properties;
+      const alias = opts.properties.topicAlias;
+      if (alias !== undefined && topic === '') {
+        // The alias alone: recover its topic now, so a re-send on a new connection has it.
+        const known = this.aliasesOut.topicOf(alias);
+        if (known === undefined) {
+          return fail(
+            new MqttClientError(
+              'MQTT_ERR_TOPIC_ALIAS_INVALID',
+              `Topic Alias ${alias} names no topic on this connection`,
+              {
+                reasonCode: 0x94,
+                spec: 'MQTT 5.0 §3.3.2.3.4 [MQTT-3.3.2-12]',
+              },
+            ),
+          );
+        }
+        packet.topic = known;
+        this.aliasOnly.add(packet);
+      }
+    }
     if (qos > 0) {
       const id = this.allocateId();
-      if (id === null) return this.failLater(cb, noMessageId());
+      if (id === null) return fail(noMessageId());
       packet.messageId = id;
     }
     let bytes: Uint8Array;
@@ -988,16 +1270,16 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       });
     } catch (error) {
       if (packet.messageId !== undefined) this.messageIdProvider.deallocate(packet.messageId);
-      return this.failLater(cb, error as Error);
+      return fail(error as Error);
     }
     if (!this.connected && qos === 0 && !this.options.queueQoSZero) {
       if (packet.messageId !== undefined) this.messageIdProvider.deallocate(packet.messageId);
-      return this.failLater(cb, connectionClosed());
+      return fail(connectionClosed());
     }
     const limit = this.options.maxQueuedMessages;
     if (!this.connected && limit !== undefined && this.outgoing.pendingCount >= limit) {
       if (packet.messageId !== undefined) this.messageIdProvider.deallocate(packet.messageId);
-      return this.failLater(cb, queueFull(limit));
+      return fail(queueFull(limit));
     }
     const op = this.outgoing.create(
       packet,
@@ -1012,12 +1294,27 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.outgoing.enqueue(op);
     if (opts.cbStorePut) queueMicrotask(opts.cbStorePut);
     this.flush();
-    return this;
+    return op;
   }
 
-  publishAsync(topic: string, message: Payload, opts?: PublishOptions): Promise<Packet | undefined> {
-    return new Promise((resolve, reject) => {
-      this.publish(topic, message, opts ?? {}, (error, packet) => (error ? reject(error) : resolve(packet)));
+  /**
+   * publish() as a promise. With `signal`, an abort rejects with MQTT_ERR_ABORTED and withdraws
+   * the message if it is still queued; one already written completes its flow regardless.
+   */
+  publishAsync(
+    topic: string,
+    message: Payload,
+    opts?: PublishOptions & AbortableOptions,
+  ): Promise<Packet | undefined> {
+    return withSignal(opts?.signal, (resolve, reject) => {
+      const op = this.startPublish(topic, message, opts ?? {}, (error, packet) =>
+        error ? reject(error) : resolve(packet),
+      );
+      const id = (op?.packet as { messageId?: number } | undefined)?.messageId;
+      return () => {
+        if (id !== undefined && this.outgoing.has(id) && !this.outgoing.get(id))
+          this.removeOutgoingMessage(id);
+      };
     });
   }
 
@@ -1035,6 +1332,10 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (this.disconnecting) return fail(clientEnded());
     const subs = subscriptionsFor(topics, opts, this.protocolVersion);
     if (!Array.isArray(subs)) return fail(subs);
+    if (this.protocolVersion === 5) {
+      const refused = checkSubscribe(this.serverProperties, subs, opts.properties);
+      if (refused) return fail(refused);
+    }
     const groups = batches(subs, this.options.subscribeBatchSize);
     const results: Granted[][] = [];
     let remaining = groups.length;
@@ -1069,11 +1370,17 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     return this;
   }
 
-  subscribeAsync(topics: SubscribeTopics, opts?: SubscribeOptions | QoS): Promise<Granted[]> {
-    return new Promise((resolve, reject) => {
+  /** subscribe() as a promise; `signal` rejects it early (a SUBSCRIBE already written still takes effect). */
+  subscribeAsync(
+    topics: SubscribeTopics,
+    opts?: (SubscribeOptions & AbortableOptions) | QoS,
+  ): Promise<Granted[]> {
+    const signal = typeof opts === 'object' ? opts.signal : undefined;
+    return withSignal(signal, (resolve, reject) => {
       this.subscribe(topics, opts ?? {}, (error, granted) =>
         error ? reject(error) : resolve(granted ?? []),
       );
+      return undefined;
     });
   }
 
@@ -1103,17 +1410,43 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
 
   unsubscribeAsync(
     topics: string | string[],
-    opts?: UnsubscribeOptions,
+    opts?: UnsubscribeOptions & AbortableOptions,
   ): Promise<UnsubackPacket | undefined> {
-    return new Promise((resolve, reject) => {
+    return withSignal(opts?.signal, (resolve, reject) => {
       this.unsubscribe(topics, opts ?? {}, (error, packet) => (error ? reject(error) : resolve(packet)));
+      return undefined;
     });
+  }
+
+  // ───────────────────────────── MQTT 5 helpers ─────────────────────────────
+
+  /**
+   * Publishes a request with a Response Topic and Correlation Data and resolves with the first
+   * response carrying that Correlation Data (MQTT 5.0 §4.10). See docs/mqtt5.md.
+   */
+  request(topic: string, payload: Payload, options?: RequestOptions): Promise<ResponseMessage> {
+    return request(this, topic, payload, options);
+  }
+
+  /** Answers a request received in a `message` event: publishes to its Response Topic with its Correlation Data. */
+  respond(
+    requestPacket: PublishPacket,
+    payload: Payload,
+    opts?: PublishOptions,
+  ): Promise<Packet | undefined> {
+    return respond(this, requestPacket, payload, opts);
+  }
+
+  /** Messages on `filter` as an async iterator; subscribes first, unsubscribes when the loop ends. */
+  messages(filter: string, options?: MessagesOptions): MessageStream {
+    return messages(this, filter, options);
   }
 
   /** Forgets a queued or in-flight outgoing message; its callback gets an error. */
   removeOutgoingMessage(messageId: number): this {
     const op = this.outgoing.remove(messageId);
     if (op) {
+      this.removedIds.add(messageId);
       this.messageIdProvider.deallocate(messageId);
       this.outgoingStore.del({ messageId });
       op.cb?.(new MqttClientError('MQTT_ERR_MESSAGE_REMOVED', 'Message removed'));
@@ -1199,7 +1532,15 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   }
 }
 
-function ackError(packet: 'PUBACK' | 'PUBCOMP' | 'SUBACK' | 'UNSUBACK', code: number): MqttClientError {
+/** A failure reason code in an acknowledgement; the server's Reason String, if any, ends the message. */
+function ackError(
+  packet: 'PUBACK' | 'PUBREC' | 'PUBCOMP' | 'SUBACK' | 'UNSUBACK',
+  code: number,
+  reasonString?: string,
+): MqttClientError {
   const name = reasonCodeName(packet, code) ?? `reason code 0x${code.toString(16)}`;
-  return new MqttClientError('MQTT_ERR_ACK_FAILED', `${packet} failed: ${name}`, { reasonCode: code });
+  const detail = reasonString ? `: ${reasonString}` : '';
+  return new MqttClientError('MQTT_ERR_ACK_FAILED', `${packet} failed: ${name}${detail}`, {
+    reasonCode: code,
+  });
 }

@@ -52,6 +52,26 @@ export const ClientErrorCode = {
    * `error` event carries none), or the server sent a text frame [MQTT-6.0.0-1].
    */
   WebSocket: 'MQTT_ERR_WEBSOCKET',
+  /** A Topic Alias the server did not allow, or one that names no topic (MQTT 5). */
+  TopicAliasInvalid: 'MQTT_ERR_TOPIC_ALIAS_INVALID',
+  /** A PUBLISH above the server's Maximum QoS (MQTT 5 CONNACK). */
+  QosNotSupported: 'MQTT_ERR_QOS_NOT_SUPPORTED',
+  /** A retained PUBLISH to a server without Retain Available (MQTT 5 CONNACK). */
+  RetainNotSupported: 'MQTT_ERR_RETAIN_NOT_SUPPORTED',
+  /** A wildcard filter to a server without Wildcard Subscription Available (MQTT 5 CONNACK). */
+  WildcardNotSupported: 'MQTT_ERR_WILDCARD_NOT_SUPPORTED',
+  /** A `$share/` filter to a server without Shared Subscription Available (MQTT 5 CONNACK). */
+  SharedNotSupported: 'MQTT_ERR_SHARED_NOT_SUPPORTED',
+  /** A Subscription Identifier to a server without Subscription Identifiers Available. */
+  SubscriptionIdNotSupported: 'MQTT_ERR_SUBSCRIPTION_ID_NOT_SUPPORTED',
+  /** The server sent more QoS 1/2 PUBLISHes at once than our Receive Maximum (MQTT 5). */
+  ReceiveMaximumExceeded: 'MQTT_ERR_RECEIVE_MAXIMUM_EXCEEDED',
+  /** Enhanced authentication failed: `handleAuth` refused, or the exchange was broken (MQTT 5). */
+  AuthFailed: 'MQTT_ERR_AUTH_FAILED',
+  /** The AbortSignal given to the operation fired. */
+  Aborted: 'MQTT_ERR_ABORTED',
+  /** `client.request()` got no response within its timeout. */
+  RequestTimeout: 'MQTT_ERR_REQUEST_TIMEOUT',
 } as const;
 
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
@@ -204,4 +224,27 @@ export function storeMissingPacket(messageId: number | undefined): MqttClientErr
 /** `cause` is the platform's event or message, when there is one. */
 export function webSocketError(message: string, cause?: unknown): MqttClientError {
   return new MqttClientError(ClientErrorCode.WebSocket, message, { cause });
+}
+
+/** The server's CONNACK rules this out (MQTT 5): `reasonCode` is what the server would answer. */
+export function notSupported(
+  code: ClientErrorCode,
+  message: string,
+  reasonCode: number,
+  spec: string,
+): MqttClientError {
+  return new MqttClientError(code, message, { reasonCode, spec });
+}
+
+/** The operation's AbortSignal fired; `cause` is the signal's reason. */
+export function aborted(cause: unknown): MqttClientError {
+  return new MqttClientError(ClientErrorCode.Aborted, 'Operation aborted', { cause });
+}
+
+/** The server broke the protocol; `reasonCode` is the DISCONNECT the client sends. */
+export function protocolViolation(message: string, reasonCode: number, spec?: string): MqttClientError {
+  return new MqttClientError(ClientErrorCode.ProtocolViolation, `Protocol error: ${message}`, {
+    reasonCode,
+    ...(spec ? { spec } : {}),
+  });
 }

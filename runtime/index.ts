@@ -9,6 +9,7 @@ import { registerNodeTransports } from './transport/node.js';
 registerNodeTransports();
 
 export type {
+  AuthCallback,
   ClientEvents,
   EndCallback,
   EndOptions,
@@ -17,9 +18,12 @@ export type {
   UnsubscribeCallback,
 } from './client.js';
 export * from './errors.js';
+export type { MessageStream, MessagesOptions, StreamMessage } from './messages.js';
 export type { ClientOptions, ConnectionUpdate, ResolvedOptions } from './options.js';
 export type { BackoffOptions } from './reconnect/backoff.js';
+export type { RequestOptions, ResponseMessage } from './request.js';
 export type { Granted, PublishOptions, SubscribeOptions, UnsubscribeOptions } from './session/args.js';
+export type { AbortableOptions } from './signal.js';
 export type { FileStoreOptions } from './store/file-store.js';
 export type { StoreLike } from './store.js';
 export {

@@ -154,8 +154,16 @@ export interface ClientOptions extends TlsOptions {
   outgoingStore?: StoreLike;
   queueQoSZero?: boolean;
   customHandleAcks?: AckHandler;
+  /** MQTT 5: send a topic the application registered with an alias as the alias alone. */
   autoUseTopicAlias?: boolean;
+  /** MQTT 5: give topics aliases, reusing the least recently used once the server's maximum is taken. */
   autoAssignTopicAlias?: boolean;
+  /**
+   * Acknowledge each QoS 1/2 message with `client.ack(packet, reasonCode?)` after processing it,
+   * instead of on delivery. QoS 2 messages are then delivered on PUBLISH (not PUBREL) and `ack`
+   * sends the PUBREC. Acknowledgements go out in arrival order.
+   */
+  manualAck?: boolean;
   resubscribe?: boolean;
   subscribeBatchSize?: number;
   messageIdProvider?: MessageIdProvider;

@@ -1,0 +1,106 @@
+/**
+ * `for await (const msg of client.messages('sensors/+', { signal }))`: the messages matching a
+ * filter as an async iterator. Subscribes when created (unless `subscribe: false`), unsubscribes
+ * when the loop ends (`break`, `return`, the signal, or `client.end()`). Messages that arrive
+ * while the loop body runs are buffered, without bound: a consumer slower than its publishers
+ * should use `manualAck` and a small Receive Maximum so that the broker holds the backlog.
+ */
+import type { PublishPacket, QoS, SubscribeProperties } from '../generated/index.js';
+import type { MqttClient } from './client.js';
+import { aborted } from './errors.js';
+
+export interface MessagesOptions {
+  signal?: AbortSignal;
+  qos?: QoS;
+  nl?: boolean;
+  rap?: boolean;
+  rh?: 0 | 1 | 2;
+  properties?: SubscribeProperties;
+  /** Subscribe and unsubscribe around the loop (default true); false only listens. */
+  subscribe?: boolean;
+}
+
+export interface StreamMessage {
+  topic: string;
+  payload: Uint8Array;
+  packet: PublishPacket;
+  /** Under `manualAck`: acknowledges this message (see `client.ack`). */
+  ack(reasonCode?: number): boolean;
+}
+
+export type MessageStream = AsyncIterableIterator<StreamMessage>;
+
+/** Whether `topic` matches `filter` (MQTT 5.0 §4.7), `$share/{name}/` stripped from the filter. */
+export function topicMatches(filter: string, topic: string): boolean {
+  const plain = filter.startsWith('$share/') ? filter.split('/').slice(2).join('/') : filter;
+  const f = plain.split('/');
+  const t = topic.split('/');
+  // Wildcards at the first level do not match topics beginning with $ [MQTT-4.7.2-1].
+  if (topic.startsWith('$') && (f[0] === '+' || f[0] === '#')) return false;
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
+  }
+  return f.length === t.length;
+}
+
+export function messages(client: MqttClient, filter: string, options: MessagesOptions = {}): MessageStream {
+  const buffered: StreamMessage[] = [];
+  let waiter: { resolve: (r: IteratorResult<StreamMessage>) => void; reject: (e: Error) => void } | undefined;
+  let done = false;
+  let failure: Error | undefined;
+  const subscribe = options.subscribe !== false;
+
+  const onMessage = (topic: string, payload: Uint8Array, packet: PublishPacket) => {
+    if (done || !topicMatches(filter, topic)) return;
+    const msg: StreamMessage = { topic, payload, packet, ack: (code) => client.ack(packet, code) };
+    if (waiter) {
+      const w = waiter;
+      waiter = undefined;
+      w.resolve({ value: msg, done: false });
+    } else buffered.push(msg);
+  };
+  const finish = (error?: Error) => {
+    if (done) return;
+    done = true;
+    failure = error;
+    client.off('message', onMessage);
+    client.off('end', onEnd);
+    options.signal?.removeEventListener('abort', onAbort);
+    if (subscribe && !client.disconnecting && !client.disconnected) client.unsubscribe(filter);
+    const w = waiter;
+    waiter = undefined;
+    if (w) error ? w.reject(error) : w.resolve({ value: undefined, done: true });
+  };
+  const onEnd = () => finish();
+  const onAbort = () => finish(aborted(options.signal?.reason));
+
+  client.on('message', onMessage);
+  client.on('end', onEnd);
+  if (options.signal?.aborted) finish(aborted(options.signal.reason));
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (subscribe && !done) {
+    const { signal: _s, subscribe: _b, ...subOpts } = options;
+    client.subscribe(filter, subOpts, (error) => error && finish(error));
+  }
+
+  const stream: MessageStream = {
+    next() {
+      const msg = buffered.shift();
+      if (msg) return Promise.resolve({ value: msg, done: false });
+      if (done) return failure ? Promise.reject(failure) : Promise.resolve({ value: undefined, done: true });
+      return new Promise((resolve, reject) => {
+        waiter = { resolve, reject };
+      });
+    },
+    return() {
+      buffered.length = 0;
+      finish();
+      return Promise.resolve({ value: undefined, done: true });
+    },
+    [Symbol.asyncIterator]() {
+      return stream;
+    },
+  };
+  return stream;
+}
