@@ -1,0 +1,177 @@
+/** Receive Maximum both ways, and Maximum Packet Size both ways. */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { PublishPacket } from '../../generated/index.js';
+import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
+import { type ScriptedBroker, startScriptedBroker } from '../helpers/scripted-broker.js';
+import { connected, endAll, nextError, sleep, uniqueTopic } from './support.js';
+
+describe('flow control against the scripted broker', () => {
+  let broker: ScriptedBroker;
+  before(async () => {
+    broker = await startScriptedBroker({
+      connack: { reasonCode: 0, properties: { receiveMaximum: 2, maximumPacketSize: 200 } },
+    });
+  });
+  after(async () => {
+    await endAll();
+    await broker.stop();
+  });
+
+  test("never more QoS 1/2 PUBLISHes in flight than the server's Receive Maximum; the rest wait in order", async () => {
+    const client = await connected(broker.url);
+    const conn = broker.connections.at(-1)!;
+    const done = [1, 2, 3, 4, 5].map((i) =>
+      client.publishAsync('f', String(i), { qos: i % 2 === 0 ? 2 : 1 }),
+    );
+    const first = await conn.next('publish');
+    const second = await conn.next('publish');
+    await sleep(50);
+    assert.equal(conn.packets.filter((p) => p.cmd === 'publish').length, 2);
+    conn.send({ cmd: 'puback', messageId: first.messageId! });
+    const third = await conn.next('publish');
+    assert.deepEqual(
+      [first, second, third].map((p) => Buffer.from(p.payload).toString()),
+      ['1', '2', '3'],
+    );
+    // QoS 2 holds its slot until PUBCOMP.
+    conn.send({ cmd: 'pubrec', messageId: second.messageId! });
+    await conn.next('pubrel');
+    await sleep(30);
+    assert.equal(conn.packets.filter((p) => p.cmd === 'publish').length, 3);
+    conn.send({ cmd: 'pubcomp', messageId: second.messageId! });
+    const fourth = await conn.next('publish');
+    conn.send({ cmd: 'puback', messageId: third.messageId! });
+    const fifth = await conn.next('publish');
+    conn.send({ cmd: 'pubrec', messageId: fourth.messageId! });
+    await conn.next('pubrel');
+    conn.send({ cmd: 'pubcomp', messageId: fourth.messageId! });
+    conn.send({ cmd: 'puback', messageId: fifth.messageId! });
+    await Promise.all(done);
+  });
+
+  test('QoS 0 messages are not held by a full window', async () => {
+    const client = await connected(broker.url);
+    const conn = broker.connections.at(-1)!;
+    client.publish('f', 'a', { qos: 1 });
+    client.publish('f', 'b', { qos: 1 });
+    await client.publishAsync('f', 'c', { qos: 0 });
+    const seen: PublishPacket[] = [];
+    for (let i = 0; i < 3; i++) seen.push(await conn.next('publish'));
+    assert.deepEqual(
+      seen.map((p) => Buffer.from(p.payload).toString()),
+      ['a', 'b', 'c'],
+    );
+  });
+
+  test("a PUBLISH over the server's Maximum Packet Size fails locally, the connection stays up", async () => {
+    const client = await connected(broker.url);
+    await assert.rejects(client.publishAsync('big', Buffer.alloc(300), { qos: 1 }), {
+      code: 'MQTT_ERR_PACKET_TOO_LARGE',
+      reasonCode: 0x95,
+    });
+    assert.equal(client.connected, true);
+    await client.publishAsync('small', 'x');
+  });
+
+  test('more QoS 1 PUBLISHes than our Receive Maximum: DISCONNECT 0x93 and an error', async () => {
+    const client = await connected(broker.url, { properties: { receiveMaximum: 2 }, manualAck: true });
+    const conn = broker.connections.at(-1)!;
+    for (const id of [1, 2, 3])
+      conn.send({ cmd: 'publish', topic: 'r', payload: 'x', qos: 1, messageId: id });
+    const error = await nextError(client);
+    assert.equal(error.code, 'MQTT_ERR_RECEIVE_MAXIMUM_EXCEEDED');
+    assert.equal((await conn.next('disconnect')).reasonCode, 0x93);
+  });
+
+  test('acknowledged messages free our window', async () => {
+    const client = await connected(broker.url, { properties: { receiveMaximum: 1 } });
+    const conn = broker.connections.at(-1)!;
+    let errors = 0;
+    client.on('error', () => errors++);
+    for (const id of [1, 2, 3]) {
+      conn.send({ cmd: 'publish', topic: 'r', payload: 'x', qos: 1, messageId: id });
+      await conn.next('puback');
+    }
+    conn.send({ cmd: 'publish', topic: 'r', payload: 'x', qos: 2, messageId: 4 });
+    await conn.next('pubrec');
+    conn.send({ cmd: 'pubrel', messageId: 4 });
+    await conn.next('pubcomp');
+    conn.send({ cmd: 'publish', topic: 'r', payload: 'x', qos: 1, messageId: 5 });
+    await conn.next('puback');
+    assert.equal(errors, 0);
+  });
+
+  test('an incoming packet over our Maximum Packet Size: DISCONNECT 0x95 and an error', async () => {
+    const client = await connected(broker.url, { properties: { maximumPacketSize: 64 } });
+    const conn = broker.connections.at(-1)!;
+    conn.send({ cmd: 'publish', topic: 'big', payload: Buffer.alloc(100), qos: 0 });
+    const error = await nextError(client);
+    assert.equal(error.reasonCode, 0x95);
+    assert.equal((await conn.next('disconnect')).reasonCode, 0x95);
+  });
+});
+
+describe('flow control through Mosquitto', () => {
+  let broker: Mosquitto;
+  before(async () => {
+    broker = await startMosquitto({ extraConfig: 'max_inflight_messages 3\nmax_packet_size 1000' });
+  });
+  after(async () => {
+    await endAll();
+    await broker.stop();
+  });
+
+  test("takes the broker's Receive Maximum and delivers 50 QoS 1/2 messages, each QoS in order", async () => {
+    const topic = uniqueTopic('rm');
+    const sub = await connected(broker.url);
+    await sub.subscribeAsync(topic, { qos: 2 });
+    const pub = await connected(broker.url);
+    assert.equal(pub.serverProperties?.receiveMaximum, 3);
+    const got: string[] = [];
+    const all = new Promise<void>((resolve) =>
+      sub.on('message', (_t, p) => {
+        got.push(Buffer.from(p).toString());
+        if (got.length === 50) resolve();
+      }),
+    );
+    const sends = Array.from({ length: 50 }, (_, i) =>
+      pub.publishAsync(topic, String(i), { qos: i % 2 === 0 ? 1 : 2 }),
+    );
+    await Promise.all(sends);
+    await all;
+    // Each QoS keeps its order (a QoS 2 message reaches the subscriber later, on PUBREL).
+    const numbers = got.map(Number);
+    assert.deepEqual(
+      numbers.filter((n) => n % 2 === 0),
+      Array.from({ length: 25 }, (_, i) => i * 2),
+    );
+    assert.deepEqual(
+      numbers.filter((n) => n % 2 === 1),
+      Array.from({ length: 25 }, (_, i) => i * 2 + 1),
+    );
+  });
+
+  test("a publish over the broker's max_packet_size fails locally", async () => {
+    const pub = await connected(broker.url);
+    assert.equal(pub.serverProperties?.maximumPacketSize, 1000);
+    await assert.rejects(pub.publishAsync(uniqueTopic(), Buffer.alloc(2000)), {
+      code: 'MQTT_ERR_PACKET_TOO_LARGE',
+    });
+    assert.equal(pub.connected, true);
+  });
+
+  test('Mosquitto withholds a message larger than our Maximum Packet Size', async () => {
+    const topic = uniqueTopic('mps');
+    const sub = await connected(broker.url, { properties: { maximumPacketSize: 100 } });
+    await sub.subscribeAsync(topic, { qos: 1 });
+    const got: number[] = [];
+    sub.on('message', (_t, p) => got.push(p.length));
+    const pub = await connected(broker.url);
+    await pub.publishAsync(topic, Buffer.alloc(500), { qos: 1 });
+    await pub.publishAsync(topic, Buffer.alloc(10), { qos: 1 });
+    await sleep(200);
+    assert.deepEqual(got, [10]);
+    assert.equal(sub.connected, true);
+  });
+});

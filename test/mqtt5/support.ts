@@ -1,0 +1,52 @@
+/** Shared set-up for the MQTT 5 tests: clients that end themselves, and waiting for events. */
+import { connect, type MqttClient } from '../../runtime/index.js';
+import type { ClientOptions } from '../../runtime/options.js';
+
+const open = new Set<MqttClient>();
+
+/** An MQTT 5 client that does not reconnect unless asked; `endAll()` ends it. */
+export function client5(url: string, options: ClientOptions = {}): MqttClient {
+  const client = connect(url, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 3000, ...options });
+  open.add(client);
+  return client;
+}
+
+/** client5, resolved on the first `connect` event. */
+export async function connected(url: string, options: ClientOptions = {}): Promise<MqttClient> {
+  const client = client5(url, options);
+  await once(client, 'connect');
+  return client;
+}
+
+export async function endAll(): Promise<void> {
+  const clients = [...open];
+  open.clear();
+  await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: event arguments differ per event.
+export function once(client: MqttClient, event: string, timeoutMs = 3000): Promise<any[]> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${event} event in ${timeoutMs} ms`)), timeoutMs);
+    client.once(event as 'connect', (...args: unknown[]) => {
+      clearTimeout(timer);
+      resolve(args);
+    });
+  });
+}
+
+/** The next `error` event's error. */
+export async function nextError(
+  client: MqttClient,
+  timeoutMs = 3000,
+): Promise<Error & { code?: string; reasonCode?: number }> {
+  return (await once(client, 'error', timeoutMs))[0];
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let counter = 0;
+/** A topic no other test uses. */
+export function uniqueTopic(prefix = 't'): string {
+  return `mqttforge-test/${prefix}/${process.pid}-${++counter}`;
+}
