@@ -806,7 +806,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         const refused = new MqttClientError(
           'MQTT_ERR_AUTH_FAILED',
           `Authentication failed: ${error.message}`,
-          { reasonCode: isMqttError(error) && error.reasonCode ? error.reasonCode : 0x87, cause: error },
+          { reasonCode: reasonCodeOf(error) ?? 0x87, cause: error },
         );
         this.protocolViolation(refused, refused.reasonCode!);
         return;
@@ -1543,4 +1543,10 @@ function ackError(
   return new MqttClientError('MQTT_ERR_ACK_FAILED', `${packet} failed: ${name}${detail}`, {
     reasonCode: code,
   });
+}
+
+/** A `reasonCode` the application put on an error of its own, if it is a failure code. */
+function reasonCodeOf(error: Error): number | undefined {
+  const code = (error as { reasonCode?: unknown }).reasonCode;
+  return typeof code === 'number' && code >= 0x80 && code <= 0xff ? code : undefined;
 }

@@ -1,0 +1,139 @@
+/** CONNACK properties respected: limits checked before sending, server values used, options untouched. */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
+import { type ScriptedBroker, startScriptedBroker } from '../helpers/scripted-broker.js';
+import { client5, connected, endAll, once } from './support.js';
+
+describe('CONNACK properties from Mosquitto', () => {
+  let broker: Mosquitto;
+  before(async () => {
+    broker = await startMosquitto({
+      extraConfig: 'max_qos 1\nretain_available false\nmax_keepalive 10',
+    });
+  });
+  after(async () => {
+    await endAll();
+    await broker.stop();
+  });
+
+  test('maximumQoS: a QoS 2 publish is refused with MQTT_ERR_QOS_NOT_SUPPORTED, QoS 1 goes', async () => {
+    const client = await connected(broker.url);
+    assert.equal(client.serverProperties?.maximumQoS, 1);
+    await assert.rejects(client.publishAsync('q', 'x', { qos: 2 }), {
+      code: 'MQTT_ERR_QOS_NOT_SUPPORTED',
+      reasonCode: 0x9b,
+    });
+    await client.publishAsync('q', 'x', { qos: 1 });
+    assert.equal(client.connected, true);
+  });
+
+  test('a QoS 2 subscription is sent and granted at the maximum', async () => {
+    const client = await connected(broker.url);
+    const granted = await client.subscribeAsync('q/#', { qos: 2 });
+    assert.equal(granted[0]?.qos, 1);
+  });
+
+  test('retainAvailable false: a retained publish is refused with MQTT_ERR_RETAIN_NOT_SUPPORTED', async () => {
+    const client = await connected(broker.url);
+    assert.equal(client.serverProperties?.retainAvailable, false);
+    await assert.rejects(client.publishAsync('r', 'x', { retain: true }), {
+      code: 'MQTT_ERR_RETAIN_NOT_SUPPORTED',
+      reasonCode: 0x9a,
+    });
+    assert.equal(client.connected, true);
+  });
+
+  test('serverKeepAlive overrides ours without changing client.options', async () => {
+    const client = await connected(broker.url, { keepalive: 60 });
+    assert.equal(client.serverProperties?.serverKeepAlive, 10);
+    assert.equal(client.options.keepalive, 60);
+    assert.equal((client as unknown as { keepalive: { interval: number } }).keepalive.interval, 10_000);
+  });
+
+  test('an empty client id gets the Assigned Client Identifier, used on reconnect', async () => {
+    const client = await connected(broker.url, { clientId: '', reconnectPeriod: 50 });
+    const assigned = client.serverProperties?.assignedClientIdentifier;
+    assert.ok(assigned);
+    assert.equal(client.options.clientId, '');
+    client.reconnect();
+    await once(client, 'connect');
+    // The broker only assigns an identifier to an empty one: none now means ours was sent.
+    assert.equal(client.serverProperties?.assignedClientIdentifier, undefined);
+  });
+});
+
+describe('CONNACK properties from the scripted broker', () => {
+  let broker: ScriptedBroker;
+  before(async () => {
+    broker = await startScriptedBroker({
+      connack: {
+        reasonCode: 0,
+        properties: {
+          wildcardSubscriptionAvailable: false,
+          sharedSubscriptionAvailable: false,
+          subscriptionIdentifiersAvailable: false,
+          responseInformation: 'resp/area',
+          serverReference: 'other.example:1883',
+          serverKeepAlive: 5,
+          topicAliasMaximum: 4,
+          receiveMaximum: 7,
+          maximumPacketSize: 5000,
+          sessionExpiryInterval: 30,
+        },
+      },
+    });
+  });
+  after(async () => {
+    await endAll();
+    await broker.stop();
+  });
+
+  test('wildcard, shared and subscription-identifier subscriptions are refused before sending', async () => {
+    const client = await connected(broker.url);
+    const conn = broker.connections.at(-1)!;
+    await assert.rejects(client.subscribeAsync('a/+'), {
+      code: 'MQTT_ERR_WILDCARD_NOT_SUPPORTED',
+      reasonCode: 0xa2,
+    });
+    await assert.rejects(client.subscribeAsync('a/#'), { code: 'MQTT_ERR_WILDCARD_NOT_SUPPORTED' });
+    await assert.rejects(client.subscribeAsync('$share/g/a'), {
+      code: 'MQTT_ERR_SHARED_NOT_SUPPORTED',
+      reasonCode: 0x9e,
+    });
+    await assert.rejects(client.subscribeAsync('a', { properties: { subscriptionIdentifier: 3 } }), {
+      code: 'MQTT_ERR_SUBSCRIPTION_ID_NOT_SUPPORTED',
+      reasonCode: 0xa1,
+    });
+    const ok = client.subscribeAsync('a/b');
+    const sub = await conn.next('subscribe');
+    assert.equal(sub.subscriptions[0]?.topic, 'a/b');
+    conn.send({ cmd: 'suback', messageId: sub.messageId, granted: [0] });
+    await ok;
+    assert.equal(conn.packets.filter((p) => p.cmd === 'subscribe').length, 1);
+  });
+
+  test('responseInformation and serverReference are surfaced in serverProperties and the connect event', async () => {
+    const client = client5(broker.url);
+    const [connack] = await once(client, 'connect');
+    assert.equal(connack.properties.responseInformation, 'resp/area');
+    assert.equal(client.serverProperties?.serverReference, 'other.example:1883');
+  });
+
+  test('server values never change the options the user gave', async () => {
+    const options = {
+      keepalive: 30,
+      properties: {
+        sessionExpiryInterval: 10,
+        receiveMaximum: 20,
+        topicAliasMaximum: 1,
+        maximumPacketSize: 9999,
+      },
+    };
+    const before = structuredClone(options);
+    const client = await connected(broker.url, options);
+    assert.deepEqual(options, before);
+    assert.equal(client.options.keepalive, 30);
+    assert.deepEqual(client.options.properties, before.properties);
+  });
+});
