@@ -301,8 +301,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   private protocolViolation(error: Error, reasonCode: number): void {
     log('protocol violation: %s', error.message);
     this.emit('error', error);
-    const mayDisconnect = this.connackReceived || this.auth.phase === 'connecting'; // [MQTT-4.12.0-1]
-    if (this.protocolVersion === 5 && mayDisconnect && reasonCode >= 0x80) {
+    // Also before CONNACK: CONNECT is out, and a DISCONNECT SHOULD precede the close [MQTT-4.13.1-1].
+    if (this.protocolVersion === 5 && reasonCode >= 0x80) {
       this.writePacket({ cmd: 'disconnect', reasonCode });
       this.disconnectSent = true; // nothing may follow DISCONNECT [MQTT-3.14.4-1]
     }
@@ -935,14 +935,16 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       );
       return;
     }
-    const slot = this.incoming.slot(messageId);
     const pending = this.pendingAcks.get(messageId);
     if (pending) {
-      // Sent again on a new connection while the application holds it: never delivered twice.
-      pending.slot = slot;
-      if (pending.acked) this.sendAck(slot, this.ackFor(pending.packet, pending.reasonCode));
+      // Sent again while the application holds it: never delivered twice. On the same connection
+      // its place in the ack order stands; on a new one it takes a new place.
+      if (pending.slot.live) return;
+      pending.slot = this.incoming.slot(messageId);
+      if (pending.acked) this.sendAck(pending.slot, this.ackFor(pending.packet, pending.reasonCode));
       return;
     }
+    const slot = this.incoming.slot(messageId);
     this.options.customHandleAcks(topic, payload, packet as never, (error, reasonCode) => {
       if (error instanceof Error) {
         this.emit('error', error);
@@ -1545,8 +1547,8 @@ function ackError(
   });
 }
 
-/** A `reasonCode` the application put on an error of its own, if it is a failure code. */
+/** A `reasonCode` the application put on an error of its own, if DISCONNECT can carry it. */
 function reasonCodeOf(error: Error): number | undefined {
   const code = (error as { reasonCode?: unknown }).reasonCode;
-  return typeof code === 'number' && code >= 0x80 && code <= 0xff ? code : undefined;
+  return typeof code === 'number' && code >= 0x80 && reasonCodeName('DISCONNECT', code) ? code : undefined;
 }
