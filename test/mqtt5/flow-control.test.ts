@@ -50,7 +50,7 @@ describe('flow control against the scripted broker', () => {
     await Promise.all(done);
   });
 
-  test('QoS 0 messages are not held by a full window', async () => {
+  test('QoS 0 messages keep their place among QoS 1 ones', async () => {
     const client = await connected(broker.url);
     const conn = broker.connections.at(-1)!;
     client.publish('f', 'a', { qos: 1 });
