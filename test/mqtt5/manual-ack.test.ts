@@ -97,6 +97,24 @@ describe('manualAck through Mosquitto', () => {
     await broker.stop();
   });
 
+  test('acks called in reverse order leave in arrival order', async () => {
+    const topic = uniqueTopic('order');
+    const sub = await connected(broker.url, { manualAck: true });
+    await sub.subscribeAsync(topic, { qos: 1 });
+    const got: PublishPacket[] = [];
+    const acked: number[] = [];
+    sub.on('message', (_t, _p, packet) => got.push(packet));
+    sub.on('packetsend', (p) => p.cmd === 'puback' && acked.push(p.messageId));
+    const pub = await connected(broker.url);
+    for (const i of [1, 2, 3]) await pub.publishAsync(topic, String(i), { qos: 1 });
+    while (got.length < 3) await sleep(5);
+    for (const packet of [...got].reverse()) sub.ack(packet);
+    assert.deepEqual(
+      acked,
+      got.map((p) => p.messageId),
+    );
+  });
+
   test('an unacknowledged QoS 1 message comes back after reconnecting to the kept session', async () => {
     const topic = uniqueTopic('manual');
     const clientId = `manual-${process.pid}`;
