@@ -1,7 +1,8 @@
 /**
  * `for await (const msg of client.messages('sensors/+', { signal }))`: the messages matching a
  * filter as an async iterator. Subscribes when created (unless `subscribe: false`), unsubscribes
- * when the loop ends (`break`, `return`, the signal, or `client.end()`). Messages that arrive
+ * when the loop ends (`break`, `return`, the signal, or `client.end()`) and no other loop of this
+ * client reads the same filter. Messages that arrive
  * while the loop body runs are buffered, without bound: a consumer slower than its publishers
  * should use `manualAck` and a small Receive Maximum so that the broker holds the backlog.
  */
@@ -44,6 +45,18 @@ export function topicMatches(filter: string, topic: string): boolean {
   return f.length === t.length;
 }
 
+/** Open iterators per client and filter: the last one to end unsubscribes. */
+const openStreams = new WeakMap<MqttClient, Map<string, number>>();
+
+function track(client: MqttClient, filter: string, delta: 1 | -1): number {
+  const counts = openStreams.get(client) ?? new Map<string, number>();
+  openStreams.set(client, counts);
+  const n = (counts.get(filter) ?? 0) + delta;
+  if (n === 0) counts.delete(filter);
+  else counts.set(filter, n);
+  return n;
+}
+
 export function messages(client: MqttClient, filter: string, options: MessagesOptions = {}): MessageStream {
   const buffered: StreamMessage[] = [];
   let waiter: { resolve: (r: IteratorResult<StreamMessage>) => void; reject: (e: Error) => void } | undefined;
@@ -67,7 +80,9 @@ export function messages(client: MqttClient, filter: string, options: MessagesOp
     client.off('message', onMessage);
     client.off('end', onEnd);
     options.signal?.removeEventListener('abort', onAbort);
-    if (subscribe && !client.disconnecting && !client.disconnected) client.unsubscribe(filter);
+    if (subscribe && track(client, filter, -1) === 0 && !client.disconnecting && !client.disconnected) {
+      client.unsubscribe(filter);
+    }
     const w = waiter;
     waiter = undefined;
     if (w) error ? w.reject(error) : w.resolve({ value: undefined, done: true });
@@ -77,6 +92,7 @@ export function messages(client: MqttClient, filter: string, options: MessagesOp
 
   client.on('message', onMessage);
   client.on('end', onEnd);
+  if (subscribe) track(client, filter, 1);
   if (options.signal?.aborted) finish(aborted(options.signal.reason));
   else options.signal?.addEventListener('abort', onAbort, { once: true });
   if (subscribe && !done) {

@@ -47,6 +47,21 @@ describe('messages() through Mosquitto', () => {
     assert.deepEqual(sent, [`${base}/+`]);
   });
 
+  test('two loops on one filter: the subscription stays until the last one ends', async () => {
+    const topic = uniqueTopic('two');
+    const client = await connected(broker.url);
+    const unsubscribed: string[] = [];
+    client.on('packetsend', (p) => p.cmd === 'unsubscribe' && unsubscribed.push(...p.unsubscriptions));
+    const a = client.messages(topic);
+    const b = client.messages(topic);
+    await a.return?.();
+    await sleep(20);
+    assert.deepEqual(unsubscribed, []);
+    await b.return?.();
+    await sleep(20);
+    assert.deepEqual(unsubscribed, [topic]);
+  });
+
   test('the signal ends the loop with MQTT_ERR_ABORTED', async () => {
     const client = await connected(broker.url);
     const controller = new AbortController();
