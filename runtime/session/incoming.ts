@@ -66,7 +66,9 @@ export class Incoming {
       const p = this.slots[i]!.packet;
       if (p) ready.push(p);
     }
-    this.slots = this.slots.slice(n);
+    // Usually every slot is filled (acks sent as messages arrive): empty in place, no copy.
+    if (n === this.slots.length) this.slots.length = 0;
+    else this.slots = this.slots.slice(n);
     return ready;
   }
 
