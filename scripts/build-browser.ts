@@ -2,7 +2,7 @@
  * Builds the browser bundles from runtime/browser.ts with esbuild:
  *
  *   dist/mqttforge.esm.js   ES module, for bundlers (the `browser` condition of package.json)
- *   dist/mqttforge.min.js   minified IIFE for <script>, global `mqtt`
+ *   dist/mqttforge.min.js   minified IIFE for <script>, global `mqtt`; also a CommonJS module
  *
  * Fails when a Node built-in or a Node global reaches the bundle: a `node:` or bare built-in
  * import, `Buffer`, `process`, `require(`. The codec reaches `Buffer` only through
@@ -80,6 +80,9 @@ export async function buildBrowser(): Promise<{ esm: string; iife: string }> {
       minify: true,
       outfile: BROWSER_IIFE,
       write: false,
+      // As MQTT.js's mqtt.min.js, the file also works as a CommonJS module, which is how
+      // mini-programs load a copied-in build: const mqtt = require('./mqttforge.min.js').
+      footer: { js: 'typeof module=="object"&&module&&module.exports&&(module.exports=mqtt);' },
     }),
   ]);
   const problems: string[] = [];

@@ -60,6 +60,17 @@ describe('browser build', () => {
     assert.equal(typeof (mqtt.default as Record<string, unknown>).connect, 'function');
   });
 
+  test('the IIFE also sets module.exports, for mini-programs that require() a copied-in build', () => {
+    const module = { exports: {} as Record<string, unknown> };
+    const { TextEncoder, TextDecoder, URL, crypto, performance, queueMicrotask, setTimeout, clearTimeout } =
+      globalThis;
+    runInNewContext(readFileSync(join(root, BROWSER_IIFE), 'utf8'), {
+      ...{ TextEncoder, TextDecoder, URL, crypto, performance, queueMicrotask, setTimeout, clearTimeout },
+      module,
+    });
+    assert.equal(typeof module.exports.connect, 'function');
+  });
+
   test('the ESM file and the IIFE hold no Node built-in, Buffer, process or require', () => {
     for (const file of [BROWSER_ESM, BROWSER_IIFE]) {
       const code = readFileSync(join(root, file), 'utf8');
