@@ -1,0 +1,2 @@
+import mqtt from "mqtt"; // import namespace "mqtt"
+let client = mqtt.connect("mqtt://test.mosquitto.org"); // create a client

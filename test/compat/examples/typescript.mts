@@ -1,0 +1,2 @@
+import { connect } from "mqtt"
+const client = connect('mqtt://test.mosquitto.org')
