@@ -610,19 +610,29 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (!conn?.writable || this.disconnectSent) return false;
     let bytes: Uint8Array;
     try {
-      bytes = encode(packet, {
-        protocolVersion: this.protocolVersion,
-        maximumPacketSize: this.serverMaximumPacketSize,
-      });
+      bytes = this.encodeForServer(packet);
     } catch (error) {
       this.emit('error', error as Error);
       return false;
     }
+    this.writeEncoded(conn, bytes, packet);
+    return true;
+  }
+
+  /** Encodes for this connection: its protocol version, within the server's Maximum Packet Size. */
+  private encodeForServer(packet: PacketInput): Uint8Array {
+    return encode(packet, {
+      protocolVersion: this.protocolVersion,
+      maximumPacketSize: this.serverMaximumPacketSize,
+    });
+  }
+
+  /** Writes encoded bytes in this tick's batch; a write counts as activity for keepalive. */
+  private writeEncoded(conn: Connection, bytes: Uint8Array, packet: PacketInput): void {
     this.cork(conn);
     conn.write(bytes);
     this.keepalive?.sent();
     this.emit('packetsend', packet);
-    return true;
   }
 
   /** Batches every write of this tick into one socket write (cork until the microtask runs). */
@@ -652,10 +662,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         this.failOperation(op, error as Error);
         continue;
       }
-      this.cork(conn);
-      conn.write(bytes);
-      this.keepalive?.sent();
-      this.emit('packetsend', op.packet);
+      this.writeEncoded(conn, bytes, op.packet);
       if (op.packet.cmd === 'publish' && op.qos === 0) {
         const cb = op.cb;
         if (cb) this.afterFlush.push(() => cb(null, op.packet));
@@ -678,18 +685,10 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (out.cmd === 'publish' && this.protocolVersion === 5) {
       // Not kept in op.bytes: the alias depends on this connection's table.
       const aliased = this.withAlias(out);
-      if (aliased !== out) {
-        return encode(aliased, {
-          protocolVersion: this.protocolVersion,
-          maximumPacketSize: this.serverMaximumPacketSize,
-        });
-      }
+      if (aliased !== out) return this.encodeForServer(aliased);
     }
     if (op.bytes && op.packet.cmd === 'publish') return op.bytes;
-    const bytes = encode(op.packet, {
-      protocolVersion: this.protocolVersion,
-      maximumPacketSize: this.serverMaximumPacketSize,
-    });
+    const bytes = this.encodeForServer(op.packet);
     if (op.packet.cmd === 'publish') op.bytes = bytes;
     return bytes;
   }
@@ -1263,25 +1262,21 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       if (id === null) return fail(noMessageId());
       packet.messageId = id;
     }
+    const failReleasing = (error: Error) => {
+      if (packet.messageId !== undefined) this.messageIdProvider.deallocate(packet.messageId);
+      return fail(error);
+    };
     let bytes: Uint8Array;
     try {
       // Encoding now checks the packet while the caller is still here, and the bytes are reused.
-      bytes = encode(packet, {
-        protocolVersion: this.protocolVersion,
-        maximumPacketSize: this.serverMaximumPacketSize,
-      });
+      bytes = this.encodeForServer(packet);
     } catch (error) {
-      if (packet.messageId !== undefined) this.messageIdProvider.deallocate(packet.messageId);
-      return fail(error as Error);
+      return failReleasing(error as Error);
     }
-    if (!this.connected && qos === 0 && !this.options.queueQoSZero) {
-      if (packet.messageId !== undefined) this.messageIdProvider.deallocate(packet.messageId);
-      return fail(connectionClosed());
-    }
+    if (!this.connected && qos === 0 && !this.options.queueQoSZero) return failReleasing(connectionClosed());
     const limit = this.options.maxQueuedMessages;
     if (!this.connected && limit !== undefined && this.outgoing.pendingCount >= limit) {
-      if (packet.messageId !== undefined) this.messageIdProvider.deallocate(packet.messageId);
-      return fail(queueFull(limit));
+      return failReleasing(queueFull(limit));
     }
     const op = this.outgoing.create(
       packet,
