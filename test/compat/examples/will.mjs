@@ -4,17 +4,19 @@ import mqtt from "mqtt";
 
 const url = "mqtt://localhost:1883";
 const watcher = await mqtt.connectAsync(url);
-watcher.on("message", (topic, message, packet) => {
-  console.log(topic, message.toString(), `qos=${packet.qos}`, `retain=${packet.retain}`);
-  watcher.end();
-  taker.end();
-});
 await watcher.subscribeAsync("status/device", { qos: 1 });
+const will = new Promise((resolve) => watcher.once("message", (...args) => resolve(args)));
 
 const device = await mqtt.connectAsync(url, {
   clientId: "compat-will",
   reconnectPeriod: 0,
   will: { topic: "status/device", payload: "gone", qos: 1, retain: false },
 });
-device.on("close", () => console.log("device closed"));
-const taker = mqtt.connect(url, { clientId: "compat-will" });
+const closed = new Promise((resolve) => device.once("close", resolve));
+const taker = await mqtt.connectAsync(url, { clientId: "compat-will" });
+await closed;
+console.log("device closed");
+const [topic, message, packet] = await will;
+console.log(topic, message.toString(), `qos=${packet.qos}`, `retain=${packet.retain}`);
+await taker.endAsync();
+await watcher.endAsync();
