@@ -21,7 +21,19 @@ export type {
   SubscribeCallback,
   UnsubscribeCallback,
 } from './client.js';
-export * from './errors.js';
+// The error classes and codes; the factories that build them stay internal to the client.
+export {
+  ClientErrorCode,
+  type ClientErrorDetails,
+  CodecReason,
+  isMqttError,
+  MqttClientError,
+  MqttConnackError,
+  MqttDecodeError,
+  MqttEncodeError,
+  MqttError,
+  type MqttErrorDetails,
+} from './errors.js';
 export type { ClientOptions, ResolvedOptions } from './options.js';
 export type { Granted, PublishOptions, SubscribeOptions, UnsubscribeOptions } from './session/args.js';
 export type { StoreLike } from './store.js';
