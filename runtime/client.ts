@@ -145,7 +145,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   private connackTimer: TimerHandle | undefined;
   private reconnectTimer: TimerHandle | undefined;
   private reconnectSuppressed = false;
-  private keepalive: Keepalive | undefined;
+  private pinger: Keepalive | undefined;
   private corked = false;
   private afterFlush: (() => void)[] = [];
   /** Subscriptions the server granted, restored after a reconnect without a session. */
@@ -185,6 +185,15 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   }
 
   /** MQTT protocol level in use. */
+  /**
+   * The keepalive in use, in seconds: while connected, the CONNACK's Server Keep Alive when it
+   * sent one [MQTT-3.2.2-21]; otherwise the `keepalive` option.
+   */
+  get keepalive(): number {
+    const server = this.connected ? this.serverProperties?.serverKeepAlive : undefined;
+    return server ?? this.options.keepalive;
+  }
+
   get protocolVersion(): 3 | 4 | 5 {
     return this.options.protocolVersion;
   }
@@ -282,7 +291,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   }
 
   private onData(chunk: Uint8Array): void {
-    this.keepalive?.received();
+    this.pinger?.received();
     let packets: Packet[];
     try {
       packets = this.decoder!.push(chunk);
@@ -337,8 +346,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.connection = undefined;
     this.decoder = undefined;
     this.generation++;
-    this.keepalive?.stop();
-    this.keepalive = undefined;
+    this.pinger?.stop();
+    this.pinger = undefined;
     this.clearConnackTimer();
     this.backlog = [];
     this.blocked = false;
@@ -500,14 +509,14 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.serverMaximumPacketSize = props?.maximumPacketSize ?? 268_435_460;
     if (props?.assignedClientIdentifier) this.assignedClientId = props.assignedClientIdentifier;
     const keepalive = props?.serverKeepAlive ?? this.options.keepalive;
-    this.keepalive = new Keepalive(keepalive * 1000, this.options.reschedulePings, {
+    this.pinger = new Keepalive(keepalive * 1000, this.options.reschedulePings, {
       ping: () => this.writePacket({ cmd: 'pingreq' }),
       timeout: () => {
         this.emit('error', keepaliveTimeout());
         this.connection?.destroy();
       },
     });
-    this.keepalive.start();
+    this.pinger.start();
     if (!packet.sessionPresent) this.restartFlows();
     this.emit('connect', packet);
     this.flush();
@@ -631,7 +640,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   private writeEncoded(conn: Connection, bytes: Uint8Array, packet: PacketInput): void {
     this.cork(conn);
     conn.write(bytes);
-    this.keepalive?.sent();
+    this.pinger?.sent();
     this.emit('packetsend', packet);
   }
 
@@ -760,7 +769,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         this.onUnsuback(packet);
         return;
       case 'pingresp':
-        this.keepalive?.pong();
+        this.pinger?.pong();
         return;
       case 'disconnect':
         this.onServerDisconnect(packet);
@@ -1506,7 +1515,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
 
   private finishEnd(): void {
     if (this.disconnected && this.endWaitersCb.length === 0) return;
-    this.keepalive?.stop();
+    this.pinger?.stop();
     this.clearConnackTimer();
     for (const op of this.outgoing.drain()) {
       const id = (op.packet as { messageId?: number }).messageId;

@@ -12,7 +12,7 @@
  *    snippets are not whole programs; `wrap` below puts them into one without touching their text.
  *  - written for this test from facts the README states about options and methods, in the
  *    README's style (the README has no code for them): async-await, qos, clean-session, will,
- *    mqtt5-properties, reconnect-period, manual-connect, handle-message, websocket.
+ *    mqtt5-properties, reconnect-period, manual-connect, handle-message, websocket, keepalive.
  *
  * Substitutions, and nothing else: `require("mqtt")` / `from "mqtt"` point at the library under
  * test; `mqtt://test.mosquitto.org`, `mqtt://localhost:1883`, `ws://localhost:8080` and the
@@ -175,6 +175,7 @@ client.on("packetreceive", (p) => { if (p.cmd === "pingresp") { console.log("pin
     expect: ['start m1', 'done m1', 'start m2', 'done m2', 'start m3', 'done m3'].join('\n'),
   },
   { file: 'websocket.mjs', expect: 'ws/presence Hello over ws' },
+  { file: 'keepalive.mjs', expect: 'before 30\nconnected 30' },
 ];
 
 function substitute(text: string, library: Library, broker: Mosquitto): string {

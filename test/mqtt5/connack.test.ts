@@ -48,7 +48,8 @@ describe('CONNACK properties from Mosquitto', () => {
     const client = await connected(broker.url, { keepalive: 60 });
     assert.equal(client.serverProperties?.serverKeepAlive, 10);
     assert.equal(client.options.keepalive, 60);
-    assert.equal((client as unknown as { keepalive: { interval: number } }).keepalive.interval, 10_000);
+    assert.equal(client.keepalive, 10);
+    assert.equal((client as unknown as { pinger: { interval: number } }).pinger.interval, 10_000);
   });
 
   test('an empty client id gets the Assigned Client Identifier, used on reconnect', async () => {
