@@ -12,7 +12,8 @@
  *    snippets are not whole programs; `wrap` below puts them into one without touching their text.
  *  - written for this test from facts the README states about options and methods, in the
  *    README's style (the README has no code for them): async-await, qos, clean-session, will,
- *    mqtt5-properties, reconnect-period, manual-connect, handle-message, websocket, keepalive.
+ *    mqtt5-properties, reconnect-period, manual-connect, handle-message, websocket,
+ *    keepalive, remove-outgoing, reconnect.
  *
  * Substitutions, and nothing else: `require("mqtt")` / `from "mqtt"` point at the library under
  * test; `mqtt://test.mosquitto.org`, `mqtt://localhost:1883`, `ws://localhost:8080` and the
@@ -176,6 +177,11 @@ client.on("packetreceive", (p) => { if (p.cmd === "pingresp") { console.log("pin
   },
   { file: 'websocket.mjs', expect: 'ws/presence Hello over ws' },
   { file: 'keepalive.mjs', expect: 'before 30\nconnected 30' },
+  { file: 'remove-outgoing.mjs', expect: 'id is a number true\ncallback Message removed' },
+  {
+    file: 'reconnect.mjs',
+    expect: 'connect 1 compat-reconnect-call\nconnect 2 compat-reconnect-call',
+  },
 ];
 
 function substitute(text: string, library: Library, broker: Mosquitto): string {
