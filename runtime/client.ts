@@ -184,7 +184,6 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (!this.options.manualConnect) this.connect();
   }
 
-  /** MQTT protocol level in use. */
   /**
    * The keepalive in use, in seconds: while connected, the CONNACK's Server Keep Alive when it
    * sent one [MQTT-3.2.2-21]; otherwise the `keepalive` option.
@@ -194,6 +193,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     return server ?? this.options.keepalive;
   }
 
+  /** MQTT protocol level in use. */
   get protocolVersion(): 3 | 4 | 5 {
     return this.options.protocolVersion;
   }
