@@ -21,20 +21,8 @@ export type {
   SubscribeCallback,
   UnsubscribeCallback,
 } from './client.js';
-// The error classes and codes; the factories that build them stay internal to the client.
-export {
-  ClientErrorCode,
-  type ClientErrorDetails,
-  CodecReason,
-  isMqttError,
-  MqttClientError,
-  MqttConnackError,
-  MqttDecodeError,
-  MqttEncodeError,
-  MqttError,
-  type MqttErrorDetails,
-} from './errors.js';
 export type { ClientOptions, ResolvedOptions } from './options.js';
+export * from './public-errors.js';
 export type { Granted, PublishOptions, SubscribeOptions, UnsubscribeOptions } from './session/args.js';
 export type { StoreLike } from './store.js';
 export { connect, connectAsync, DefaultMessageIdProvider, MqttClient, Store, UniqueMessageIdProvider };

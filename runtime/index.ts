@@ -17,21 +17,9 @@ export type {
   SubscribeCallback,
   UnsubscribeCallback,
 } from './client.js';
-// The error classes and codes; the factories that build them stay internal to the client.
-export {
-  ClientErrorCode,
-  type ClientErrorDetails,
-  CodecReason,
-  isMqttError,
-  MqttClientError,
-  MqttConnackError,
-  MqttDecodeError,
-  MqttEncodeError,
-  MqttError,
-  type MqttErrorDetails,
-} from './errors.js';
 export type { MessageStream, MessagesOptions, StreamMessage } from './messages.js';
 export type { ClientOptions, ConnectionUpdate, ResolvedOptions } from './options.js';
+export * from './public-errors.js';
 export type { BackoffOptions } from './reconnect/backoff.js';
 export type { RequestOptions, ResponseMessage } from './request.js';
 export type { Granted, PublishOptions, SubscribeOptions, UnsubscribeOptions } from './session/args.js';
