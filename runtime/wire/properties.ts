@@ -180,8 +180,9 @@ export function decodeProperties(
     if (repeatable) {
       // A repeated property (Subscription Identifier in PUBLISH) becomes an array, as in mqtt-packet.
       const prior = props[d.key];
-      props[d.key] =
-        prior === undefined ? value : Array.isArray(prior) ? (prior.push(value), prior) : [prior, value];
+      if (prior === undefined) props[d.key] = value;
+      else if (Array.isArray(prior)) prior.push(value);
+      else props[d.key] = [prior, value];
     } else {
       props[d.key] = value;
     }
