@@ -686,6 +686,17 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    */
   private bytesFor(op: Operation & { bytes?: Uint8Array }): Uint8Array {
     const p = op.packet;
+    // A message queued before this CONNACK was checked against no (or an older) server: check it
+    // now, so that nothing the server ruled out is written (MQTT 5.0 §3.2.2.3).
+    if (!op.sentBefore && this.serverProperties !== undefined) {
+      const refused =
+        p.cmd === 'publish'
+          ? checkPublish(this.serverProperties, p.qos ?? 0, p.retain === true)
+          : p.cmd === 'subscribe'
+            ? checkSubscribe(this.serverProperties, p.subscriptions, p.properties)
+            : null;
+      if (refused) throw refused;
+    }
     if (p.cmd === 'publish' && op.sentBefore && p.qos !== 0 && !p.dup) {
       op.packet = { ...p, dup: true };
       op.bytes = undefined;

@@ -28,6 +28,15 @@ describe('CONNACK properties from Mosquitto', () => {
     assert.equal(client.connected, true);
   });
 
+  test('a QoS 2 publish queued before the CONNACK is refused when it is written, and QoS 1 goes', async () => {
+    const client = client5(broker.url);
+    const refused = client.publishAsync('q', 'queued', { qos: 2 });
+    const accepted = client.publishAsync('q', 'queued', { qos: 1 });
+    await assert.rejects(refused, { code: 'MQTT_ERR_QOS_NOT_SUPPORTED', reasonCode: 0x9b });
+    await accepted;
+    assert.equal(client.connected, true);
+  });
+
   test('a QoS 2 subscription is sent and granted at the maximum', async () => {
     const client = await connected(broker.url);
     const granted = await client.subscribeAsync('q/#', { qos: 2 });
