@@ -3,41 +3,18 @@
  * list, and the `decode` / `Decoder` entry points.
  */
 
+import { Code } from './code.js';
 import { packetType } from './emit-packets.js';
 import { propsType } from './emit-properties.js';
 import { allowedTableName, returnTableName } from './emit-reason-codes.js';
 import { groups, slots } from './layout.js';
 import type { Bit, Field, Model, Packet, Version } from './model.js';
-import { and, jsString, label, local, normative, pascal, typeName, versionCond, whenCond } from './names.js';
+import { and, jsString, label, local, pascal, typeName, versionCond, whenCond } from './names.js';
 
 const bin = (n: number) => `0b${n.toString(2).padStart(4, '0')}`;
 const mask = (b: Bit) => (0xff >> (7 - b.hi)) & (0xff << b.lo) & 0xff;
 const hexByte = (n: number) => `0x${n.toString(16).padStart(2, '0')}`;
 const SPEC_PACKET_ID = 'MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]';
-
-class Emitter {
-  readonly lines: string[] = [];
-  private depth = 1;
-  line(s: string): void {
-    this.lines.push('  '.repeat(this.depth) + s);
-  }
-  /** A line that enforces a rule, under a comment with the normative ids its spec carries. */
-  check(spec: string | undefined, s: string): void {
-    for (const c of normative(spec)) this.line(c);
-    this.line(s);
-  }
-  block(cond: string | undefined, body: () => void): void {
-    if (cond === undefined) {
-      body();
-      return;
-    }
-    this.line(`if (${cond}) {`);
-    this.depth++;
-    body();
-    this.depth--;
-    this.line('}');
-  }
-}
 
 function tsTypeOf(f: Field, p: Packet): string {
   switch (f.kind) {
@@ -62,7 +39,7 @@ function tsTypeOf(f: Field, p: Packet): string {
 
 /** Emits the checks and extraction of the bits of byte `src`, into locals prefixed `prefix`. */
 function emitBits(
-  e: Emitter,
+  e: Code,
   p: Packet,
   bits: Bit[],
   src: string,
@@ -117,7 +94,7 @@ function emitBits(
 }
 
 /** Reads one bare value (list item or field) into expression form; emits checks. Returns the expression variable. */
-function emitRead(e: Emitter, p: Packet, f: Field, target: string, declare: string, all: Version[]): void {
+function emitRead(e: Code, p: Packet, f: Field, target: string, declare: string, all: Version[]): void {
   const what = jsString(label(f));
   const spec = jsString(f.spec);
   switch (f.kind) {
@@ -215,7 +192,7 @@ function variants(entries: { key: string; expr: string; versions: Version[] }[],
   return expr;
 }
 
-function emitList(e: Emitter, p: Packet, f: Field, all: Version[]): void {
+function emitList(e: Code, p: Packet, f: Field, all: Version[]): void {
   const name = local(f.name);
   e.line(`const ${name}: ${tsTypeOf(f, p)} = [];`);
   if (f.minItems) {
@@ -230,7 +207,7 @@ function emitList(e: Emitter, p: Packet, f: Field, all: Version[]): void {
     for (const item of f.item) {
       if (item.kind === 'flags') {
         e.line(`  const i_${item.name} = r.u8(${jsString(label(item))});`);
-        const inner = new Emitter();
+        const inner = new Code();
         emitBits(inner, p, item.bits ?? [], `i_${item.name}`, label(item), f.versions, 'i_');
         for (const l of inner.lines) e.line(`  ${l.slice(2)}`);
         for (const b of (item.bits ?? []).filter((x) => x.name)) {
@@ -242,7 +219,7 @@ function emitList(e: Emitter, p: Packet, f: Field, all: Version[]): void {
           });
         }
       } else {
-        const inner = new Emitter();
+        const inner = new Code();
         emitRead(inner, p, item, `i_${item.name}`, 'const ', f.versions);
         for (const l of inner.lines) e.line(`  ${l.slice(2)}`);
         entries.push({ key: item.name, expr: `i_${item.name}`, versions: item.versions });
@@ -250,7 +227,7 @@ function emitList(e: Emitter, p: Packet, f: Field, all: Version[]): void {
     }
     e.line(`  ${name}.push(${variants(entries, f.versions)});`);
   } else {
-    const inner = new Emitter();
+    const inner = new Code();
     emitRead(inner, p, { ...f.item!, name: `${f.name} entry`, spec: f.spec }, 'item', 'const ', all);
     for (const l of inner.lines) e.line(`  ${l.slice(2)}`);
     e.line(`  ${name}.push(item);`);
@@ -259,7 +236,7 @@ function emitList(e: Emitter, p: Packet, f: Field, all: Version[]): void {
 }
 
 function emitPacketDecoder(p: Packet): string {
-  const e = new Emitter();
+  const e = new Code();
   const all = p.versions;
   const T = packetType(p, false);
   const flags = p.flags;

@@ -2,11 +2,13 @@
  * generated/encode.ts: one encoder per packet. Each runs a size pass that checks every value
  * and measures every string, allocates the packet once, then writes it front to back.
  */
+
+import { Code } from './code.js';
 import { packetType } from './emit-packets.js';
 import { propsType } from './emit-properties.js';
 import { allowedTableName, returnTableName } from './emit-reason-codes.js';
 import type { Bit, Field, Model, Packet, Version } from './model.js';
-import { and, jsString, label, local, normative, typeName, versionCond, whenCond } from './names.js';
+import { and, jsString, label, local, typeName, versionCond, whenCond } from './names.js';
 
 const hexByte = (n: number) => `0x${n.toString(16).padStart(2, '0')}`;
 const maskOf = (b: Bit) => (0xff >> (7 - b.hi)) & (0xff << b.lo) & 0xff;
@@ -16,30 +18,6 @@ const SPEC_PACKET_ID = 'MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]';
 function access(path: string, obj = 'p'): string {
   const parts = path.split('.');
   return parts.length === 1 ? `${obj}.${path}` : `${obj}.${parts[0]}!.${parts.slice(1).join('.')}`;
-}
-
-class Code {
-  readonly lines: string[] = [];
-  depth = 1;
-  line(s: string): void {
-    this.lines.push('  '.repeat(this.depth) + s);
-  }
-  /** A line that enforces a rule, under a comment with the normative ids its spec carries. */
-  check(spec: string | undefined, s: string): void {
-    for (const c of normative(spec)) this.line(c);
-    this.line(s);
-  }
-  block(cond: string | undefined, body: () => void): void {
-    if (cond === undefined) {
-      body();
-      return;
-    }
-    this.line(`if (${cond}) {`);
-    this.depth++;
-    body();
-    this.depth--;
-    this.line('}');
-  }
 }
 
 /** Expression for a flags byte from value locals (prefixed) and presence locals. */
