@@ -6,6 +6,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { Aedes, type AedesOptions } from 'aedes';
+import { listenOnLoopback } from './free-port.js';
 
 export interface AedesBroker {
   port: number;
@@ -25,12 +26,7 @@ export async function startAedes(options: AedesOptions = {}): Promise<AedesBroke
     socket.once('close', () => sockets.delete(socket));
     broker.handle(socket);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const port = await listenOnLoopback(server);
   let stopped = false;
   return {
     port,

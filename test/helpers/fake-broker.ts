@@ -12,6 +12,7 @@
  *   after(() => broker.stop());
  */
 import { createServer, type Socket } from 'node:net';
+import { listenOnLoopback } from './free-port.js';
 
 export const PacketType = {
   CONNECT: 1,
@@ -207,12 +208,7 @@ export async function startFakeBroker(options: FakeBrokerOptions = {}): Promise<
     connectionQueue.push(connection);
     options.onConnection?.(connection);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const port = await listenOnLoopback(server);
   let stopped = false;
   return {
     port,

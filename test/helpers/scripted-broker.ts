@@ -19,6 +19,7 @@ import {
   type PacketCmd,
   type PacketInput,
 } from '../../generated/index.js';
+import { listenOnLoopback } from './free-port.js';
 
 export type ConnackChoice = Omit<ConnackPacketInput, 'cmd'>;
 
@@ -161,12 +162,7 @@ export async function startScriptedBroker(options: ScriptedBrokerOptions = {}): 
       w(connection);
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const port = await listenOnLoopback(server);
   let stopped = false;
   return {
     port,
