@@ -147,6 +147,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   private reconnectSuppressed = false;
   private pinger: Keepalive | undefined;
   private corked = false;
+  /** A write found the connection's buffer full: queued operations wait for its `drain`. */
+  private awaitingDrain = false;
   private afterFlush: (() => void)[] = [];
   /** Subscriptions the server granted, restored after a reconnect without a session. */
   private readonly resubscribeTopics = new Map<string, Granted>();
@@ -210,6 +212,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     log('connecting to %s://%s:%d', transportOptions.protocol, transportOptions.host, transportOptions.port);
     this.connackReceived = false;
     this.disconnectSent = false;
+    this.awaitingDrain = false;
     this.decoder = new Decoder({
       protocolVersion: this.options.protocolVersion,
       maximumPacketSize: this.options.properties?.maximumPacketSize,
@@ -223,7 +226,11 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.connection = transports.open(transportOptions, {
       connect: () => live() && this.onTransportConnect(),
       data: (chunk) => live() && this.onData(chunk),
-      drain: () => live() && this.flush(),
+      drain: () => {
+        if (!live()) return;
+        this.awaitingDrain = false;
+        this.flush();
+      },
       error: (error) => live() && this.onTransportError(error),
       close: () => live() && this.onClose(),
     });
@@ -637,11 +644,12 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   }
 
   /** Writes encoded bytes in this tick's batch; a write counts as activity for keepalive. */
-  private writeEncoded(conn: Connection, bytes: Uint8Array, packet: PacketInput): void {
+  private writeEncoded(conn: Connection, bytes: Uint8Array, packet: PacketInput): boolean {
     this.cork(conn);
-    conn.write(bytes);
+    const more = conn.write(bytes);
     this.pinger?.sent();
     this.emit('packetsend', packet);
+    return more;
   }
 
   /** Batches every write of this tick into one socket write (cork until the microtask runs). */
@@ -662,7 +670,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   /** Writes queued operations while connected and the server's window allows. */
   private flush(): void {
     const conn = this.connection;
-    if (!this.connected || !conn?.writable || this.disconnectSent || this.restoring) return;
+    if (!this.connected || !conn?.writable || this.disconnectSent || this.restoring || this.awaitingDrain)
+      return;
     for (let op = this.outgoing.next(); op !== undefined; op = this.outgoing.next()) {
       let bytes: Uint8Array;
       try {
@@ -671,10 +680,16 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         this.failOperation(op, error as Error);
         continue;
       }
-      this.writeEncoded(conn, bytes, op.packet);
+      const more = this.writeEncoded(conn, bytes, op.packet);
       if (op.packet.cmd === 'publish' && op.qos === 0) {
         const cb = op.cb;
         if (cb) this.afterFlush.push(() => cb(null, op.packet));
+      }
+      // The socket's buffer is full: the rest waits in the queue until `drain` calls flush again,
+      // so a fast publisher is held back (QoS 0 callbacks included) instead of buffering without bound.
+      if (!more) {
+        this.awaitingDrain = true;
+        return;
       }
     }
   }

@@ -107,6 +107,36 @@ for (const version of [3, 4, 5] as Version[]) {
       );
     });
 
+    bt(
+      'holds queued publishes while the socket is full and sends them all, in order, once it drains',
+      {},
+      async (broker) => {
+        const c = client(broker);
+        const conn = await broker.accept();
+        await once(c, 'connect');
+        conn.socket.pause();
+        // 32 MiB: more than the kernel's loopback buffers take, so the client's socket fills.
+        const count = 2048;
+        const payload = Buffer.alloc(16 * 1024);
+        let called = 0;
+        for (let i = 0; i < count; i++) {
+          payload.writeUInt32BE(i);
+          c.publish('bulk', Buffer.from(payload), { qos: 0 }, () => called++);
+        }
+        await sleep(300);
+        assert.ok(called < count, `${called} of ${count} QoS 0 callbacks while nothing could be written`);
+        conn.socket.resume();
+        await waitFor(() => called === count, 10_000);
+        const publishes = () => conn.packets.filter((p) => packetType(p) === PacketType.PUBLISH);
+        await waitFor(() => publishes().length === count, 10_000);
+        const offset = version === 5 ? 2 + 2 + 'bulk'.length + 1 : 2 + 2 + 'bulk'.length; // header, topic, properties
+        publishes().forEach((p, i) => {
+          assert.equal(Buffer.from(p).readUInt32BE(p.length - payload.length), i);
+          assert.ok(p.length - payload.length >= offset);
+        });
+      },
+    );
+
     bt('treats a second CONNACK as a protocol violation', {}, async (broker) => {
       const c = client(broker);
       const errors = collectErrors(c);
