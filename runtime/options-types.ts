@@ -172,6 +172,13 @@ export interface ClientOptions extends TlsOptions {
   timerVariant?: TimerVariant;
   writeCache?: boolean;
 
+  /**
+   * Node TCP/TLS: when small reads follow each other within this many milliseconds, wait that
+   * long before reading again, so the kernel gathers what arrives into one read (default 1; 0
+   * reads every packet as it comes). Idle or lightly loaded clients are never delayed; under load
+   * a packet waits at most this long, and the client spends far less CPU per message.
+   */
+  batchReadsMs?: number;
   wsOptions?: Record<string, unknown>;
   /** `client` is the client instance. */
   transformWsUrl?: (url: string, options: ResolvedOptions, client: unknown) => string;
@@ -213,6 +220,7 @@ interface RequiredResolved {
   reconnectOnConnackError: boolean;
   connectTimeout: number;
   queueQoSZero: boolean;
+  batchReadsMs: number;
   resubscribe: boolean;
   manualConnect: boolean;
   customHandleAcks: AckHandler;

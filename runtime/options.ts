@@ -31,6 +31,7 @@ export const DEFAULT_OPTIONS = {
   clean: true,
   resubscribe: true,
   queueQoSZero: true,
+  batchReadsMs: 1,
   manualConnect: false,
   reconnectOnConnackError: false,
 } as const;
@@ -156,6 +157,7 @@ export function resolveOptions(
   }
   const keepalive = merged.keepalive ?? DEFAULT_OPTIONS.keepalive;
   checkInteger('keepalive', keepalive, 0, 65535);
+  if (merged.batchReadsMs !== undefined) checkInteger('batchReadsMs', merged.batchReadsMs, 0, 1000);
   // MQTT.js treats port 0 as unset too.
   const port = merged.port || defaultPort(protocol);
   if (!unixSocket) checkInteger('port', port, 1, 65535);
@@ -209,6 +211,7 @@ export function transportOptionsFor(options: ResolvedOptions, attempt = 0): Tran
     tls: options.tls,
     protocolId: options.protocolId,
     protocolVersion: options.protocolVersion,
+    batchReadsMs: options.batchReadsMs,
   };
   if (options.path !== undefined) result.path = options.path;
   if (options.wsOptions !== undefined) result.wsOptions = options.wsOptions;

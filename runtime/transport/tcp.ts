@@ -13,7 +13,7 @@ export function openTcp(options: TransportOptions, handlers: ConnectionHandlers)
     const socket = options.unixSocket
       ? connect({ path: options.path as string })
       : connect({ host: options.host, port: options.port });
-    return new SocketConnection(socket, 'connect', handlers);
+    return new SocketConnection(socket, 'connect', handlers, options.batchReadsMs);
   } catch (error) {
     // net.connect throws synchronously on a bad port or host; report it as the contract says.
     return failedConnection(error as Error, handlers);

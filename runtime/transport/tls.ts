@@ -86,7 +86,12 @@ export function openTls(options: TransportOptions, handlers: ConnectionHandlers)
     return failedConnection(invalidOptions('a unix socket connection needs a path'), handlers);
   }
   try {
-    return new SocketConnection(connect(tlsConnectOptions(options)), 'secureConnect', handlers);
+    return new SocketConnection(
+      connect(tlsConnectOptions(options)),
+      'secureConnect',
+      handlers,
+      options.batchReadsMs,
+    );
   } catch (error) {
     // tls.connect throws synchronously on bad options (a bad port, an unreadable key).
     return failedConnection(error as Error, handlers);

@@ -119,6 +119,8 @@ export interface TransportOptions {
   /** MQTT protocol level and name; WebSocket transports choose the subprotocol from them. */
   protocolId?: string;
   protocolVersion?: number;
+  /** Node TCP/TLS read batching under load, in ms (0: off). See `ClientOptions.batchReadsMs`. */
+  batchReadsMs?: number;
   /** Options for the WebSocket implementation (e.g. `ws` client options, headers). */
   wsOptions?: Readonly<Record<string, unknown>>;
   /** Rewrites the WebSocket URL before each attempt (e.g. to sign it). */

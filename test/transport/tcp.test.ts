@@ -225,6 +225,64 @@ describe('tcp transport', () => {
     }
   });
 
+  /**
+   * The peer writes `count` numbered 64-byte packets, one per event-loop turn, so that without
+   * batching most of them reach the client as separate reads. Resolves with the client's reads.
+   */
+  async function streamSmallPackets(
+    batchReadsMs: number,
+    count: number,
+  ): Promise<{ reads: number; bytes: Buffer }> {
+    const server = await freshServer();
+    const rec = recorder();
+    const connection = openTcp(
+      { protocol: 'mqtt', host: '127.0.0.1', port: server.port, batchReadsMs },
+      rec.handlers,
+    );
+    const peer = await server.nextSocket();
+    peer.setNoDelay(true);
+    await rec.connected;
+    for (let i = 0; i < count; i++) {
+      peer.write(Buffer.alloc(64, i & 0xff));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const bytes = await rec.waitForBytes(64 * count);
+    connection.destroy();
+    await rec.closed;
+    return { reads: rec.events.filter((e) => e === 'data').length, bytes };
+  }
+
+  test('batches small back-to-back reads under load, losing and reordering nothing', async () => {
+    const count = 2000;
+    const unbatched = await streamSmallPackets(0, count);
+    const batched = await streamSmallPackets(5, count);
+    for (const { bytes } of [unbatched, batched]) {
+      assert.equal(bytes.length, 64 * count);
+      for (let i = 0; i < count; i++) assert.equal(bytes[i * 64 + 63], i & 0xff, `packet ${i}`);
+    }
+    // A 5 ms wait gathers many packets per read; reading each as it comes does not.
+    assert.ok(
+      batched.reads * 4 < unbatched.reads,
+      `batched ${batched.reads} reads, unbatched ${unbatched.reads}`,
+    );
+  });
+
+  test('still reports the peer closing while reads wait', async () => {
+    const server = await freshServer();
+    const rec = recorder();
+    openTcp({ protocol: 'mqtt', host: '127.0.0.1', port: server.port, batchReadsMs: 50 }, rec.handlers);
+    const peer = await server.nextSocket();
+    await rec.connected;
+    peer.write(Buffer.from([1]));
+    await rec.waitForBytes(1);
+    peer.write(Buffer.from([2])); // the second small read within 50 ms starts a wait
+    await rec.waitForBytes(2);
+    peer.end(Buffer.from([3]));
+    await rec.closed;
+    assert.deepEqual([...rec.received()], [1, 2, 3]);
+    assert.equal(rec.events.at(-1), 'close');
+  });
+
   test('reports a unix socket without a path as MQTT_ERR_INVALID_OPTIONS', async () => {
     const rec = recorder();
     openTcp({ protocol: 'mqtt', host: 'localhost', port: 1883, unixSocket: true }, rec.handlers);
