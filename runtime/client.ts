@@ -297,20 +297,30 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     }
   }
 
-  private onData(chunk: Uint8Array): void {
+  /**
+   * Decodes and handles what arrived. Returns true when the next reads may wait a little to be
+   * gathered into one (`batchReadsMs`): after messages and the packets of a QoS 2 handshake
+   * (PUBLISH, PUBREC, PUBREL), whose answers then go out in one write. A read of PUBACKs and
+   * PUBCOMPs alone ends flows and opens the send window, so the next read is taken at once.
+   */
+  private onData(chunk: Uint8Array): boolean {
     this.pinger?.received();
     let packets: Packet[];
     try {
       packets = this.decoder!.push(chunk);
     } catch (error) {
       this.protocolViolation(error as Error, isMqttError(error) ? (error.reasonCode ?? 0x81) : 0x81);
-      return;
+      return false;
     }
+    let mayWait = false;
     for (const packet of packets) {
+      const cmd = packet.cmd;
+      if (cmd === 'publish' || cmd === 'pubrec' || cmd === 'pubrel') mayWait = true;
       if (this.blocked) this.backlog.push(packet);
       else this.handlePacket(packet);
-      if (!this.connection) return; // a handler closed the connection
+      if (!this.connection) return false; // a handler closed the connection
     }
+    return mayWait;
   }
 
   /** The server broke the protocol: report it, tell the server (MQTT 5), drop the connection. */

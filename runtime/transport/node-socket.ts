@@ -39,8 +39,7 @@ export class SocketConnection implements Connection {
     });
     socket.on('data', (chunk: Uint8Array) => {
       if (this.closed) return;
-      handlers.data(chunk);
-      if (this.batchReadsMs > 0) this.batchReads(chunk.length);
+      if (handlers.data(chunk) === true && this.batchReadsMs > 0) this.batchReads(chunk.length);
     });
     socket.on('drain', () => {
       if (!this.closed) handlers.drain();
@@ -59,11 +58,12 @@ export class SocketConnection implements Connection {
 
   /**
    * Every read costs a system call and a trip through the stream machinery, and a client fed
-   * small packets back to back would otherwise read them one at a time. When a small read follows
-   * the previous one within `batchReadsMs`, the socket stops reading for that long, so the kernel
-   * gathers what arrives meanwhile into one read. A read after a quiet spell is handled at once,
-   * so an idle client adds no latency; under load a packet waits at most `batchReadsMs`. Large
-   * reads (a full buffer: more is waiting) never wait.
+   * small packets back to back would otherwise read them one at a time. When a small read that
+   * may wait (the client said so: it carried messages, not acknowledgements a sender's window
+   * depends on) follows the previous read within `batchReadsMs`, the socket stops reading for
+   * that long, so the kernel gathers what arrives meanwhile into one read. A read after a quiet
+   * spell is handled at once, so an idle client adds no latency; under load a packet waits at
+   * most `batchReadsMs`. Large reads (a full buffer: more is waiting) never wait.
    */
   private batchReads(length: number): void {
     const now = performance.now();

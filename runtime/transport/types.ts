@@ -21,8 +21,13 @@
 
 export interface ConnectionHandlers {
   connect(): void;
-  /** Bytes from the peer. The chunk may be a view into a larger buffer; copy it to keep it. */
-  data(chunk: Uint8Array): void;
+  /**
+   * Bytes from the peer. The chunk may be a view into a larger buffer; copy it to keep it.
+   * Return true when what the chunk carried can stand to wait a little (messages to deliver, not
+   * acknowledgements a sender is waiting on): the transport may then gather the next reads into
+   * one (`TransportOptions.batchReadsMs`).
+   */
+  data(chunk: Uint8Array): boolean | undefined;
   /** A `write()` that returned false has been flushed; writing may resume. */
   drain(): void;
   error(error: Error): void;

@@ -227,17 +227,26 @@ describe('tcp transport', () => {
 
   /**
    * The peer writes `count` numbered 64-byte packets, one per event-loop turn, so that without
-   * batching most of them reach the client as separate reads. Resolves with the client's reads.
+   * batching most of them reach the client as separate reads. `mayWait` is what the data handler
+   * answers (the client answers true for messages). Resolves with the client's reads.
    */
   async function streamSmallPackets(
     batchReadsMs: number,
     count: number,
+    mayWait: boolean,
   ): Promise<{ reads: number; bytes: Buffer }> {
     const server = await freshServer();
     const rec = recorder();
+    const handlers = {
+      ...rec.handlers,
+      data: (chunk: Uint8Array) => {
+        rec.handlers.data(chunk);
+        return mayWait;
+      },
+    };
     const connection = openTcp(
       { protocol: 'mqtt', host: '127.0.0.1', port: server.port, batchReadsMs },
-      rec.handlers,
+      handlers,
     );
     const peer = await server.nextSocket();
     peer.setNoDelay(true);
@@ -252,25 +261,33 @@ describe('tcp transport', () => {
     return { reads: rec.events.filter((e) => e === 'data').length, bytes };
   }
 
-  test('batches small back-to-back reads under load, losing and reordering nothing', async () => {
+  test('batches small back-to-back reads that may wait, losing and reordering nothing', async () => {
     const count = 2000;
-    const unbatched = await streamSmallPackets(0, count);
-    const batched = await streamSmallPackets(5, count);
-    for (const { bytes } of [unbatched, batched]) {
+    const unbatched = await streamSmallPackets(0, count, true);
+    const urgent = await streamSmallPackets(5, count, false);
+    const batched = await streamSmallPackets(5, count, true);
+    for (const { bytes } of [unbatched, urgent, batched]) {
       assert.equal(bytes.length, 64 * count);
       for (let i = 0; i < count; i++) assert.equal(bytes[i * 64 + 63], i & 0xff, `packet ${i}`);
     }
-    // A 5 ms wait gathers many packets per read; reading each as it comes does not.
-    assert.ok(
-      batched.reads * 4 < unbatched.reads,
-      `batched ${batched.reads} reads, unbatched ${unbatched.reads}`,
-    );
+    // A 5 ms wait gathers many packets per read; reading each as it comes does not, and reads
+    // the handler says cannot wait are never held back.
+    const reads = `batched ${batched.reads}, urgent ${urgent.reads}, unbatched ${unbatched.reads} reads`;
+    assert.ok(batched.reads * 4 < unbatched.reads, reads);
+    assert.ok(batched.reads * 4 < urgent.reads, reads);
   });
 
   test('still reports the peer closing while reads wait', async () => {
     const server = await freshServer();
     const rec = recorder();
-    openTcp({ protocol: 'mqtt', host: '127.0.0.1', port: server.port, batchReadsMs: 50 }, rec.handlers);
+    const handlers = {
+      ...rec.handlers,
+      data: (chunk: Uint8Array) => {
+        rec.handlers.data(chunk);
+        return true;
+      },
+    };
+    openTcp({ protocol: 'mqtt', host: '127.0.0.1', port: server.port, batchReadsMs: 50 }, handlers);
     const peer = await server.nextSocket();
     await rec.connected;
     peer.write(Buffer.from([1]));
