@@ -8,14 +8,16 @@
  *   BENCH_QUICK=1 npx tsx bench/throughput.ts   a bounded version for CI (a few seconds)
  *
  * Run from source, it compiles the project with tsc into .tmp/throughput-build first and runs the
- * emitted JavaScript (tsx's transform slows our code down; MQTT.js is plain JavaScript), then
+ * emitted JavaScript (tsx's transform slows our code down; MQTT.js is plain JavaScript). The
+ * client processes load mqttforge from an esbuild bundle, as the package ships it. It
  * prints msgs/s, CPU time per message of each process (`process.cpuUsage`), peak RSS, memory
  * per idle connection, and the ratios mqttforge / MQTT.js.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 type Impl = 'mqttforge' | 'mqttjs';
 type QoS = 0 | 1 | 2;
@@ -63,11 +65,23 @@ interface BenchClient {
 }
 
 async function openClient(impl: Impl, url: string): Promise<BenchClient> {
-  const options = { reconnectPeriod: 0, keepalive: 60, clean: true };
+  const role = process.argv[2] ?? '';
+  // BENCH_OPTIONS='{"batchReadsMs":0}' adds client options (for both libraries) to compare
+  // settings; BENCH_PUB_OPTIONS / BENCH_SUB_OPTIONS add them to one side only.
+  const options = {
+    reconnectPeriod: 0,
+    keepalive: 60,
+    clean: true,
+    ...JSON.parse(process.env.BENCH_OPTIONS ?? '{}'),
+    ...JSON.parse(process.env[`BENCH_${role.toUpperCase()}_OPTIONS`] ?? '{}'),
+  };
   // Both are connected, then wrapped; only the calls the bench makes go through the wrapper.
+  // Ours from the esbuild bundle main() builds, as the package ships it (dist/esm); MQTT.js from
+  // its package. Without the bundle (a child run by hand), the compiled sources.
+  const entry = process.env.MQTTFORGE_BENCH_ENTRY;
   const lib =
     impl === 'mqttforge'
-      ? ((await import('../runtime/index.js')) as unknown as MinimalLib)
+      ? ((await import(entry ? pathToFileURL(entry).href : '../runtime/index.js')) as unknown as MinimalLib)
       : ((await import('mqtt')) as unknown as { default: MinimalLib }).default;
   const client = await lib.connectAsync(url, options);
   return {
@@ -277,7 +291,40 @@ function check(w: Workload, r: RunResult): string {
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
 
+/** The project root: the nearest folder above this file with mqttforge's package.json. */
+function projectRoot(): string {
+  for (let dir = dirname(self); dir !== dirname(dir); dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (
+      existsSync(file) &&
+      (JSON.parse(readFileSync(file, 'utf8')) as { name?: string }).name === 'mqttforge'
+    ) {
+      return dir;
+    }
+  }
+  throw new Error('bench: no mqttforge package.json above this file');
+}
+
+/** Bundles runtime/index.ts as `npm run build:esm` does, and returns the file. */
+async function buildPackageEntry(): Promise<string> {
+  const root = projectRoot();
+  const outfile = join(root, '.tmp', 'throughput-package', 'index.js');
+  const esbuild = await import('esbuild');
+  await esbuild.build({
+    entryPoints: [join(root, 'runtime', 'index.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: ['ws', 'debug'],
+    outfile,
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
 async function main(): Promise<void> {
+  process.env.MQTTFORGE_BENCH_ENTRY ??= await buildPackageEntry();
   const { startMosquitto } = await import('../test/helpers/mosquitto.js');
   const broker = await startMosquitto({
     // No queue limits: a slow subscriber must not make the broker drop QoS 0 messages.
