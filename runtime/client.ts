@@ -47,7 +47,7 @@ import { type MessageStream, type MessagesOptions, messages } from './messages.j
 import type { AuthPacketOptions, ClientOptions, ConnectionUpdate, ResolvedOptions } from './options.js';
 import { resolveOptions, transportOptionsFor } from './options.js';
 import { reconnectDelay } from './reconnect/backoff.js';
-import { parseServerReference } from './reconnect/server-reference.js';
+import { parseServerReference, type ServerTarget, withoutTarget } from './reconnect/server-reference.js';
 import { type RequestOptions, type ResponseMessage, request, respond } from './request.js';
 import {
   batches,
@@ -139,6 +139,10 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   /** What `beforeReconnect` or a server redirect changed for later connections. */
   private overrides: ConnectionUpdate = {};
   private redirectPending = false;
+  /** A 0x9C Server Reference: the next connection attempt only (MQTT 5.0 §4.11). */
+  private redirectOnce: ServerTarget | undefined;
+  /** The current connection follows a 0x9C redirect and holds no place in the `servers` rotation. */
+  private redirected = false;
   /** The unfinished flows of a persistent outgoing store are being read back. */
   private restoring = false;
   private connackReceived = false;
@@ -206,7 +210,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.disconnected = false;
     const generation = ++this.generation;
     const live = () => generation === this.generation;
-    const transportOptions = this.transportOptions(this.attempt++);
+    this.redirected = this.redirectOnce !== undefined;
+    const transportOptions = this.transportOptions(this.redirected ? this.attempt : this.attempt++);
+    this.redirectOnce = undefined;
     log('connecting to %s://%s:%d', transportOptions.protocol, transportOptions.host, transportOptions.port);
     this.connackReceived = false;
     this.disconnectSent = false;
@@ -246,6 +252,11 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (o.port !== undefined) result.port = o.port;
     if (o.protocol !== undefined) result.protocol = o.protocol;
     if (o.path !== undefined) result.path = o.path;
+    const once = this.redirectOnce;
+    if (once) {
+      result.host = once.host;
+      if (once.port !== undefined) result.port = once.port;
+    }
     const { transformWsUrl, createWebsocket } = this.options;
     if (transformWsUrl) result.transformWsUrl = (url) => transformWsUrl(url, this.options, this);
     if (createWebsocket)
@@ -426,7 +437,12 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     };
     const apply = (update: ConnectionUpdate | undefined) => {
       if (this.disconnecting || this.connection) return;
-      if (update) this.overrides = { ...this.overrides, ...update };
+      if (update) {
+        // Another host chosen here wins over a 0x9C redirect; `current` handed back keeps it temporary.
+        if (update.host !== undefined && update.host !== this.redirectOnce?.host)
+          this.redirectOnce = undefined;
+        this.overrides = { ...this.overrides, ...withoutTarget(update, this.redirectOnce) };
+      }
       this.connect();
     };
     let result: ReturnType<typeof hook>;
@@ -443,7 +459,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
 
   /**
    * MQTT 5 Server Reference (§4.11): emits `redirect`; with `followRedirects` the next
-   * connection goes to the first server named, at once.
+   * connection goes to the first server named, at once. Use another server (0x9C) is temporary:
+   * that one attempt, then the configured servers again. Server moved (0x9D) is for good.
    */
   private redirect(reference: string | undefined, code: number): void {
     if (code !== 0x9c && code !== 0x9d) return;
@@ -452,8 +469,11 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (!this.options.followRedirects) return;
     const target = parseServerReference(reference);
     if (!target) return;
-    this.overrides = { ...this.overrides, host: target.host };
-    if (target.port !== undefined) this.overrides.port = target.port;
+    if (code === 0x9c) this.redirectOnce = target;
+    else {
+      this.overrides = { ...this.overrides, host: target.host };
+      if (target.port !== undefined) this.overrides.port = target.port;
+    }
     this.reconnectSuppressed = false;
     this.redirectPending = true;
   }
@@ -499,7 +519,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.reconnecting = false;
     this.reconnectSuppressed = false;
     this.reconnectAttempts = 0;
-    this.attempt = Math.max(0, this.attempt - 1); // stay on the server that answered
+    // Stay on the server that answered; after a 0x9C redirect, on the configured one it replaced.
+    if (!this.redirected) this.attempt = Math.max(0, this.attempt - 1);
     const props = packet.properties;
     this.serverProperties = props;
     this.outgoing.sendLimit = Math.min(props?.receiveMaximum ?? 65_535, this.options.maxInflight ?? 65_535);
