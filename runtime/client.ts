@@ -145,6 +145,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   private redirected = false;
   /** The unfinished flows of a persistent outgoing store are being read back. */
   private restoring = false;
+  /** Calls that take message ids, made while `restoring`: run in order once the stored ids are known. */
+  private afterRestore: (() => void)[] = [];
   private connackReceived = false;
   private connackTimer: TimerHandle | undefined;
   private reconnectTimer: TimerHandle | undefined;
@@ -538,7 +540,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       },
     });
     this.pinger.start();
-    if (!packet.sessionPresent) this.restartFlows();
+    // Flows a store is still reading back belong to the lost session too: start them over as well.
+    if (!packet.sessionPresent && !this.heldForRestore(() => this.restartFlows())) this.restartFlows();
     this.emit('connect', packet);
     this.flush();
   }
@@ -613,6 +616,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       }
       this.outgoing.prepend(ops);
       this.restoring = false;
+      for (const call of this.afterRestore.splice(0)) call();
       this.flush();
     };
     if (typeof store.loadSync === 'function') {
@@ -630,6 +634,16 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         done(packets);
       },
     );
+  }
+
+  /**
+   * While an asynchronous store is read back, holds `call` until the stored flows are in place:
+   * it takes message ids, which must not be ones a stored message holds, and goes after them.
+   */
+  private heldForRestore(call: () => void): boolean {
+    if (!this.restoring || this.disconnecting) return false;
+    this.afterRestore.push(call);
+    return true;
   }
 
   // ───────────────────────────── writing ─────────────────────────────
@@ -1241,6 +1255,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   ): this {
     const opts = typeof optsOrCb === 'function' ? {} : (optsOrCb ?? {});
     const cb = typeof optsOrCb === 'function' ? optsOrCb : maybeCb;
+    if (this.restoring && this.heldForRestore(() => this.startPublish(topic, message, opts, cb))) return this;
     this.startPublish(topic, message, opts, cb);
     return this;
   }
@@ -1345,11 +1360,18 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     opts?: PublishOptions & AbortableOptions,
   ): Promise<Packet | undefined> {
     return withSignal(opts?.signal, (resolve, reject) => {
-      const op = this.startPublish(topic, message, opts ?? {}, (error, packet) =>
-        error ? reject(error) : resolve(packet),
-      );
-      const id = (op?.packet as { messageId?: number } | undefined)?.messageId;
+      let op: Operation | undefined;
+      let withdrawn = false;
+      const start = () => {
+        if (withdrawn) return;
+        op = this.startPublish(topic, message, opts ?? {}, (error, packet) =>
+          error ? reject(error) : resolve(packet),
+        );
+      };
+      if (!this.heldForRestore(start)) start();
       return () => {
+        withdrawn = true;
+        const id = (op?.packet as { messageId?: number } | undefined)?.messageId;
         if (id !== undefined && this.outgoing.has(id) && !this.outgoing.get(id))
           this.removeOutgoingMessage(id);
       };
@@ -1368,6 +1390,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       typeof optsOrCb === 'number' ? { qos: optsOrCb } : typeof optsOrCb === 'object' ? optsOrCb : {};
     const fail = (error: Error) => this.failLater(cb ? (e) => cb(e) : undefined, error);
     if (this.disconnecting) return fail(clientEnded());
+    if (this.restoring && this.heldForRestore(() => this.subscribe(topics, opts, cb))) return this;
     const subs = subscriptionsFor(topics, opts, this.protocolVersion);
     if (!Array.isArray(subs)) return fail(subs);
     if (this.protocolVersion === 5) {
@@ -1432,6 +1455,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     const cb = typeof optsOrCb === 'function' ? optsOrCb : maybeCb;
     const opts = typeof optsOrCb === 'object' ? optsOrCb : {};
     if (this.disconnecting) return this.failLater(cb, clientEnded());
+    if (this.restoring && this.heldForRestore(() => this.unsubscribe(topics, opts, cb))) return this;
     const list = unsubscriptionsFor(topics);
     if (!Array.isArray(list)) return this.failLater(cb, list);
     const messageId = this.allocateId();
@@ -1507,6 +1531,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     const force = args.find((x) => typeof x === 'boolean') === true;
     const opts = (args.find((x) => typeof x === 'object' && x !== null) as EndOptions | undefined) ?? {};
     const cb = args.find((x) => typeof x === 'function') as EndCallback | undefined;
+    // Called after publishes held while a store is read back: it waits for them as for the others.
+    if (!force && this.afterRestore.length > 0 && this.heldForRestore(() => this.end(force, opts, cb)))
+      return this;
     if (cb) this.endWaitersCb.push(cb);
     if (this.disconnecting) return this;
     this.disconnecting = true;
@@ -1554,6 +1581,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       if (id !== undefined) this.messageIdProvider.deallocate(id);
       op.cb?.(clientEnded());
     }
+    // Calls held for a store still being read back: their publishes and subscriptions fail too.
+    for (const call of this.afterRestore.splice(0)) call();
     this.endWaiters = [];
     const wasDisconnected = this.disconnected;
     this.disconnected = true;
