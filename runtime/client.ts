@@ -1029,7 +1029,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         });
         return;
       }
-      // QoS 2: held until PUBREL, then delivered once (method B, MQTT 5.0 §4.3.3).
+      // QoS 2: held until PUBREL, then delivered once (method B, MQTT 5.0 §4.3.3). Sent again before
+      // PUBREL (also after a reconnect or a restart on a file store), it replaces the stored copy
+      // and gets another PUBREC, not a second delivery [MQTT-4.3.3-10].
       this.incomingStore.put(packet, () => this.sendAck(slot, this.ackFor(packet, code)));
     });
   }
