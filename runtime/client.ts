@@ -47,7 +47,7 @@ import { type MessageStream, type MessagesOptions, messages } from './messages.j
 import type { AuthPacketOptions, ClientOptions, ConnectionUpdate, ResolvedOptions } from './options.js';
 import { resolveOptions, transportOptionsFor } from './options.js';
 import { reconnectDelay } from './reconnect/backoff.js';
-import { parseServerReference } from './reconnect/server-reference.js';
+import { parseServerReference, type ServerTarget, withoutTarget } from './reconnect/server-reference.js';
 import { type RequestOptions, type ResponseMessage, request, respond } from './request.js';
 import {
   batches,
@@ -139,8 +139,14 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   /** What `beforeReconnect` or a server redirect changed for later connections. */
   private overrides: ConnectionUpdate = {};
   private redirectPending = false;
+  /** A 0x9C Server Reference: the next connection attempt only (MQTT 5.0 §4.11). */
+  private redirectOnce: ServerTarget | undefined;
+  /** The current connection follows a 0x9C redirect and holds no place in the `servers` rotation. */
+  private redirected = false;
   /** The unfinished flows of a persistent outgoing store are being read back. */
   private restoring = false;
+  /** Calls that take message ids, made while `restoring`: run in order once the stored ids are known. */
+  private afterRestore: (() => void)[] = [];
   private connackReceived = false;
   private connackTimer: TimerHandle | undefined;
   private reconnectTimer: TimerHandle | undefined;
@@ -208,7 +214,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.disconnected = false;
     const generation = ++this.generation;
     const live = () => generation === this.generation;
-    const transportOptions = this.transportOptions(this.attempt++);
+    this.redirected = this.redirectOnce !== undefined;
+    const transportOptions = this.transportOptions(this.redirected ? this.attempt : this.attempt++);
+    this.redirectOnce = undefined;
     log('connecting to %s://%s:%d', transportOptions.protocol, transportOptions.host, transportOptions.port);
     this.connackReceived = false;
     this.disconnectSent = false;
@@ -253,6 +261,11 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (o.port !== undefined) result.port = o.port;
     if (o.protocol !== undefined) result.protocol = o.protocol;
     if (o.path !== undefined) result.path = o.path;
+    const once = this.redirectOnce;
+    if (once) {
+      result.host = once.host;
+      if (once.port !== undefined) result.port = once.port;
+    }
     const { transformWsUrl, createWebsocket } = this.options;
     if (transformWsUrl) result.transformWsUrl = (url) => transformWsUrl(url, this.options, this);
     if (createWebsocket)
@@ -443,7 +456,12 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     };
     const apply = (update: ConnectionUpdate | undefined) => {
       if (this.disconnecting || this.connection) return;
-      if (update) this.overrides = { ...this.overrides, ...update };
+      if (update) {
+        // Another host chosen here wins over a 0x9C redirect; `current` handed back keeps it temporary.
+        if (update.host !== undefined && update.host !== this.redirectOnce?.host)
+          this.redirectOnce = undefined;
+        this.overrides = { ...this.overrides, ...withoutTarget(update, this.redirectOnce) };
+      }
       this.connect();
     };
     let result: ReturnType<typeof hook>;
@@ -460,7 +478,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
 
   /**
    * MQTT 5 Server Reference (§4.11): emits `redirect`; with `followRedirects` the next
-   * connection goes to the first server named, at once.
+   * connection goes to the first server named, at once. Use another server (0x9C) is temporary:
+   * that one attempt, then the configured servers again. Server moved (0x9D) is for good.
    */
   private redirect(reference: string | undefined, code: number): void {
     if (code !== 0x9c && code !== 0x9d) return;
@@ -469,8 +488,11 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (!this.options.followRedirects) return;
     const target = parseServerReference(reference);
     if (!target) return;
-    this.overrides = { ...this.overrides, host: target.host };
-    if (target.port !== undefined) this.overrides.port = target.port;
+    if (code === 0x9c) this.redirectOnce = target;
+    else {
+      this.overrides = { ...this.overrides, host: target.host };
+      if (target.port !== undefined) this.overrides.port = target.port;
+    }
     this.reconnectSuppressed = false;
     this.redirectPending = true;
   }
@@ -516,7 +538,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.reconnecting = false;
     this.reconnectSuppressed = false;
     this.reconnectAttempts = 0;
-    this.attempt = Math.max(0, this.attempt - 1); // stay on the server that answered
+    // Stay on the server that answered; after a 0x9C redirect, on the configured one it replaced.
+    if (!this.redirected) this.attempt = Math.max(0, this.attempt - 1);
     const props = packet.properties;
     this.serverProperties = props;
     this.outgoing.sendLimit = Math.min(props?.receiveMaximum ?? 65_535, this.options.maxInflight ?? 65_535);
@@ -534,7 +557,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       },
     });
     this.pinger.start();
-    if (!packet.sessionPresent) this.restartFlows();
+    // Flows a store is still reading back belong to the lost session too: start them over as well.
+    if (!packet.sessionPresent && !this.heldForRestore(() => this.restartFlows())) this.restartFlows();
     this.emit('connect', packet);
     this.flush();
   }
@@ -609,6 +633,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       }
       this.outgoing.prepend(ops);
       this.restoring = false;
+      for (const call of this.afterRestore.splice(0)) call();
       this.flush();
     };
     if (typeof store.loadSync === 'function') {
@@ -626,6 +651,16 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         done(packets);
       },
     );
+  }
+
+  /**
+   * While an asynchronous store is read back, holds `call` until the stored flows are in place:
+   * it takes message ids, which must not be ones a stored message holds, and goes after them.
+   */
+  private heldForRestore(call: () => void): boolean {
+    if (!this.restoring || this.disconnecting) return false;
+    this.afterRestore.push(call);
+    return true;
   }
 
   // ───────────────────────────── writing ─────────────────────────────
@@ -1019,7 +1054,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         });
         return;
       }
-      // QoS 2: held until PUBREL, then delivered once (method B, MQTT 5.0 §4.3.3).
+      // QoS 2: held until PUBREL, then delivered once (method B, MQTT 5.0 §4.3.3). Sent again before
+      // PUBREL (also after a reconnect or a restart on a file store), it replaces the stored copy
+      // and gets another PUBREC, not a second delivery [MQTT-4.3.3-10].
       this.incomingStore.put(packet, () => this.sendAck(slot, this.ackFor(packet, code)));
     });
   }
@@ -1245,6 +1282,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   ): this {
     const opts = typeof optsOrCb === 'function' ? {} : (optsOrCb ?? {});
     const cb = typeof optsOrCb === 'function' ? optsOrCb : maybeCb;
+    if (this.restoring && this.heldForRestore(() => this.startPublish(topic, message, opts, cb))) return this;
     this.startPublish(topic, message, opts, cb);
     return this;
   }
@@ -1349,11 +1387,18 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     opts?: PublishOptions & AbortableOptions,
   ): Promise<Packet | undefined> {
     return withSignal(opts?.signal, (resolve, reject) => {
-      const op = this.startPublish(topic, message, opts ?? {}, (error, packet) =>
-        error ? reject(error) : resolve(packet),
-      );
-      const id = (op?.packet as { messageId?: number } | undefined)?.messageId;
+      let op: Operation | undefined;
+      let withdrawn = false;
+      const start = () => {
+        if (withdrawn) return;
+        op = this.startPublish(topic, message, opts ?? {}, (error, packet) =>
+          error ? reject(error) : resolve(packet),
+        );
+      };
+      if (!this.heldForRestore(start)) start();
       return () => {
+        withdrawn = true;
+        const id = (op?.packet as { messageId?: number } | undefined)?.messageId;
         if (id !== undefined && this.outgoing.has(id) && !this.outgoing.get(id))
           this.removeOutgoingMessage(id);
       };
@@ -1372,6 +1417,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       typeof optsOrCb === 'number' ? { qos: optsOrCb } : typeof optsOrCb === 'object' ? optsOrCb : {};
     const fail = (error: Error) => this.failLater(cb ? (e) => cb(e) : undefined, error);
     if (this.disconnecting) return fail(clientEnded());
+    if (this.restoring && this.heldForRestore(() => this.subscribe(topics, opts, cb))) return this;
     const subs = subscriptionsFor(topics, opts, this.protocolVersion);
     if (!Array.isArray(subs)) return fail(subs);
     if (this.protocolVersion === 5) {
@@ -1436,6 +1482,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     const cb = typeof optsOrCb === 'function' ? optsOrCb : maybeCb;
     const opts = typeof optsOrCb === 'object' ? optsOrCb : {};
     if (this.disconnecting) return this.failLater(cb, clientEnded());
+    if (this.restoring && this.heldForRestore(() => this.unsubscribe(topics, opts, cb))) return this;
     const list = unsubscriptionsFor(topics);
     if (!Array.isArray(list)) return this.failLater(cb, list);
     const messageId = this.allocateId();
@@ -1511,6 +1558,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     const force = args.find((x) => typeof x === 'boolean') === true;
     const opts = (args.find((x) => typeof x === 'object' && x !== null) as EndOptions | undefined) ?? {};
     const cb = args.find((x) => typeof x === 'function') as EndCallback | undefined;
+    // Called after publishes held while a store is read back: it waits for them as for the others.
+    if (!force && this.afterRestore.length > 0 && this.heldForRestore(() => this.end(force, opts, cb)))
+      return this;
     if (cb) this.endWaitersCb.push(cb);
     if (this.disconnecting) return this;
     this.disconnecting = true;
@@ -1558,6 +1608,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       if (id !== undefined) this.messageIdProvider.deallocate(id);
       op.cb?.(clientEnded());
     }
+    // Calls held for a store still being read back: their publishes and subscriptions fail too.
+    for (const call of this.afterRestore.splice(0)) call();
     this.endWaiters = [];
     const wasDisconnected = this.disconnected;
     this.disconnected = true;

@@ -140,7 +140,9 @@ export interface ClientOptions extends TlsOptions {
   maxQueuedMessages?: number;
   /**
    * MQTT 5: on a CONNACK or DISCONNECT with Use another server (0x9C) or Server moved (0x9D) and
-   * a Server Reference, connect to that server next (default false; `redirect` is emitted either way).
+   * a Server Reference, connect to that server next, at once (default false; `redirect` is
+   * emitted either way). 0x9C is temporary: that one attempt, then the configured server(s)
+   * again. 0x9D is for good: every later connection goes there.
    */
   followRedirects?: boolean;
   reconnectOnConnackError?: boolean;

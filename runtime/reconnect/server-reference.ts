@@ -3,6 +3,8 @@
  * each `host`, `host:port` or `[ipv6]:port`. Its format is not fixed by the spec; this reads the
  * common one and returns the first server, or undefined when it cannot be read.
  */
+import type { ConnectionUpdate } from '../options-types.js';
+
 export interface ServerTarget {
   host: string;
   port?: number;
@@ -24,4 +26,14 @@ function withPort(host: string, port: string | undefined): ServerTarget | undefi
   const n = Number(port);
   if (!Number.isInteger(n) || n < 1 || n > 65535) return undefined;
   return { host, port: n };
+}
+
+/**
+ * A `beforeReconnect` update without the host and port of the 0x9C target it was shown: handing
+ * `current` back does not make a temporary server stick.
+ */
+export function withoutTarget(update: ConnectionUpdate, target: ServerTarget | undefined): ConnectionUpdate {
+  if (!target || update.host !== target.host) return update;
+  const { host: _host, port, ...rest } = update;
+  return port === undefined || port === target.port ? rest : { ...rest, port };
 }

@@ -152,6 +152,108 @@ describe('reconnect', () => {
     await once(c, 'connect');
   });
 
+  test('follows CONNACK 0x9C for the next connection only, then goes back to the configured server', async (t) => {
+    const home = await startScriptedBroker(5);
+    const other = await startScriptedBroker(5);
+    t.after(() => Promise.all([home.stop(), other.stop()]));
+    const c = track(connect(home.url, { protocolVersion: 5, reconnectPeriod: 20, followRedirects: true }), t);
+    collectErrors(c);
+    const conn = await home.nextConnection();
+    await home.next(conn);
+    await home.send(conn, {
+      cmd: 'connack',
+      sessionPresent: false,
+      reasonCode: 0x9c,
+      properties: { serverReference: `127.0.0.1:${other.port}` },
+    });
+    const temporary = await other.accept();
+    await once(c, 'connect');
+    temporary.drop();
+    await home.accept();
+    await once(c, 'connect');
+    assert.equal(other.connections.length, 1, 'the temporary server is not tried again');
+  });
+
+  test('stays on the Server Reference of a DISCONNECT 0x9D for every later connection', async (t) => {
+    const home = await startScriptedBroker(5);
+    const moved = await startScriptedBroker(5);
+    t.after(() => Promise.all([home.stop(), moved.stop()]));
+    const c = track(connect(home.url, { protocolVersion: 5, reconnectPeriod: 20, followRedirects: true }), t);
+    collectErrors(c);
+    const conn = await home.accept();
+    await once(c, 'connect');
+    await home.send(conn, {
+      cmd: 'disconnect',
+      reasonCode: 0x9d,
+      properties: { serverReference: `127.0.0.1:${moved.port}` },
+    });
+    (await moved.accept()).drop();
+    await moved.accept();
+    await once(c, 'connect');
+    assert.equal(home.connections.length, 1, 'the old server is not tried again');
+  });
+
+  test('a 0x9C target that fails takes no place in the servers rotation', async (t) => {
+    const first = await startScriptedBroker(5);
+    const second = await startScriptedBroker(5);
+    t.after(() => Promise.all([first.stop(), second.stop()]));
+    const dead = await freePort();
+    const c = track(
+      connect({
+        servers: [
+          { host: '127.0.0.1', port: first.port },
+          { host: '127.0.0.1', port: second.port },
+        ],
+        protocolVersion: 5,
+        reconnectPeriod: 20,
+        followRedirects: true,
+      }),
+      t,
+    );
+    collectErrors(c);
+    const conn = await first.accept();
+    await once(c, 'connect');
+    await first.send(conn, {
+      cmd: 'disconnect',
+      reasonCode: 0x9c,
+      properties: { serverReference: `127.0.0.1:${dead}` },
+    });
+    // The redirect goes to the dead port, then back to the server it replaced, not the next one.
+    await first.accept();
+    await once(c, 'connect');
+    assert.equal(second.connections.length, 0);
+  });
+
+  test('beforeReconnect sees the 0x9C target, and handing it back does not make it stick', async (t) => {
+    const home = await startScriptedBroker(5);
+    const other = await startScriptedBroker(5);
+    t.after(() => Promise.all([home.stop(), other.stop()]));
+    const seen: (number | undefined)[] = [];
+    const c = track(
+      connect(home.url, {
+        protocolVersion: 5,
+        reconnectPeriod: 20,
+        followRedirects: true,
+        beforeReconnect: (current) => {
+          seen.push(current.port);
+          return { ...current, password: 'fresh' };
+        },
+      }),
+      t,
+    );
+    collectErrors(c);
+    const conn = await home.accept();
+    await once(c, 'connect');
+    await home.send(conn, {
+      cmd: 'disconnect',
+      reasonCode: 0x9c,
+      properties: { serverReference: `127.0.0.1:${other.port}` },
+    });
+    (await other.accept()).drop();
+    await home.accept();
+    assert.deepEqual(seen, [other.port, home.port]);
+  });
+
   test('resubscribes once, in batches, with the original options, after a reconnect without session', async (t) => {
     const broker = await startScriptedBroker(5);
     t.after(() => broker.stop());

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseServerReference } from '../../runtime/reconnect/server-reference.js';
+import { parseServerReference, withoutTarget } from '../../runtime/reconnect/server-reference.js';
 
 describe('parseServerReference', () => {
   test('reads host, host:port and [ipv6]:port, taking the first of several', () => {
@@ -14,5 +14,21 @@ describe('parseServerReference', () => {
     assert.equal(parseServerReference('  '), undefined);
     assert.equal(parseServerReference('host:70000'), undefined);
     assert.equal(parseServerReference('host:abc'), undefined);
+  });
+});
+
+describe('withoutTarget', () => {
+  test('drops the host and port of the 0x9C target from a beforeReconnect update', () => {
+    const target = { host: 'temp.example', port: 1884 };
+    assert.deepEqual(withoutTarget({ host: 'temp.example', port: 1884, password: 'p' }, target), {
+      password: 'p',
+    });
+    assert.deepEqual(withoutTarget({ host: 'temp.example', port: 1999 }, target), { port: 1999 });
+  });
+
+  test('keeps an update that names another host, or when there is no target', () => {
+    const update = { host: 'chosen.example', port: 1884 };
+    assert.deepEqual(withoutTarget(update, { host: 'temp.example', port: 1884 }), update);
+    assert.deepEqual(withoutTarget(update, undefined), update);
   });
 });

@@ -4,11 +4,15 @@
  * resends after a drop, connect timeouts.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { connackReturnCodeNames, reasonCodeNames } from '../../generated/index.js';
 import {
   connect,
   connectAsync,
+  fileStores,
   type MqttClient,
   MqttConnackError,
   UniqueMessageIdProvider,
@@ -26,6 +30,7 @@ import {
 } from './support.js';
 
 const clients: MqttClient[] = [];
+const dirs: string[] = [];
 function client(broker: ScriptedBroker, options: Record<string, unknown> = {}): MqttClient {
   const c = connect(broker.url, { protocolVersion: broker.version, reconnectPeriod: 0, ...options });
   clients.push(c);
@@ -33,6 +38,7 @@ function client(broker: ScriptedBroker, options: Record<string, unknown> = {}): 
 }
 after(() => {
   for (const c of clients) c.end(true);
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 for (const version of [3, 4, 5] as Version[]) {
@@ -219,6 +225,71 @@ for (const version of [3, 4, 5] as Version[]) {
       assert.deepEqual(messages, ['once']);
       c.end(true);
     });
+
+    /** A QoS 2 PUBLISH from the server, id 7, payload 'once'. */
+    const q2 = (dup: boolean) =>
+      ({ cmd: 'publish', topic: 'q2', payload: 'once', qos: 2, messageId: 7, dup, retain: false }) as const;
+
+    bt(
+      'keeps a QoS 2 message awaiting PUBREL across a reconnect: the PUBLISH sent again gets PUBREC, not a second delivery',
+      {},
+      async (broker) => {
+        const c = client(broker, { clean: false, clientId: `in2-${version}`, reconnectPeriod: 20 });
+        collectErrors(c);
+        const messages: string[] = [];
+        c.on('message', (_t, payload) => messages.push(Buffer.from(payload).toString()));
+        const conn1 = await broker.accept();
+        await broker.send(conn1, q2(false));
+        assert.equal((await broker.next(conn1)).cmd, 'pubrec');
+        conn1.drop();
+        const conn2 = await broker.accept({ sessionPresent: true });
+        // PUBREC had not reached the server: it sends the PUBLISH again [MQTT-4.3.3-10].
+        await broker.send(conn2, q2(true));
+        const rec = await broker.next(conn2);
+        assert.deepEqual([rec.cmd, (rec as { messageId?: number }).messageId], ['pubrec', 7]);
+        assert.deepEqual(messages, [], 'not delivered before PUBREL');
+        await broker.send(conn2, { cmd: 'pubrel', messageId: 7 });
+        assert.equal((await broker.next(conn2)).cmd, 'pubcomp');
+        assert.deepEqual(messages, ['once']);
+        // After PUBCOMP the id is free: a PUBLISH with it is a new message [MQTT-4.3.3-12] (what
+        // a broker that re-sends a PUBLISH instead of its PUBREL gets, see restart.test.ts).
+        await broker.send(conn2, q2(true));
+        assert.equal((await broker.next(conn2)).cmd, 'pubrec');
+        await broker.send(conn2, { cmd: 'pubrel', messageId: 7 });
+        assert.equal((await broker.next(conn2)).cmd, 'pubcomp');
+        assert.deepEqual(messages, ['once', 'once']);
+        c.end(true);
+      },
+    );
+
+    bt(
+      'delivers a QoS 2 message once across a restart on a FileStore: PUBREC again for the PUBLISH, delivery on PUBREL',
+      {},
+      async (broker) => {
+        const dir = mkdtempSync(join(tmpdir(), 'mqttforge-in2-'));
+        dirs.push(dir);
+        const options = { clean: false, clientId: `fs2-${version}`, ...fileStores(dir) };
+        const first = client(broker, options);
+        collectErrors(first);
+        const early: string[] = [];
+        first.on('message', (_t, payload) => early.push(Buffer.from(payload).toString()));
+        const conn1 = await broker.accept();
+        await broker.send(conn1, q2(false));
+        assert.equal((await broker.next(conn1)).cmd, 'pubrec');
+        await first.endAsync(true); // the process dies with PUBREL outstanding
+        const second = client(broker, options);
+        collectErrors(second);
+        const messages: string[] = [];
+        second.on('message', (_t, payload) => messages.push(Buffer.from(payload).toString()));
+        const conn2 = await broker.accept({ sessionPresent: true });
+        await broker.send(conn2, q2(true));
+        assert.equal((await broker.next(conn2)).cmd, 'pubrec');
+        await broker.send(conn2, { cmd: 'pubrel', messageId: 7 });
+        assert.equal((await broker.next(conn2)).cmd, 'pubcomp');
+        assert.deepEqual([early, messages], [[], ['once']]);
+        second.end(true);
+      },
+    );
 
     bt('answers QoS 1 with PUBACK after the message event', {}, async (broker) => {
       const c = client(broker);

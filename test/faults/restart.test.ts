@@ -16,14 +16,29 @@ import { checker, publishAll } from './support.js';
 const publisher = fileURLToPath(new URL('./fixtures/publisher.ts', import.meta.url));
 const subscriber = fileURLToPath(new URL('./fixtures/subscriber.ts', import.meta.url));
 const COUNT = Number(process.env.FAULT_COUNT ?? 10_000);
+/**
+ * Mosquitto's in-flight quota, per client and direction. It must be finite across a restart:
+ * Mosquitto 2.0.11 reads each client's saved messages back into its in-flight list only while
+ * that quota (`max_inflight_messages`, 0 = "no maximum") is above 0, and every other one into
+ * its queue, where the saved state is lost: a QoS 2 message whose PUBREL it had sent goes out
+ * again as a PUBLISH (DUP=1) instead of the PUBREL [MQTT-4.3.3-6], [MQTT-4.4.0-1], which the
+ * receiver, having sent PUBCOMP, must take as a new message [MQTT-4.3.3-12]. With a finite quota
+ * nothing in flight can exceed it, so every saved state comes back. MQTT 3.1.1 has no flow
+ * control: the publisher keeps to the same number with `maxInflight`.
+ */
+const BROKER_INFLIGHT = 100;
 
 describe('processes dying mid-stream', { skip: !isMosquittoAvailable() }, () => {
   for (const version of [4, 5] as const) {
     for (const qos of [1, 2] as const) {
-      test(`the broker restarted mid-stream loses nothing, QoS ${qos}, MQTT v${version}`, async (t) => {
+      const once = qos === 2 ? 'exactly once' : 'at least once';
+      test(`the broker restarted mid-stream delivers each message ${once}, QoS ${qos}, MQTT v${version}`, async (t) => {
+        // restart() stops Mosquitto with SIGTERM: it saves its state on the way out (the helper
+        // sets autosave_interval 0, saving only then). A SIGKILLed Mosquitto loses whatever it
+        // acknowledged since its last save; no client can make that up (docs/reliability.md).
         const broker = await startMosquitto({
           persistence: true,
-          extraConfig: 'max_queued_messages 0\nmax_inflight_messages 0',
+          extraConfig: `max_queued_messages 0\nmax_inflight_messages ${BROKER_INFLIGHT}`,
         });
         t.after(() => broker.stop());
         const session = version === 5 ? { properties: { sessionExpiryInterval: 300 } } : {};
@@ -39,6 +54,7 @@ describe('processes dying mid-stream', { skip: !isMosquittoAvailable() }, () => 
           clean: false,
           clientId: 'rs-pub',
           reconnectPeriod: 50,
+          maxInflight: BROKER_INFLIGHT,
           ...session,
         });
         pub.on('error', () => {});
@@ -50,12 +66,8 @@ describe('processes dying mid-stream', { skip: !isMosquittoAvailable() }, () => 
         await sub.waitAll(count, 20_000);
         await pub.endAsync();
         await sub.client.endAsync();
-        assert.equal(result.failed, 0);
-        // No exactly-once assertion here: Mosquitto 2.0 restores an outgoing QoS 2 message whose
-        // PUBREL it had sent as one still awaiting PUBREC, and re-sends the PUBLISH (DUP=1) to
-        // the subscriber, who completed it already, instead of the PUBREL [MQTT-4.4.0-1]. A
-        // client cannot tell that from a new message reusing the id, so those arrive twice.
-        if (qos === 2) t.diagnostic(`${sub.duplicates()} duplicates re-sent by the restarted broker`);
+        assert.equal(result.failed, 0, 'every publish callback succeeds');
+        if (qos === 2) assert.equal(sub.duplicates(), 0, 'no QoS 2 message delivered twice');
       });
     }
   }
