@@ -40,8 +40,12 @@ const common: BuildOptions = {
   entryPoints: ['runtime/browser.ts'],
   bundle: true,
   platform: 'browser',
-  // Browsers with WebSocket binaryType, ES2020 syntax; newer syntax is lowered.
+  // Browsers with WebSocket binaryType and ES2020 syntax; newer syntax is lowered, but for public
+  // instance class fields (Chrome 72, Firefox 69, Safari 14), whose lowering to __publicField
+  // calls costs 0.25 KB gzipped. That moves the oldest Safari from 13.1 to 14; MQTT.js's
+  // dist/mqtt.min.js ships class fields, private ones included.
   target: ['es2020'],
+  supported: { 'class-field': true },
   alias: { debug: './scripts/stubs/debug.ts' },
   define: { 'globalThis.Buffer': 'undefined' },
   legalComments: 'none',
