@@ -7,16 +7,16 @@
  * Fails when a Node built-in or a Node global reaches the bundle: a `node:` or bare built-in
  * import, `Buffer`, `process`, `require(`. The codec reaches `Buffer` only through
  * `globalThis.Buffer` (runtime/wire/alloc.ts), defined away here so the Uint8Array branch is
- * all that remains. `debug` is replaced by scripts/stubs/debug.ts.
+ * all that remains. runtime/log.ts is replaced by scripts/stubs/log.ts, which is silent.
  *
  *   npm run build:browser
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BuildOptions, build, type Metafile } from 'esbuild';
+import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
 
 /** The package root: the nearest directory up from here whose package.json is mqttforge's (this
  * file also runs compiled, from .tmp/bench-build/scripts/). */
@@ -35,6 +35,23 @@ export const BROWSER_IIFE = 'dist/mqttforge.min.js';
 
 const builtins = new Set([...builtinModules, ...builtinModules.map((name) => `node:${name}`)]);
 
+/** Runtime modules and what the browser bundle uses instead (paths from the package root). */
+const BROWSER_SUBSTITUTES: Readonly<Record<string, string>> = {
+  'runtime/log.ts': 'scripts/stubs/log.ts',
+};
+
+/** Resolves imports of the modules in BROWSER_SUBSTITUTES to their substitutes. */
+const substitutes: Plugin = {
+  name: 'browser-substitutes',
+  setup(b) {
+    b.onResolve({ filter: /^\./ }, (args) => {
+      const path = join(args.resolveDir, args.path).replace(/\.js$/, '.ts');
+      const substitute = BROWSER_SUBSTITUTES[relative(root, path).split(sep).join('/')];
+      return substitute === undefined ? undefined : { path: join(root, substitute) };
+    });
+  },
+};
+
 const common: BuildOptions = {
   absWorkingDir: root,
   entryPoints: ['runtime/browser.ts'],
@@ -46,7 +63,7 @@ const common: BuildOptions = {
   // dist/mqtt.min.js ships class fields, private ones included.
   target: ['es2020'],
   supported: { 'class-field': true },
-  alias: { debug: './scripts/stubs/debug.ts' },
+  plugins: [substitutes],
   define: { 'globalThis.Buffer': 'undefined' },
   legalComments: 'none',
   metafile: true,
