@@ -123,7 +123,7 @@ const DESCRIPTORS: readonly PropertyDescriptor[] = [
   { id: 0x2a, key: "sharedSubscriptionAvailable", name: "Shared Subscription Available", type: 0, sets: 0x4, repeat: 0x0, min: 0, max: 268435455, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.2.2.3.13" },
 ];
 
-const TABLE = propertyTable(DESCRIPTORS);
+const TABLE = /* @__PURE__ */ propertyTable(DESCRIPTORS);
 
 /** What the schema says of one property. */
 export interface PropertyInfo {
@@ -139,7 +139,7 @@ export interface PropertyInfo {
 }
 
 /** Every MQTT 5 property, by identifier. */
-export const propertyInfo: readonly PropertyInfo[] = DESCRIPTORS.map((d) => ({
+export const propertyInfo: readonly PropertyInfo[] = /* @__PURE__ */ DESCRIPTORS.map((d) => ({
   id: d.id,
   name: d.name,
   key: d.key,

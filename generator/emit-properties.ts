@@ -90,7 +90,8 @@ export type { UserProperties } from '../runtime/wire/index.js';
     out.push(`  { ${fields.join(', ')} },`);
   }
   out.push('];\n');
-  out.push('const TABLE = propertyTable(DESCRIPTORS);\n');
+  // Pure: a bundle that uses neither (the browser client does not read propertyInfo) drops them.
+  out.push('const TABLE = /* @__PURE__ */ propertyTable(DESCRIPTORS);\n');
   out.push(`/** What the schema says of one property. */
 export interface PropertyInfo {
   readonly id: number;
@@ -105,7 +106,7 @@ export interface PropertyInfo {
 }
 
 /** Every MQTT 5 property, by identifier. */
-export const propertyInfo: readonly PropertyInfo[] = DESCRIPTORS.map((d) => ({
+export const propertyInfo: readonly PropertyInfo[] = /* @__PURE__ */ DESCRIPTORS.map((d) => ({
   id: d.id,
   name: d.name,
   key: d.key,
