@@ -19,7 +19,7 @@ import { REASONS_AUTH, REASONS_CONNACK, REASONS_DISCONNECT, REASONS_PUBACK, REAS
 /** CONNECT (MQTT 3.1 §3.1; MQTT 3.1.1 §3.1; MQTT 5.0 §3.1). */
 function decodeConnect(r: Reader, flags: number, v: number): ConnectPacket {
   // [MQTT-2.1.3-1]
-  if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `CONNECT: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
+  if (flags !== 0b0000) throw r.reservedFlags(flags, '0b0000', "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
   const protocolId = r.string('Protocol Name');
   const protocolVersion = r.u8('Protocol Level');
   // [MQTT-3.1.2-2]
@@ -75,7 +75,7 @@ function decodeConnect(r: Reader, flags: number, v: number): ConnectPacket {
   if (has_password) {
     password = r.binary("Password");
   }
-  if (r.pos !== r.end) throw malformed('MQTT_ERR_TRAILING_BYTES', `CONNECT: ${r.end - r.pos} unexpected bytes at the end of the packet`, "MQTT 5.0 §3.1");
+  if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.1");
   if (v !== 5) {
     // [MQTT-3.1.2-22]
     if (has_password && !has_username) throw protocolError("MQTT_ERR_PASSWORD_WITHOUT_USERNAME", "CONNECT: a password requires a user name before MQTT 5", "MQTT 3.1.1 §3.1.2.9 [MQTT-3.1.2-22]");
@@ -99,7 +99,7 @@ function decodeConnect(r: Reader, flags: number, v: number): ConnectPacket {
 /** CONNACK (MQTT 3.1 §3.2; MQTT 3.1.1 §3.2; MQTT 5.0 §3.2). */
 function decodeConnack(r: Reader, flags: number, v: number): ConnackPacket {
   // [MQTT-2.1.3-1]
-  if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `CONNACK: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
+  if (flags !== 0b0000) throw r.reservedFlags(flags, '0b0000', "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
   const acknowledgeFlags = r.u8("Acknowledge Flags");
   if (v !== 3) {
     // [MQTT-3.2.2-1]
@@ -114,13 +114,13 @@ function decodeConnack(r: Reader, flags: number, v: number): ConnackPacket {
   let reasonCode: number | undefined;
   if (v === 5) {
     reasonCode = r.u8('Reason Code');
-    if (REASONS_CONNACK[reasonCode] !== 1) throw malformed('MQTT_ERR_REASON_CODE', `CONNACK: reason code 0x${reasonCode.toString(16)} is not allowed in this packet`, "MQTT 5.0 §3.2.2.2");
+    if (REASONS_CONNACK[reasonCode] !== 1) throw r.reasonCodeNotAllowed(reasonCode, "MQTT 5.0 §3.2.2.2");
   }
   let properties: ConnackProperties | undefined;
   if (v === 5) {
     properties = decodeConnackProperties(r);
   }
-  if (r.pos !== r.end) throw malformed('MQTT_ERR_TRAILING_BYTES', `CONNACK: ${r.end - r.pos} unexpected bytes at the end of the packet`, "MQTT 5.0 §3.2");
+  if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.2");
   const pkt: ConnackPacket = v !== 5 ? { cmd: 'connack', sessionPresent, returnCode: returnCode! } : { cmd: 'connack', sessionPresent, reasonCode: reasonCode! };
   if (properties !== undefined) pkt.properties = properties;
   return pkt;
@@ -141,7 +141,7 @@ function decodePublish(r: Reader, flags: number, v: number): PublishPacket {
   if (qos > 0) {
     messageId = r.u16('Packet Identifier');
     // [MQTT-2.2.1-3]
-    if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'PUBLISH: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
+    if (messageId === 0) throw r.packetIdZero("MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   }
   let properties: PublishProperties | undefined;
   if (v === 5) {
@@ -166,16 +166,16 @@ function decodePublish(r: Reader, flags: number, v: number): PublishPacket {
 /** PUBACK (MQTT 3.1 §3.4; MQTT 3.1.1 §3.4; MQTT 5.0 §3.4). */
 function decodePuback(r: Reader, flags: number, v: number): PubackPacket {
   // [MQTT-2.1.3-1]
-  if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `PUBACK: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
+  if (flags !== 0b0000) throw r.reservedFlags(flags, '0b0000', "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
   const messageId = r.u16('Packet Identifier');
   // [MQTT-2.2.1-3]
-  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'PUBACK: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
+  if (messageId === 0) throw r.packetIdZero("MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let reasonCode: number | undefined;
   if (v === 5) {
     reasonCode = 0;
     if (r.pos < r.end) {
       reasonCode = r.u8('Reason Code');
-      if (REASONS_PUBACK[reasonCode] !== 1) throw malformed('MQTT_ERR_REASON_CODE', `PUBACK: reason code 0x${reasonCode.toString(16)} is not allowed in this packet`, "MQTT 5.0 §3.4.2.1");
+      if (REASONS_PUBACK[reasonCode] !== 1) throw r.reasonCodeNotAllowed(reasonCode, "MQTT 5.0 §3.4.2.1");
     }
   }
   let properties: PubackProperties | undefined;
@@ -184,7 +184,7 @@ function decodePuback(r: Reader, flags: number, v: number): PubackPacket {
       properties = decodePubackProperties(r);
     }
   }
-  if (r.pos !== r.end) throw malformed('MQTT_ERR_TRAILING_BYTES', `PUBACK: ${r.end - r.pos} unexpected bytes at the end of the packet`, "MQTT 5.0 §3.4");
+  if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.4");
   const pkt: PubackPacket = v !== 5 ? { cmd: 'puback', messageId } : { cmd: 'puback', messageId, reasonCode: reasonCode! };
   if (properties !== undefined) pkt.properties = properties;
   return pkt;
@@ -193,16 +193,16 @@ function decodePuback(r: Reader, flags: number, v: number): PubackPacket {
 /** PUBREC (MQTT 3.1 §3.5; MQTT 3.1.1 §3.5; MQTT 5.0 §3.5). */
 function decodePubrec(r: Reader, flags: number, v: number): PubrecPacket {
   // [MQTT-2.1.3-1]
-  if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `PUBREC: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
+  if (flags !== 0b0000) throw r.reservedFlags(flags, '0b0000', "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
   const messageId = r.u16('Packet Identifier');
   // [MQTT-2.2.1-3]
-  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'PUBREC: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
+  if (messageId === 0) throw r.packetIdZero("MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let reasonCode: number | undefined;
   if (v === 5) {
     reasonCode = 0;
     if (r.pos < r.end) {
       reasonCode = r.u8('Reason Code');
-      if (REASONS_PUBREC[reasonCode] !== 1) throw malformed('MQTT_ERR_REASON_CODE', `PUBREC: reason code 0x${reasonCode.toString(16)} is not allowed in this packet`, "MQTT 5.0 §3.5.2.1");
+      if (REASONS_PUBREC[reasonCode] !== 1) throw r.reasonCodeNotAllowed(reasonCode, "MQTT 5.0 §3.5.2.1");
     }
   }
   let properties: PubrecProperties | undefined;
@@ -211,7 +211,7 @@ function decodePubrec(r: Reader, flags: number, v: number): PubrecPacket {
       properties = decodePubrecProperties(r);
     }
   }
-  if (r.pos !== r.end) throw malformed('MQTT_ERR_TRAILING_BYTES', `PUBREC: ${r.end - r.pos} unexpected bytes at the end of the packet`, "MQTT 5.0 §3.5");
+  if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.5");
   const pkt: PubrecPacket = v !== 5 ? { cmd: 'pubrec', messageId } : { cmd: 'pubrec', messageId, reasonCode: reasonCode! };
   if (properties !== undefined) pkt.properties = properties;
   return pkt;
@@ -220,16 +220,16 @@ function decodePubrec(r: Reader, flags: number, v: number): PubrecPacket {
 /** PUBREL (MQTT 3.1 §3.6; MQTT 3.1.1 §3.6; MQTT 5.0 §3.6). */
 function decodePubrel(r: Reader, flags: number, v: number): PubrelPacket {
   // [MQTT-3.6.1-1]
-  if (flags !== 0b0010 && !(v === 3 && (flags === 0b1010))) throw malformed('MQTT_ERR_RESERVED_FLAGS', `PUBREL: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0010`, "MQTT 5.0 §3.6.1 [MQTT-3.6.1-1]");
+  if (flags !== 0b0010 && !(v === 3 && (flags === 0b1010))) throw r.reservedFlags(flags, '0b0010', "MQTT 5.0 §3.6.1 [MQTT-3.6.1-1]");
   const messageId = r.u16('Packet Identifier');
   // [MQTT-2.2.1-3]
-  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'PUBREL: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
+  if (messageId === 0) throw r.packetIdZero("MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let reasonCode: number | undefined;
   if (v === 5) {
     reasonCode = 0;
     if (r.pos < r.end) {
       reasonCode = r.u8('Reason Code');
-      if (REASONS_PUBREL[reasonCode] !== 1) throw malformed('MQTT_ERR_REASON_CODE', `PUBREL: reason code 0x${reasonCode.toString(16)} is not allowed in this packet`, "MQTT 5.0 §3.6.2.1");
+      if (REASONS_PUBREL[reasonCode] !== 1) throw r.reasonCodeNotAllowed(reasonCode, "MQTT 5.0 §3.6.2.1");
     }
   }
   let properties: PubrelProperties | undefined;
@@ -238,7 +238,7 @@ function decodePubrel(r: Reader, flags: number, v: number): PubrelPacket {
       properties = decodePubrelProperties(r);
     }
   }
-  if (r.pos !== r.end) throw malformed('MQTT_ERR_TRAILING_BYTES', `PUBREL: ${r.end - r.pos} unexpected bytes at the end of the packet`, "MQTT 5.0 §3.6");
+  if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.6");
   const pkt: PubrelPacket = v !== 5 ? { cmd: 'pubrel', messageId } : { cmd: 'pubrel', messageId, reasonCode: reasonCode! };
   if (properties !== undefined) pkt.properties = properties;
   return pkt;
@@ -247,16 +247,16 @@ function decodePubrel(r: Reader, flags: number, v: number): PubrelPacket {
 /** PUBCOMP (MQTT 3.1 §3.7; MQTT 3.1.1 §3.7; MQTT 5.0 §3.7). */
 function decodePubcomp(r: Reader, flags: number, v: number): PubcompPacket {
   // [MQTT-2.1.3-1]
-  if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `PUBCOMP: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
+  if (flags !== 0b0000) throw r.reservedFlags(flags, '0b0000', "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
   const messageId = r.u16('Packet Identifier');
   // [MQTT-2.2.1-3]
-  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'PUBCOMP: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
+  if (messageId === 0) throw r.packetIdZero("MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let reasonCode: number | undefined;
   if (v === 5) {
     reasonCode = 0;
     if (r.pos < r.end) {
       reasonCode = r.u8('Reason Code');
-      if (REASONS_PUBCOMP[reasonCode] !== 1) throw malformed('MQTT_ERR_REASON_CODE', `PUBCOMP: reason code 0x${reasonCode.toString(16)} is not allowed in this packet`, "MQTT 5.0 §3.7.2.1");
+      if (REASONS_PUBCOMP[reasonCode] !== 1) throw r.reasonCodeNotAllowed(reasonCode, "MQTT 5.0 §3.7.2.1");
     }
   }
   let properties: PubcompProperties | undefined;
@@ -265,7 +265,7 @@ function decodePubcomp(r: Reader, flags: number, v: number): PubcompPacket {
       properties = decodePubcompProperties(r);
     }
   }
-  if (r.pos !== r.end) throw malformed('MQTT_ERR_TRAILING_BYTES', `PUBCOMP: ${r.end - r.pos} unexpected bytes at the end of the packet`, "MQTT 5.0 §3.7");
+  if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.7");
   const pkt: PubcompPacket = v !== 5 ? { cmd: 'pubcomp', messageId } : { cmd: 'pubcomp', messageId, reasonCode: reasonCode! };
   if (properties !== undefined) pkt.properties = properties;
   return pkt;
@@ -274,10 +274,10 @@ function decodePubcomp(r: Reader, flags: number, v: number): PubcompPacket {
 /** SUBSCRIBE (MQTT 3.1 §3.8; MQTT 3.1.1 §3.8; MQTT 5.0 §3.8). */
 function decodeSubscribe(r: Reader, flags: number, v: number): SubscribePacket {
   // [MQTT-3.8.1-1]
-  if (flags !== 0b0010 && !(v === 3 && (flags === 0b1010))) throw malformed('MQTT_ERR_RESERVED_FLAGS', `SUBSCRIBE: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0010`, "MQTT 5.0 §3.8.1 [MQTT-3.8.1-1]");
+  if (flags !== 0b0010 && !(v === 3 && (flags === 0b1010))) throw r.reservedFlags(flags, '0b0010', "MQTT 5.0 §3.8.1 [MQTT-3.8.1-1]");
   const messageId = r.u16('Packet Identifier');
   // [MQTT-2.2.1-3]
-  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'SUBSCRIBE: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
+  if (messageId === 0) throw r.packetIdZero("MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let properties: SubscribeProperties | undefined;
   if (v === 5) {
     properties = decodeSubscribeProperties(r);
@@ -325,10 +325,10 @@ function decodeSubscribe(r: Reader, flags: number, v: number): SubscribePacket {
 function decodeSuback(r: Reader, flags: number, v: number): SubackPacket {
   let granted: number[] = [];
   // [MQTT-2.1.3-1]
-  if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `SUBACK: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
+  if (flags !== 0b0000) throw r.reservedFlags(flags, '0b0000', "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
   const messageId = r.u16('Packet Identifier');
   // [MQTT-2.2.1-3]
-  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'SUBACK: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
+  if (messageId === 0) throw r.packetIdZero("MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let properties: SubackProperties | undefined;
   if (v === 5) {
     properties = decodeSubackProperties(r);
@@ -347,7 +347,7 @@ function decodeSuback(r: Reader, flags: number, v: number): SubackPacket {
     if (r.pos === r.end) throw protocolError('MQTT_ERR_EMPTY_LIST', "SUBACK: the granted list is empty", "MQTT 5.0 §3.9.3");
     while (r.pos < r.end) {
       const item = r.u8('Reason Code');
-      if (REASONS_SUBACK[item] !== 1) throw malformed('MQTT_ERR_REASON_CODE', `SUBACK: reason code 0x${item.toString(16)} is not allowed in this packet`, "MQTT 5.0 §3.9.3");
+      if (REASONS_SUBACK[item] !== 1) throw r.reasonCodeNotAllowed(item, "MQTT 5.0 §3.9.3");
       granted.push(item);
     }
   }
@@ -359,10 +359,10 @@ function decodeSuback(r: Reader, flags: number, v: number): SubackPacket {
 /** UNSUBSCRIBE (MQTT 3.1 §3.10; MQTT 3.1.1 §3.10; MQTT 5.0 §3.10). */
 function decodeUnsubscribe(r: Reader, flags: number, v: number): UnsubscribePacket {
   // [MQTT-3.10.1-1]
-  if (flags !== 0b0010 && !(v === 3 && (flags === 0b1010))) throw malformed('MQTT_ERR_RESERVED_FLAGS', `UNSUBSCRIBE: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0010`, "MQTT 5.0 §3.10.1 [MQTT-3.10.1-1]");
+  if (flags !== 0b0010 && !(v === 3 && (flags === 0b1010))) throw r.reservedFlags(flags, '0b0010', "MQTT 5.0 §3.10.1 [MQTT-3.10.1-1]");
   const messageId = r.u16('Packet Identifier');
   // [MQTT-2.2.1-3]
-  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'UNSUBSCRIBE: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
+  if (messageId === 0) throw r.packetIdZero("MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let properties: UnsubscribeProperties | undefined;
   if (v === 5) {
     properties = decodeUnsubscribeProperties(r);
@@ -386,10 +386,10 @@ function decodeUnsubscribe(r: Reader, flags: number, v: number): UnsubscribePack
 function decodeUnsuback(r: Reader, flags: number, v: number): UnsubackPacket {
   let granted: number[] = [];
   // [MQTT-2.1.3-1]
-  if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `UNSUBACK: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
+  if (flags !== 0b0000) throw r.reservedFlags(flags, '0b0000', "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
   const messageId = r.u16('Packet Identifier');
   // [MQTT-2.2.1-3]
-  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'UNSUBACK: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
+  if (messageId === 0) throw r.packetIdZero("MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let properties: UnsubackProperties | undefined;
   if (v === 5) {
     properties = decodeUnsubackProperties(r);
@@ -399,7 +399,7 @@ function decodeUnsuback(r: Reader, flags: number, v: number): UnsubackPacket {
     if (r.pos === r.end) throw protocolError('MQTT_ERR_EMPTY_LIST', "UNSUBACK: the granted list is empty", "MQTT 5.0 §3.11.3");
     while (r.pos < r.end) {
       const item = r.u8('Reason Code');
-      if (REASONS_UNSUBACK[item] !== 1) throw malformed('MQTT_ERR_REASON_CODE', `UNSUBACK: reason code 0x${item.toString(16)} is not allowed in this packet`, "MQTT 5.0 §3.11.3");
+      if (REASONS_UNSUBACK[item] !== 1) throw r.reasonCodeNotAllowed(item, "MQTT 5.0 §3.11.3");
       granted.push(item);
     }
   }
@@ -411,8 +411,8 @@ function decodeUnsuback(r: Reader, flags: number, v: number): UnsubackPacket {
 /** PINGREQ (MQTT 3.1 §3.12; MQTT 3.1.1 §3.12; MQTT 5.0 §3.12). */
 function decodePingreq(r: Reader, flags: number, v: number): PingreqPacket {
   // [MQTT-2.1.3-1]
-  if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `PINGREQ: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
-  if (r.pos !== r.end) throw malformed('MQTT_ERR_TRAILING_BYTES', `PINGREQ: ${r.end - r.pos} unexpected bytes at the end of the packet`, "MQTT 5.0 §3.12");
+  if (flags !== 0b0000) throw r.reservedFlags(flags, '0b0000', "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
+  if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.12");
   const pkt: PingreqPacket = { cmd: 'pingreq' };
   return pkt;
 }
@@ -420,8 +420,8 @@ function decodePingreq(r: Reader, flags: number, v: number): PingreqPacket {
 /** PINGRESP (MQTT 3.1 §3.13; MQTT 3.1.1 §3.13; MQTT 5.0 §3.13). */
 function decodePingresp(r: Reader, flags: number, v: number): PingrespPacket {
   // [MQTT-2.1.3-1]
-  if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `PINGRESP: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
-  if (r.pos !== r.end) throw malformed('MQTT_ERR_TRAILING_BYTES', `PINGRESP: ${r.end - r.pos} unexpected bytes at the end of the packet`, "MQTT 5.0 §3.13");
+  if (flags !== 0b0000) throw r.reservedFlags(flags, '0b0000', "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
+  if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.13");
   const pkt: PingrespPacket = { cmd: 'pingresp' };
   return pkt;
 }
@@ -429,13 +429,13 @@ function decodePingresp(r: Reader, flags: number, v: number): PingrespPacket {
 /** DISCONNECT (MQTT 3.1 §3.14; MQTT 3.1.1 §3.14; MQTT 5.0 §3.14). */
 function decodeDisconnect(r: Reader, flags: number, v: number): DisconnectPacket {
   // [MQTT-3.14.1-1]
-  if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `DISCONNECT: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §3.14.1 [MQTT-3.14.1-1]");
+  if (flags !== 0b0000) throw r.reservedFlags(flags, '0b0000', "MQTT 5.0 §3.14.1 [MQTT-3.14.1-1]");
   let reasonCode: number | undefined;
   if (v === 5) {
     reasonCode = 0;
     if (r.pos < r.end) {
       reasonCode = r.u8('Reason Code');
-      if (REASONS_DISCONNECT[reasonCode] !== 1) throw malformed('MQTT_ERR_REASON_CODE', `DISCONNECT: reason code 0x${reasonCode.toString(16)} is not allowed in this packet`, "MQTT 5.0 §3.14.2.1");
+      if (REASONS_DISCONNECT[reasonCode] !== 1) throw r.reasonCodeNotAllowed(reasonCode, "MQTT 5.0 §3.14.2.1");
     }
   }
   let properties: DisconnectProperties | undefined;
@@ -444,7 +444,7 @@ function decodeDisconnect(r: Reader, flags: number, v: number): DisconnectPacket
       properties = decodeDisconnectProperties(r);
     }
   }
-  if (r.pos !== r.end) throw malformed('MQTT_ERR_TRAILING_BYTES', `DISCONNECT: ${r.end - r.pos} unexpected bytes at the end of the packet`, "MQTT 5.0 §3.14");
+  if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.14");
   const pkt: DisconnectPacket = v !== 5 ? { cmd: 'disconnect' } : { cmd: 'disconnect', reasonCode: reasonCode! };
   if (properties !== undefined) pkt.properties = properties;
   return pkt;
@@ -453,18 +453,18 @@ function decodeDisconnect(r: Reader, flags: number, v: number): DisconnectPacket
 /** AUTH (MQTT 5.0 §3.15). */
 function decodeAuth(r: Reader, flags: number, v: number): AuthPacket {
   // [MQTT-3.15.1-1]
-  if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `AUTH: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §3.15.1 [MQTT-3.15.1-1]");
+  if (flags !== 0b0000) throw r.reservedFlags(flags, '0b0000', "MQTT 5.0 §3.15.1 [MQTT-3.15.1-1]");
   let reasonCode: number | undefined;
   reasonCode = 0;
   if (r.pos < r.end) {
     reasonCode = r.u8('Reason Code');
-    if (REASONS_AUTH[reasonCode] !== 1) throw malformed('MQTT_ERR_REASON_CODE', `AUTH: reason code 0x${reasonCode.toString(16)} is not allowed in this packet`, "MQTT 5.0 §3.15.2.1");
+    if (REASONS_AUTH[reasonCode] !== 1) throw r.reasonCodeNotAllowed(reasonCode, "MQTT 5.0 §3.15.2.1");
   }
   let properties: AuthProperties | undefined;
   if (r.pos < r.end) {
     properties = decodeAuthProperties(r);
   }
-  if (r.pos !== r.end) throw malformed('MQTT_ERR_TRAILING_BYTES', `AUTH: ${r.end - r.pos} unexpected bytes at the end of the packet`, "MQTT 5.0 §3.15");
+  if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.15");
   const pkt: AuthPacket = { cmd: 'auth', reasonCode: reasonCode! };
   if (properties !== undefined) pkt.properties = properties;
   return pkt;

@@ -109,10 +109,7 @@ function emitRead(e: Code, p: Packet, f: Field, target: string, declare: string,
       break;
     case 'messageId':
       e.line(`${declare}${target} = r.u16('Packet Identifier');`);
-      e.check(
-        SPEC_PACKET_ID,
-        `if (${target} === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', '${p.name}: Packet Identifier is 0', ${jsString(SPEC_PACKET_ID)});`,
-      );
+      e.check(SPEC_PACKET_ID, `if (${target} === 0) throw r.packetIdZero(${jsString(SPEC_PACKET_ID)});`);
       break;
     case 'string':
       e.line(`${declare}${target} = r.string(${what});`);
@@ -142,7 +139,7 @@ function emitRead(e: Code, p: Packet, f: Field, target: string, declare: string,
       e.line(`${declare}${target} = r.u8('Reason Code');`);
       e.check(
         f.spec,
-        `if (${allowedTableName(p.name)}[${target}] !== 1) throw malformed('MQTT_ERR_REASON_CODE', \`${p.name}: reason code 0x\${${target}.toString(16)} is not allowed in this packet\`, ${spec});`,
+        `if (${allowedTableName(p.name)}[${target}] !== 1) throw r.reasonCodeNotAllowed(${target}, ${spec});`,
       );
       break;
     case 'returnCode': {
@@ -250,7 +247,7 @@ function emitPacketDecoder(p: Packet): string {
         : `flags !== ${bin(flags.reserved!)}`;
     e.check(
       flags.spec,
-      `if (${cond}) throw malformed('MQTT_ERR_RESERVED_FLAGS', \`${p.name}: fixed header flags are 0b\${flags.toString(2).padStart(4, '0')}, must be ${bin(flags.reserved!)}\`, ${jsString(flags.spec)});`,
+      `if (${cond}) throw r.reservedFlags(flags, '${bin(flags.reserved!)}', ${jsString(flags.spec)});`,
     );
   }
   let consumesRest = false;
@@ -305,9 +302,7 @@ function emitPacketDecoder(p: Packet): string {
     });
   }
   if (!consumesRest) {
-    e.line(
-      `if (r.pos !== r.end) throw malformed('MQTT_ERR_TRAILING_BYTES', \`${p.name}: \${r.end - r.pos} unexpected bytes at the end of the packet\`, ${jsString(p.spec[5] ?? p.spec[4]!)});`,
-    );
+    e.line(`if (r.pos !== r.end) throw r.trailingBytes(${jsString(p.spec[5] ?? p.spec[4]!)});`);
   }
   for (const rule of p.rules) {
     e.block(versionCond(rule.versions, all), () => {
