@@ -552,13 +552,13 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Packet {
  */
 export class Decoder {
   protocolVersion: ProtocolVersion;
-  private readonly reader = new Reader();
-  private readonly framer: Framer<Packet>;
+  private readonly reader_ = new Reader();
+  private readonly framer_: Framer<Packet>;
 
   constructor(options: DecodeOptions = {}) {
     this.protocolVersion = options.protocolVersion ?? 4;
-    this.framer = new Framer((first, buf, start, end) => {
-      const packet = decodeBody(this.reader.reset(buf, start, end, ''), first, this.protocolVersion);
+    this.framer_ = new Framer((first, buf, start, end) => {
+      const packet = decodeBody(this.reader_.reset(buf, start, end, ''), first, this.protocolVersion);
       if (packet.cmd === 'connect') this.protocolVersion = packet.protocolVersion;
       return packet;
     }, options.maximumPacketSize);
@@ -566,20 +566,20 @@ export class Decoder {
 
   /** Largest packet accepted, fixed header included. */
   get maximumPacketSize(): number {
-    return this.framer.maximumPacketSize;
+    return this.framer_.maximumPacketSize;
   }
 
   set maximumPacketSize(n: number) {
-    this.framer.maximumPacketSize = n;
+    this.framer_.maximumPacketSize = n;
   }
 
   /** Bytes of an incomplete packet held between chunks. */
   get buffered(): number {
-    return this.framer.buffered;
+    return this.framer_.buffered;
   }
 
   push(chunk: Uint8Array): Packet[] {
-    return this.framer.push(chunk);
+    return this.framer_.push(chunk);
   }
 }
 

@@ -6,66 +6,66 @@ import type { Socket } from 'node:net';
 import type { Connection, ConnectionHandlers } from './types.js';
 
 export class SocketConnection implements Connection {
-  private readonly socket: Socket;
-  private connected = false;
-  private ended = false;
-  private errored = false;
-  private closed = false;
+  private readonly socket_: Socket;
+  private connected_ = false;
+  private ended_ = false;
+  private errored_ = false;
+  private closed_ = false;
 
   /** `connectEvent` is `connect` for TCP and `secureConnect` for TLS (after the handshake). */
   constructor(socket: Socket, connectEvent: 'connect' | 'secureConnect', handlers: ConnectionHandlers) {
-    this.socket = socket;
+    this.socket_ = socket;
     // MQTT packets are small and latency-bound; batching is done with cork()/uncork() instead.
     socket.setNoDelay(true);
     socket.on(connectEvent, () => {
-      if (this.connected || this.closed) return;
-      this.connected = true;
+      if (this.connected_ || this.closed_) return;
+      this.connected_ = true;
       handlers.connect();
     });
     socket.on('data', (chunk: Uint8Array) => {
-      if (!this.closed) handlers.data(chunk);
+      if (!this.closed_) handlers.data(chunk);
     });
     socket.on('drain', () => {
-      if (!this.closed) handlers.drain();
+      if (!this.closed_) handlers.drain();
     });
     socket.on('error', (error: Error) => {
-      if (this.errored || this.closed) return;
-      this.errored = true;
+      if (this.errored_ || this.closed_) return;
+      this.errored_ = true;
       handlers.error(error);
     });
     socket.on('close', () => {
-      if (this.closed) return;
-      this.closed = true;
+      if (this.closed_) return;
+      this.closed_ = true;
       handlers.close();
     });
   }
 
   get writable(): boolean {
-    return this.connected && !this.ended && !this.closed && this.socket.writable;
+    return this.connected_ && !this.ended_ && !this.closed_ && this.socket_.writable;
   }
 
   write(chunk: Uint8Array): boolean {
     if (!this.writable) return false;
-    return this.socket.write(chunk);
+    return this.socket_.write(chunk);
   }
 
   cork(): void {
-    this.socket.cork();
+    this.socket_.cork();
   }
 
   uncork(): void {
-    this.socket.uncork();
+    this.socket_.uncork();
   }
 
   end(): void {
-    if (this.ended || this.closed) return;
-    this.ended = true;
-    this.socket.end();
+    if (this.ended_ || this.closed_) return;
+    this.ended_ = true;
+    this.socket_.end();
   }
 
   destroy(): void {
-    if (this.closed) return;
-    this.ended = true;
-    this.socket.destroy();
+    if (this.closed_) return;
+    this.ended_ = true;
+    this.socket_.destroy();
   }
 }

@@ -14,7 +14,7 @@ export class Reader {
   end = 0;
   /** Packet name for error messages. */
   packet = '';
-  private readonly scan = { next: 0 };
+  private readonly scan_ = { next: 0 };
 
   reset(buf: Uint8Array, pos: number, end: number, packet: string): this {
     this.buf = buf;
@@ -101,9 +101,9 @@ export class Reader {
         return b;
       }
     }
-    const v = scanVbi(this.buf, this.pos, this.end, this.scan);
+    const v = scanVbi(this.buf, this.pos, this.end, this.scan_);
     if (v >= 0) {
-      this.pos = this.scan.next;
+      this.pos = this.scan_.next;
       return v;
     }
     if (v === VBI_NEED_MORE) this.truncated(what, spec);
