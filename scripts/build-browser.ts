@@ -64,6 +64,9 @@ const common: BuildOptions = {
   target: ['es2020'],
   supported: { 'class-field': true },
   plugins: [substitutes],
+  // Members whose names end in `_` are private to their class (the convention of runtime/, which
+  // test/browser/bundle.test.ts checks): both builds shorten them, 0.3 KB gzipped.
+  mangleProps: /_$/,
   define: { 'globalThis.Buffer': 'undefined' },
   legalComments: 'none',
   metafile: true,

@@ -87,6 +87,34 @@ describe('browser build', () => {
     assert.ok(gzipped <= 32 * 1024, `${(gzipped / 1024).toFixed(1)} KB gzipped`);
   });
 
+  test('private members of the bundled classes end in _, which the build shortens', async () => {
+    // scripts/build-browser.ts mangles /_$/. client.ts and the protected member it uses are still
+    // to be renamed.
+    const pending = new Set(['runtime/client.ts', 'runtime/emitter.ts unhandledError']);
+    const result = await build({
+      absWorkingDir: root,
+      entryPoints: ['runtime/browser.ts'],
+      bundle: true,
+      platform: 'browser',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const long: string[] = [];
+    for (const input of Object.keys(result.metafile.inputs)) {
+      if (pending.has(input) || !input.endsWith('.ts')) continue;
+      const text = readFileSync(join(root, input), 'utf8');
+      for (const [, name] of text.matchAll(/\b(?:private|protected)(?: readonly)? ([A-Za-z]\w*)/g)) {
+        if (!name!.endsWith('_') && !pending.has(`${input} ${name}`)) long.push(`${input} ${name}`);
+      }
+      // esbuild leaves the field declaration of a parameter property unshortened.
+      for (const [params] of text.matchAll(/constructor\([^{]*\{/g)) {
+        if (/\b(?:private|protected)\b/.test(params!)) long.push(`${input}: a private parameter property`);
+      }
+    }
+    assert.deepEqual(long, []);
+  });
+
   test('the guard catches a Node import, a Buffer and a require()', () => {
     assert.equal(browserProblems('', metafile(['node:fs'])).length, 1);
     assert.equal(browserProblems('', metafile(['events'])).length, 1);
