@@ -2,6 +2,7 @@
 // Edit the schema (or the generator) and run `npm run generate`.
 
 import {
+  decodeProperties,
   Framer,
   frameOne,
   MqttDecodeError,
@@ -12,7 +13,7 @@ import {
   topicNameProblem,
 } from '../runtime/wire/index.js';
 import type { ConnectPacket, ConnackPacket, PublishPacket, PubackPacket, PubrecPacket, PubrelPacket, PubcompPacket, SubscribePacket, SubackPacket, UnsubscribePacket, UnsubackPacket, PingreqPacket, PingrespPacket, DisconnectPacket, AuthPacket, Packet, ProtocolVersion, QoS, Subscription } from './packets.js';
-import { decodeAuthProperties, decodeConnackProperties, decodeConnectProperties, decodeDisconnectProperties, decodePubackProperties, decodePubcompProperties, decodePublishProperties, decodePubrecProperties, decodePubrelProperties, decodeSubackProperties, decodeSubscribeProperties, decodeUnsubackProperties, decodeUnsubscribeProperties, decodeWillProperties } from './properties.js';
+import { PROPERTY_SETS, PROPERTY_TABLE } from './properties.js';
 import type { AuthProperties, ConnackProperties, ConnectProperties, DisconnectProperties, PubackProperties, PubcompProperties, PublishProperties, PubrecProperties, PubrelProperties, SubackProperties, SubscribeProperties, UnsubackProperties, UnsubscribeProperties, WillProperties } from './properties.js';
 import { REASONS_AUTH, REASONS_CONNACK, REASONS_DISCONNECT, REASONS_PUBACK, REASONS_PUBCOMP, REASONS_PUBREC, REASONS_PUBREL, REASONS_SUBACK, REASONS_UNSUBACK, RETURN_CODES_CONNACK_V3, RETURN_CODES_CONNACK_V4, RETURN_CODES_SUBACK_V3, RETURN_CODES_SUBACK_V4 } from './reason-codes.js';
 
@@ -50,12 +51,12 @@ function decodeConnect(r: Reader, flags: number, v: number): ConnectPacket {
   const keepalive = r.u16("Keep Alive");
   let properties: ConnectProperties | undefined;
   if (v === 5) {
-    properties = decodeConnectProperties(r);
+    properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[0]!) as ConnectProperties | undefined;
   }
   const clientId = r.string("Client Identifier");
   let will_properties: WillProperties | undefined;
   if (v === 5 && has_will) {
-    will_properties = decodeWillProperties(r);
+    will_properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[1]!) as WillProperties | undefined;
   }
   let will_topic: string | undefined;
   if (has_will) {
@@ -118,7 +119,7 @@ function decodeConnack(r: Reader, flags: number, v: number): ConnackPacket {
   }
   let properties: ConnackProperties | undefined;
   if (v === 5) {
-    properties = decodeConnackProperties(r);
+    properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[2]!) as ConnackProperties | undefined;
   }
   if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.2");
   const pkt: ConnackPacket = v !== 5 ? { cmd: 'connack', sessionPresent, returnCode: returnCode! } : { cmd: 'connack', sessionPresent, reasonCode: reasonCode! };
@@ -145,7 +146,7 @@ function decodePublish(r: Reader, flags: number, v: number): PublishPacket {
   }
   let properties: PublishProperties | undefined;
   if (v === 5) {
-    properties = decodePublishProperties(r);
+    properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[3]!) as PublishProperties | undefined;
   }
   const payload = r.rest();
   // [MQTT-3.3.1-2]
@@ -181,7 +182,7 @@ function decodePuback(r: Reader, flags: number, v: number): PubackPacket {
   let properties: PubackProperties | undefined;
   if (v === 5) {
     if (r.pos < r.end) {
-      properties = decodePubackProperties(r);
+      properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[4]!) as PubackProperties | undefined;
     }
   }
   if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.4");
@@ -208,7 +209,7 @@ function decodePubrec(r: Reader, flags: number, v: number): PubrecPacket {
   let properties: PubrecProperties | undefined;
   if (v === 5) {
     if (r.pos < r.end) {
-      properties = decodePubrecProperties(r);
+      properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[5]!) as PubrecProperties | undefined;
     }
   }
   if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.5");
@@ -235,7 +236,7 @@ function decodePubrel(r: Reader, flags: number, v: number): PubrelPacket {
   let properties: PubrelProperties | undefined;
   if (v === 5) {
     if (r.pos < r.end) {
-      properties = decodePubrelProperties(r);
+      properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[6]!) as PubrelProperties | undefined;
     }
   }
   if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.6");
@@ -262,7 +263,7 @@ function decodePubcomp(r: Reader, flags: number, v: number): PubcompPacket {
   let properties: PubcompProperties | undefined;
   if (v === 5) {
     if (r.pos < r.end) {
-      properties = decodePubcompProperties(r);
+      properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[7]!) as PubcompProperties | undefined;
     }
   }
   if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.7");
@@ -280,7 +281,7 @@ function decodeSubscribe(r: Reader, flags: number, v: number): SubscribePacket {
   if (messageId === 0) throw r.packetIdZero("MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let properties: SubscribeProperties | undefined;
   if (v === 5) {
-    properties = decodeSubscribeProperties(r);
+    properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[8]!) as SubscribeProperties | undefined;
   }
   const subscriptions: Subscription[] = [];
   // [MQTT-3.8.3-2]
@@ -331,7 +332,7 @@ function decodeSuback(r: Reader, flags: number, v: number): SubackPacket {
   if (messageId === 0) throw r.packetIdZero("MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let properties: SubackProperties | undefined;
   if (v === 5) {
-    properties = decodeSubackProperties(r);
+    properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[9]!) as SubackProperties | undefined;
   }
   if (v !== 5) {
     granted = [];
@@ -365,7 +366,7 @@ function decodeUnsubscribe(r: Reader, flags: number, v: number): UnsubscribePack
   if (messageId === 0) throw r.packetIdZero("MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let properties: UnsubscribeProperties | undefined;
   if (v === 5) {
-    properties = decodeUnsubscribeProperties(r);
+    properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[10]!) as UnsubscribeProperties | undefined;
   }
   const unsubscriptions: string[] = [];
   // [MQTT-3.10.3-2]
@@ -392,7 +393,7 @@ function decodeUnsuback(r: Reader, flags: number, v: number): UnsubackPacket {
   if (messageId === 0) throw r.packetIdZero("MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let properties: UnsubackProperties | undefined;
   if (v === 5) {
-    properties = decodeUnsubackProperties(r);
+    properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[11]!) as UnsubackProperties | undefined;
   }
   if (v === 5) {
     granted = [];
@@ -441,7 +442,7 @@ function decodeDisconnect(r: Reader, flags: number, v: number): DisconnectPacket
   let properties: DisconnectProperties | undefined;
   if (v === 5) {
     if (r.pos < r.end) {
-      properties = decodeDisconnectProperties(r);
+      properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[12]!) as DisconnectProperties | undefined;
     }
   }
   if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.14");
@@ -462,7 +463,7 @@ function decodeAuth(r: Reader, flags: number, v: number): AuthPacket {
   }
   let properties: AuthProperties | undefined;
   if (r.pos < r.end) {
-    properties = decodeAuthProperties(r);
+    properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[13]!) as AuthProperties | undefined;
   }
   if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.15");
   const pkt: AuthPacket = { cmd: 'auth', reasonCode: reasonCode! };

@@ -5,7 +5,7 @@
 
 import { Code } from './code.js';
 import { packetType } from './emit-packets.js';
-import { propsType } from './emit-properties.js';
+import { decodePropsExpr, propsType } from './emit-properties.js';
 import { allowedTableName, returnTableName } from './emit-reason-codes.js';
 import { groups, slots } from './layout.js';
 import type { Bit, Field, Model, Packet, Version } from './model.js';
@@ -156,7 +156,7 @@ function emitRead(e: Code, p: Packet, f: Field, target: string, declare: string,
       break;
     }
     case 'properties':
-      e.line(`${declare}${target} = decode${propsType(f.set!)}(r);`);
+      e.line(`${declare}${target} = ${decodePropsExpr(f.set!)};`);
       break;
     default:
       throw new Error(`cannot read ${f.kind}`);
@@ -394,6 +394,7 @@ export function emitDecode(m: Model): string {
     ...new Set(m.packets.flatMap((p) => p.fields.filter((f) => f.kind === 'properties').map((f) => f.set!))),
   ];
   out.push(`import {
+  decodeProperties,
   Framer,
   frameOne,
   MqttDecodeError,
@@ -404,10 +405,7 @@ export function emitDecode(m: Model): string {
   topicNameProblem,
 } from '../runtime/wire/index.js';
 import type { ${m.packets.map((p) => packetType(p, false)).join(', ')}, Packet, ProtocolVersion, QoS, Subscription } from './packets.js';
-import { ${sets
-    .map((s) => `decode${propsType(s)}`)
-    .sort()
-    .join(', ')} } from './properties.js';
+import { PROPERTY_SETS, PROPERTY_TABLE } from './properties.js';
 import type { ${sets
     .map((s) => propsType(s))
     .sort()
