@@ -55,6 +55,7 @@ async function codecAlone(): Promise<{ min: number; gz: number }> {
     format: 'esm',
     platform: 'browser',
     target: ['es2020'],
+    supported: { 'class-field': true }, // as scripts/build-browser.ts
     define: { 'globalThis.Buffer': 'undefined' },
     legalComments: 'none',
     write: false,

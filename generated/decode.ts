@@ -2,6 +2,7 @@
 // Edit the schema (or the generator) and run `npm run generate`.
 
 import {
+  decodeProperties,
   Framer,
   frameOne,
   MqttDecodeError,
@@ -12,14 +13,14 @@ import {
   topicNameProblem,
 } from '../runtime/wire/index.js';
 import type { ConnectPacket, ConnackPacket, PublishPacket, PubackPacket, PubrecPacket, PubrelPacket, PubcompPacket, SubscribePacket, SubackPacket, UnsubscribePacket, UnsubackPacket, PingreqPacket, PingrespPacket, DisconnectPacket, AuthPacket, Packet, ProtocolVersion, QoS, Subscription } from './packets.js';
-import { decodeAuthProperties, decodeConnackProperties, decodeConnectProperties, decodeDisconnectProperties, decodePubackProperties, decodePubcompProperties, decodePublishProperties, decodePubrecProperties, decodePubrelProperties, decodeSubackProperties, decodeSubscribeProperties, decodeUnsubackProperties, decodeUnsubscribeProperties, decodeWillProperties } from './properties.js';
+import { PROPERTY_SETS, PROPERTY_TABLE } from './properties.js';
 import type { AuthProperties, ConnackProperties, ConnectProperties, DisconnectProperties, PubackProperties, PubcompProperties, PublishProperties, PubrecProperties, PubrelProperties, SubackProperties, SubscribeProperties, UnsubackProperties, UnsubscribeProperties, WillProperties } from './properties.js';
 import { REASONS_AUTH, REASONS_CONNACK, REASONS_DISCONNECT, REASONS_PUBACK, REASONS_PUBCOMP, REASONS_PUBREC, REASONS_PUBREL, REASONS_SUBACK, REASONS_UNSUBACK, RETURN_CODES_CONNACK_V3, RETURN_CODES_CONNACK_V4, RETURN_CODES_SUBACK_V3, RETURN_CODES_SUBACK_V4 } from './reason-codes.js';
 
 /** CONNECT (MQTT 3.1 §3.1; MQTT 3.1.1 §3.1; MQTT 5.0 §3.1). */
 function decodeConnect(r: Reader, flags: number, v: number): ConnectPacket {
   // [MQTT-2.1.3-1]
-  if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `CONNECT: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
+  if (flags !== 0b0000) throw r.reservedFlags(flags, '0b0000', "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
   const protocolId = r.string('Protocol Name');
   const protocolVersion = r.u8('Protocol Level');
   // [MQTT-3.1.2-2]
@@ -50,12 +51,12 @@ function decodeConnect(r: Reader, flags: number, v: number): ConnectPacket {
   const keepalive = r.u16("Keep Alive");
   let properties: ConnectProperties | undefined;
   if (v === 5) {
-    properties = decodeConnectProperties(r);
+    properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[0]!) as ConnectProperties | undefined;
   }
   const clientId = r.string("Client Identifier");
   let will_properties: WillProperties | undefined;
   if (v === 5 && has_will) {
-    will_properties = decodeWillProperties(r);
+    will_properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[1]!) as WillProperties | undefined;
   }
   let will_topic: string | undefined;
   if (has_will) {
@@ -75,7 +76,7 @@ function decodeConnect(r: Reader, flags: number, v: number): ConnectPacket {
   if (has_password) {
     password = r.binary("Password");
   }
-  if (r.pos !== r.end) throw malformed('MQTT_ERR_TRAILING_BYTES', `CONNECT: ${r.end - r.pos} unexpected bytes at the end of the packet`, "MQTT 5.0 §3.1");
+  if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.1");
   if (v !== 5) {
     // [MQTT-3.1.2-22]
     if (has_password && !has_username) throw protocolError("MQTT_ERR_PASSWORD_WITHOUT_USERNAME", "CONNECT: a password requires a user name before MQTT 5", "MQTT 3.1.1 §3.1.2.9 [MQTT-3.1.2-22]");
@@ -99,7 +100,7 @@ function decodeConnect(r: Reader, flags: number, v: number): ConnectPacket {
 /** CONNACK (MQTT 3.1 §3.2; MQTT 3.1.1 §3.2; MQTT 5.0 §3.2). */
 function decodeConnack(r: Reader, flags: number, v: number): ConnackPacket {
   // [MQTT-2.1.3-1]
-  if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `CONNACK: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
+  if (flags !== 0b0000) throw r.reservedFlags(flags, '0b0000', "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
   const acknowledgeFlags = r.u8("Acknowledge Flags");
   if (v !== 3) {
     // [MQTT-3.2.2-1]
@@ -114,13 +115,13 @@ function decodeConnack(r: Reader, flags: number, v: number): ConnackPacket {
   let reasonCode: number | undefined;
   if (v === 5) {
     reasonCode = r.u8('Reason Code');
-    if (REASONS_CONNACK[reasonCode] !== 1) throw malformed('MQTT_ERR_REASON_CODE', `CONNACK: reason code 0x${reasonCode.toString(16)} is not allowed in this packet`, "MQTT 5.0 §3.2.2.2");
+    if (REASONS_CONNACK[reasonCode] !== 1) throw r.reasonCodeNotAllowed(reasonCode, "MQTT 5.0 §3.2.2.2");
   }
   let properties: ConnackProperties | undefined;
   if (v === 5) {
-    properties = decodeConnackProperties(r);
+    properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[2]!) as ConnackProperties | undefined;
   }
-  if (r.pos !== r.end) throw malformed('MQTT_ERR_TRAILING_BYTES', `CONNACK: ${r.end - r.pos} unexpected bytes at the end of the packet`, "MQTT 5.0 §3.2");
+  if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.2");
   const pkt: ConnackPacket = v !== 5 ? { cmd: 'connack', sessionPresent, returnCode: returnCode! } : { cmd: 'connack', sessionPresent, reasonCode: reasonCode! };
   if (properties !== undefined) pkt.properties = properties;
   return pkt;
@@ -141,11 +142,11 @@ function decodePublish(r: Reader, flags: number, v: number): PublishPacket {
   if (qos > 0) {
     messageId = r.u16('Packet Identifier');
     // [MQTT-2.2.1-3]
-    if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'PUBLISH: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
+    if (messageId === 0) throw r.packetIdZero("MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   }
   let properties: PublishProperties | undefined;
   if (v === 5) {
-    properties = decodePublishProperties(r);
+    properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[3]!) as PublishProperties | undefined;
   }
   const payload = r.rest();
   // [MQTT-3.3.1-2]
@@ -166,25 +167,25 @@ function decodePublish(r: Reader, flags: number, v: number): PublishPacket {
 /** PUBACK (MQTT 3.1 §3.4; MQTT 3.1.1 §3.4; MQTT 5.0 §3.4). */
 function decodePuback(r: Reader, flags: number, v: number): PubackPacket {
   // [MQTT-2.1.3-1]
-  if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `PUBACK: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
+  if (flags !== 0b0000) throw r.reservedFlags(flags, '0b0000', "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
   const messageId = r.u16('Packet Identifier');
   // [MQTT-2.2.1-3]
-  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'PUBACK: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
+  if (messageId === 0) throw r.packetIdZero("MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let reasonCode: number | undefined;
   if (v === 5) {
     reasonCode = 0;
     if (r.pos < r.end) {
       reasonCode = r.u8('Reason Code');
-      if (REASONS_PUBACK[reasonCode] !== 1) throw malformed('MQTT_ERR_REASON_CODE', `PUBACK: reason code 0x${reasonCode.toString(16)} is not allowed in this packet`, "MQTT 5.0 §3.4.2.1");
+      if (REASONS_PUBACK[reasonCode] !== 1) throw r.reasonCodeNotAllowed(reasonCode, "MQTT 5.0 §3.4.2.1");
     }
   }
   let properties: PubackProperties | undefined;
   if (v === 5) {
     if (r.pos < r.end) {
-      properties = decodePubackProperties(r);
+      properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[4]!) as PubackProperties | undefined;
     }
   }
-  if (r.pos !== r.end) throw malformed('MQTT_ERR_TRAILING_BYTES', `PUBACK: ${r.end - r.pos} unexpected bytes at the end of the packet`, "MQTT 5.0 §3.4");
+  if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.4");
   const pkt: PubackPacket = v !== 5 ? { cmd: 'puback', messageId } : { cmd: 'puback', messageId, reasonCode: reasonCode! };
   if (properties !== undefined) pkt.properties = properties;
   return pkt;
@@ -193,25 +194,25 @@ function decodePuback(r: Reader, flags: number, v: number): PubackPacket {
 /** PUBREC (MQTT 3.1 §3.5; MQTT 3.1.1 §3.5; MQTT 5.0 §3.5). */
 function decodePubrec(r: Reader, flags: number, v: number): PubrecPacket {
   // [MQTT-2.1.3-1]
-  if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `PUBREC: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
+  if (flags !== 0b0000) throw r.reservedFlags(flags, '0b0000', "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
   const messageId = r.u16('Packet Identifier');
   // [MQTT-2.2.1-3]
-  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'PUBREC: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
+  if (messageId === 0) throw r.packetIdZero("MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let reasonCode: number | undefined;
   if (v === 5) {
     reasonCode = 0;
     if (r.pos < r.end) {
       reasonCode = r.u8('Reason Code');
-      if (REASONS_PUBREC[reasonCode] !== 1) throw malformed('MQTT_ERR_REASON_CODE', `PUBREC: reason code 0x${reasonCode.toString(16)} is not allowed in this packet`, "MQTT 5.0 §3.5.2.1");
+      if (REASONS_PUBREC[reasonCode] !== 1) throw r.reasonCodeNotAllowed(reasonCode, "MQTT 5.0 §3.5.2.1");
     }
   }
   let properties: PubrecProperties | undefined;
   if (v === 5) {
     if (r.pos < r.end) {
-      properties = decodePubrecProperties(r);
+      properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[5]!) as PubrecProperties | undefined;
     }
   }
-  if (r.pos !== r.end) throw malformed('MQTT_ERR_TRAILING_BYTES', `PUBREC: ${r.end - r.pos} unexpected bytes at the end of the packet`, "MQTT 5.0 §3.5");
+  if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.5");
   const pkt: PubrecPacket = v !== 5 ? { cmd: 'pubrec', messageId } : { cmd: 'pubrec', messageId, reasonCode: reasonCode! };
   if (properties !== undefined) pkt.properties = properties;
   return pkt;
@@ -220,25 +221,25 @@ function decodePubrec(r: Reader, flags: number, v: number): PubrecPacket {
 /** PUBREL (MQTT 3.1 §3.6; MQTT 3.1.1 §3.6; MQTT 5.0 §3.6). */
 function decodePubrel(r: Reader, flags: number, v: number): PubrelPacket {
   // [MQTT-3.6.1-1]
-  if (flags !== 0b0010 && !(v === 3 && (flags === 0b1010))) throw malformed('MQTT_ERR_RESERVED_FLAGS', `PUBREL: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0010`, "MQTT 5.0 §3.6.1 [MQTT-3.6.1-1]");
+  if (flags !== 0b0010 && !(v === 3 && (flags === 0b1010))) throw r.reservedFlags(flags, '0b0010', "MQTT 5.0 §3.6.1 [MQTT-3.6.1-1]");
   const messageId = r.u16('Packet Identifier');
   // [MQTT-2.2.1-3]
-  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'PUBREL: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
+  if (messageId === 0) throw r.packetIdZero("MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let reasonCode: number | undefined;
   if (v === 5) {
     reasonCode = 0;
     if (r.pos < r.end) {
       reasonCode = r.u8('Reason Code');
-      if (REASONS_PUBREL[reasonCode] !== 1) throw malformed('MQTT_ERR_REASON_CODE', `PUBREL: reason code 0x${reasonCode.toString(16)} is not allowed in this packet`, "MQTT 5.0 §3.6.2.1");
+      if (REASONS_PUBREL[reasonCode] !== 1) throw r.reasonCodeNotAllowed(reasonCode, "MQTT 5.0 §3.6.2.1");
     }
   }
   let properties: PubrelProperties | undefined;
   if (v === 5) {
     if (r.pos < r.end) {
-      properties = decodePubrelProperties(r);
+      properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[6]!) as PubrelProperties | undefined;
     }
   }
-  if (r.pos !== r.end) throw malformed('MQTT_ERR_TRAILING_BYTES', `PUBREL: ${r.end - r.pos} unexpected bytes at the end of the packet`, "MQTT 5.0 §3.6");
+  if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.6");
   const pkt: PubrelPacket = v !== 5 ? { cmd: 'pubrel', messageId } : { cmd: 'pubrel', messageId, reasonCode: reasonCode! };
   if (properties !== undefined) pkt.properties = properties;
   return pkt;
@@ -247,25 +248,25 @@ function decodePubrel(r: Reader, flags: number, v: number): PubrelPacket {
 /** PUBCOMP (MQTT 3.1 §3.7; MQTT 3.1.1 §3.7; MQTT 5.0 §3.7). */
 function decodePubcomp(r: Reader, flags: number, v: number): PubcompPacket {
   // [MQTT-2.1.3-1]
-  if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `PUBCOMP: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
+  if (flags !== 0b0000) throw r.reservedFlags(flags, '0b0000', "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
   const messageId = r.u16('Packet Identifier');
   // [MQTT-2.2.1-3]
-  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'PUBCOMP: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
+  if (messageId === 0) throw r.packetIdZero("MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let reasonCode: number | undefined;
   if (v === 5) {
     reasonCode = 0;
     if (r.pos < r.end) {
       reasonCode = r.u8('Reason Code');
-      if (REASONS_PUBCOMP[reasonCode] !== 1) throw malformed('MQTT_ERR_REASON_CODE', `PUBCOMP: reason code 0x${reasonCode.toString(16)} is not allowed in this packet`, "MQTT 5.0 §3.7.2.1");
+      if (REASONS_PUBCOMP[reasonCode] !== 1) throw r.reasonCodeNotAllowed(reasonCode, "MQTT 5.0 §3.7.2.1");
     }
   }
   let properties: PubcompProperties | undefined;
   if (v === 5) {
     if (r.pos < r.end) {
-      properties = decodePubcompProperties(r);
+      properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[7]!) as PubcompProperties | undefined;
     }
   }
-  if (r.pos !== r.end) throw malformed('MQTT_ERR_TRAILING_BYTES', `PUBCOMP: ${r.end - r.pos} unexpected bytes at the end of the packet`, "MQTT 5.0 §3.7");
+  if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.7");
   const pkt: PubcompPacket = v !== 5 ? { cmd: 'pubcomp', messageId } : { cmd: 'pubcomp', messageId, reasonCode: reasonCode! };
   if (properties !== undefined) pkt.properties = properties;
   return pkt;
@@ -274,13 +275,13 @@ function decodePubcomp(r: Reader, flags: number, v: number): PubcompPacket {
 /** SUBSCRIBE (MQTT 3.1 §3.8; MQTT 3.1.1 §3.8; MQTT 5.0 §3.8). */
 function decodeSubscribe(r: Reader, flags: number, v: number): SubscribePacket {
   // [MQTT-3.8.1-1]
-  if (flags !== 0b0010 && !(v === 3 && (flags === 0b1010))) throw malformed('MQTT_ERR_RESERVED_FLAGS', `SUBSCRIBE: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0010`, "MQTT 5.0 §3.8.1 [MQTT-3.8.1-1]");
+  if (flags !== 0b0010 && !(v === 3 && (flags === 0b1010))) throw r.reservedFlags(flags, '0b0010', "MQTT 5.0 §3.8.1 [MQTT-3.8.1-1]");
   const messageId = r.u16('Packet Identifier');
   // [MQTT-2.2.1-3]
-  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'SUBSCRIBE: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
+  if (messageId === 0) throw r.packetIdZero("MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let properties: SubscribeProperties | undefined;
   if (v === 5) {
-    properties = decodeSubscribeProperties(r);
+    properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[8]!) as SubscribeProperties | undefined;
   }
   const subscriptions: Subscription[] = [];
   // [MQTT-3.8.3-2]
@@ -325,13 +326,13 @@ function decodeSubscribe(r: Reader, flags: number, v: number): SubscribePacket {
 function decodeSuback(r: Reader, flags: number, v: number): SubackPacket {
   let granted: number[] = [];
   // [MQTT-2.1.3-1]
-  if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `SUBACK: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
+  if (flags !== 0b0000) throw r.reservedFlags(flags, '0b0000', "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
   const messageId = r.u16('Packet Identifier');
   // [MQTT-2.2.1-3]
-  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'SUBACK: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
+  if (messageId === 0) throw r.packetIdZero("MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let properties: SubackProperties | undefined;
   if (v === 5) {
-    properties = decodeSubackProperties(r);
+    properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[9]!) as SubackProperties | undefined;
   }
   if (v !== 5) {
     granted = [];
@@ -347,7 +348,7 @@ function decodeSuback(r: Reader, flags: number, v: number): SubackPacket {
     if (r.pos === r.end) throw protocolError('MQTT_ERR_EMPTY_LIST', "SUBACK: the granted list is empty", "MQTT 5.0 §3.9.3");
     while (r.pos < r.end) {
       const item = r.u8('Reason Code');
-      if (REASONS_SUBACK[item] !== 1) throw malformed('MQTT_ERR_REASON_CODE', `SUBACK: reason code 0x${item.toString(16)} is not allowed in this packet`, "MQTT 5.0 §3.9.3");
+      if (REASONS_SUBACK[item] !== 1) throw r.reasonCodeNotAllowed(item, "MQTT 5.0 §3.9.3");
       granted.push(item);
     }
   }
@@ -359,13 +360,13 @@ function decodeSuback(r: Reader, flags: number, v: number): SubackPacket {
 /** UNSUBSCRIBE (MQTT 3.1 §3.10; MQTT 3.1.1 §3.10; MQTT 5.0 §3.10). */
 function decodeUnsubscribe(r: Reader, flags: number, v: number): UnsubscribePacket {
   // [MQTT-3.10.1-1]
-  if (flags !== 0b0010 && !(v === 3 && (flags === 0b1010))) throw malformed('MQTT_ERR_RESERVED_FLAGS', `UNSUBSCRIBE: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0010`, "MQTT 5.0 §3.10.1 [MQTT-3.10.1-1]");
+  if (flags !== 0b0010 && !(v === 3 && (flags === 0b1010))) throw r.reservedFlags(flags, '0b0010', "MQTT 5.0 §3.10.1 [MQTT-3.10.1-1]");
   const messageId = r.u16('Packet Identifier');
   // [MQTT-2.2.1-3]
-  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'UNSUBSCRIBE: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
+  if (messageId === 0) throw r.packetIdZero("MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let properties: UnsubscribeProperties | undefined;
   if (v === 5) {
-    properties = decodeUnsubscribeProperties(r);
+    properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[10]!) as UnsubscribeProperties | undefined;
   }
   const unsubscriptions: string[] = [];
   // [MQTT-3.10.3-2]
@@ -386,20 +387,20 @@ function decodeUnsubscribe(r: Reader, flags: number, v: number): UnsubscribePack
 function decodeUnsuback(r: Reader, flags: number, v: number): UnsubackPacket {
   let granted: number[] = [];
   // [MQTT-2.1.3-1]
-  if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `UNSUBACK: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
+  if (flags !== 0b0000) throw r.reservedFlags(flags, '0b0000', "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
   const messageId = r.u16('Packet Identifier');
   // [MQTT-2.2.1-3]
-  if (messageId === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', 'UNSUBACK: Packet Identifier is 0', "MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
+  if (messageId === 0) throw r.packetIdZero("MQTT 5.0 §2.2.1 [MQTT-2.2.1-3]");
   let properties: UnsubackProperties | undefined;
   if (v === 5) {
-    properties = decodeUnsubackProperties(r);
+    properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[11]!) as UnsubackProperties | undefined;
   }
   if (v === 5) {
     granted = [];
     if (r.pos === r.end) throw protocolError('MQTT_ERR_EMPTY_LIST', "UNSUBACK: the granted list is empty", "MQTT 5.0 §3.11.3");
     while (r.pos < r.end) {
       const item = r.u8('Reason Code');
-      if (REASONS_UNSUBACK[item] !== 1) throw malformed('MQTT_ERR_REASON_CODE', `UNSUBACK: reason code 0x${item.toString(16)} is not allowed in this packet`, "MQTT 5.0 §3.11.3");
+      if (REASONS_UNSUBACK[item] !== 1) throw r.reasonCodeNotAllowed(item, "MQTT 5.0 §3.11.3");
       granted.push(item);
     }
   }
@@ -411,8 +412,8 @@ function decodeUnsuback(r: Reader, flags: number, v: number): UnsubackPacket {
 /** PINGREQ (MQTT 3.1 §3.12; MQTT 3.1.1 §3.12; MQTT 5.0 §3.12). */
 function decodePingreq(r: Reader, flags: number, v: number): PingreqPacket {
   // [MQTT-2.1.3-1]
-  if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `PINGREQ: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
-  if (r.pos !== r.end) throw malformed('MQTT_ERR_TRAILING_BYTES', `PINGREQ: ${r.end - r.pos} unexpected bytes at the end of the packet`, "MQTT 5.0 §3.12");
+  if (flags !== 0b0000) throw r.reservedFlags(flags, '0b0000', "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
+  if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.12");
   const pkt: PingreqPacket = { cmd: 'pingreq' };
   return pkt;
 }
@@ -420,8 +421,8 @@ function decodePingreq(r: Reader, flags: number, v: number): PingreqPacket {
 /** PINGRESP (MQTT 3.1 §3.13; MQTT 3.1.1 §3.13; MQTT 5.0 §3.13). */
 function decodePingresp(r: Reader, flags: number, v: number): PingrespPacket {
   // [MQTT-2.1.3-1]
-  if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `PINGRESP: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
-  if (r.pos !== r.end) throw malformed('MQTT_ERR_TRAILING_BYTES', `PINGRESP: ${r.end - r.pos} unexpected bytes at the end of the packet`, "MQTT 5.0 §3.13");
+  if (flags !== 0b0000) throw r.reservedFlags(flags, '0b0000', "MQTT 5.0 §2.1.3 [MQTT-2.1.3-1]");
+  if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.13");
   const pkt: PingrespPacket = { cmd: 'pingresp' };
   return pkt;
 }
@@ -429,22 +430,22 @@ function decodePingresp(r: Reader, flags: number, v: number): PingrespPacket {
 /** DISCONNECT (MQTT 3.1 §3.14; MQTT 3.1.1 §3.14; MQTT 5.0 §3.14). */
 function decodeDisconnect(r: Reader, flags: number, v: number): DisconnectPacket {
   // [MQTT-3.14.1-1]
-  if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `DISCONNECT: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §3.14.1 [MQTT-3.14.1-1]");
+  if (flags !== 0b0000) throw r.reservedFlags(flags, '0b0000', "MQTT 5.0 §3.14.1 [MQTT-3.14.1-1]");
   let reasonCode: number | undefined;
   if (v === 5) {
     reasonCode = 0;
     if (r.pos < r.end) {
       reasonCode = r.u8('Reason Code');
-      if (REASONS_DISCONNECT[reasonCode] !== 1) throw malformed('MQTT_ERR_REASON_CODE', `DISCONNECT: reason code 0x${reasonCode.toString(16)} is not allowed in this packet`, "MQTT 5.0 §3.14.2.1");
+      if (REASONS_DISCONNECT[reasonCode] !== 1) throw r.reasonCodeNotAllowed(reasonCode, "MQTT 5.0 §3.14.2.1");
     }
   }
   let properties: DisconnectProperties | undefined;
   if (v === 5) {
     if (r.pos < r.end) {
-      properties = decodeDisconnectProperties(r);
+      properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[12]!) as DisconnectProperties | undefined;
     }
   }
-  if (r.pos !== r.end) throw malformed('MQTT_ERR_TRAILING_BYTES', `DISCONNECT: ${r.end - r.pos} unexpected bytes at the end of the packet`, "MQTT 5.0 §3.14");
+  if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.14");
   const pkt: DisconnectPacket = v !== 5 ? { cmd: 'disconnect' } : { cmd: 'disconnect', reasonCode: reasonCode! };
   if (properties !== undefined) pkt.properties = properties;
   return pkt;
@@ -453,18 +454,18 @@ function decodeDisconnect(r: Reader, flags: number, v: number): DisconnectPacket
 /** AUTH (MQTT 5.0 §3.15). */
 function decodeAuth(r: Reader, flags: number, v: number): AuthPacket {
   // [MQTT-3.15.1-1]
-  if (flags !== 0b0000) throw malformed('MQTT_ERR_RESERVED_FLAGS', `AUTH: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be 0b0000`, "MQTT 5.0 §3.15.1 [MQTT-3.15.1-1]");
+  if (flags !== 0b0000) throw r.reservedFlags(flags, '0b0000', "MQTT 5.0 §3.15.1 [MQTT-3.15.1-1]");
   let reasonCode: number | undefined;
   reasonCode = 0;
   if (r.pos < r.end) {
     reasonCode = r.u8('Reason Code');
-    if (REASONS_AUTH[reasonCode] !== 1) throw malformed('MQTT_ERR_REASON_CODE', `AUTH: reason code 0x${reasonCode.toString(16)} is not allowed in this packet`, "MQTT 5.0 §3.15.2.1");
+    if (REASONS_AUTH[reasonCode] !== 1) throw r.reasonCodeNotAllowed(reasonCode, "MQTT 5.0 §3.15.2.1");
   }
   let properties: AuthProperties | undefined;
   if (r.pos < r.end) {
-    properties = decodeAuthProperties(r);
+    properties = decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[13]!) as AuthProperties | undefined;
   }
-  if (r.pos !== r.end) throw malformed('MQTT_ERR_TRAILING_BYTES', `AUTH: ${r.end - r.pos} unexpected bytes at the end of the packet`, "MQTT 5.0 §3.15");
+  if (r.pos !== r.end) throw r.trailingBytes("MQTT 5.0 §3.15");
   const pkt: AuthPacket = { cmd: 'auth', reasonCode: reasonCode! };
   if (properties !== undefined) pkt.properties = properties;
   return pkt;
@@ -552,13 +553,13 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Packet {
  */
 export class Decoder {
   protocolVersion: ProtocolVersion;
-  private readonly reader = new Reader();
-  private readonly framer: Framer<Packet>;
+  private readonly reader_ = new Reader();
+  private readonly framer_: Framer<Packet>;
 
   constructor(options: DecodeOptions = {}) {
     this.protocolVersion = options.protocolVersion ?? 4;
-    this.framer = new Framer((first, buf, start, end) => {
-      const packet = decodeBody(this.reader.reset(buf, start, end, ''), first, this.protocolVersion);
+    this.framer_ = new Framer((first, buf, start, end) => {
+      const packet = decodeBody(this.reader_.reset(buf, start, end, ''), first, this.protocolVersion);
       if (packet.cmd === 'connect') this.protocolVersion = packet.protocolVersion;
       return packet;
     }, options.maximumPacketSize);
@@ -566,20 +567,20 @@ export class Decoder {
 
   /** Largest packet accepted, fixed header included. */
   get maximumPacketSize(): number {
-    return this.framer.maximumPacketSize;
+    return this.framer_.maximumPacketSize;
   }
 
   set maximumPacketSize(n: number) {
-    this.framer.maximumPacketSize = n;
+    this.framer_.maximumPacketSize = n;
   }
 
   /** Bytes of an incomplete packet held between chunks. */
   get buffered(): number {
-    return this.framer.buffered;
+    return this.framer_.buffered;
   }
 
   push(chunk: Uint8Array): Packet[] {
-    return this.framer.push(chunk);
+    return this.framer_.push(chunk);
   }
 }
 

@@ -6,6 +6,7 @@ import {
   binaryBytes,
   checkInt,
   encodeError,
+  sizeProperties,
   stringLength,
   toBytes,
   topicFilterProblem,
@@ -15,6 +16,7 @@ import {
   vbiLength,
   writeBinary,
   writeBytes,
+  writeProperties,
   writeString,
   writeStringUnsized,
   writeU16,
@@ -23,7 +25,7 @@ import {
 } from '../runtime/wire/index.js';
 import type { ConnectPacketInput, ConnackPacketInput, PublishPacketInput, PubackPacketInput, PubrecPacketInput, PubrelPacketInput, PubcompPacketInput, SubscribePacketInput, SubackPacketInput, UnsubscribePacketInput, UnsubackPacketInput, PingreqPacketInput, PingrespPacketInput, DisconnectPacketInput, AuthPacketInput, PacketInput, ProtocolVersion } from './packets.js';
 import type { AuthProperties, ConnackProperties, ConnectProperties, DisconnectProperties, PubackProperties, PubcompProperties, PublishProperties, PubrecProperties, PubrelProperties, SubackProperties, SubscribeProperties, UnsubackProperties, UnsubscribeProperties, WillProperties } from './properties.js';
-import { sizeAuthProperties, sizeConnackProperties, sizeConnectProperties, sizeDisconnectProperties, sizePubackProperties, sizePubcompProperties, sizePublishProperties, sizePubrecProperties, sizePubrelProperties, sizeSubackProperties, sizeSubscribeProperties, sizeUnsubackProperties, sizeUnsubscribeProperties, sizeWillProperties, writeAuthProperties, writeConnackProperties, writeConnectProperties, writeDisconnectProperties, writePubackProperties, writePubcompProperties, writePublishProperties, writePubrecProperties, writePubrelProperties, writeSubackProperties, writeSubscribeProperties, writeUnsubackProperties, writeUnsubscribeProperties, writeWillProperties } from './properties.js';
+import { PROPERTY_SETS, PROPERTY_TABLE } from './properties.js';
 import { REASONS_AUTH, REASONS_CONNACK, REASONS_DISCONNECT, REASONS_PUBACK, REASONS_PUBCOMP, REASONS_PUBREC, REASONS_PUBREL, REASONS_SUBACK, REASONS_UNSUBACK, RETURN_CODES_CONNACK_V3, RETURN_CODES_CONNACK_V4, RETURN_CODES_SUBACK_V3, RETURN_CODES_SUBACK_V4 } from './reason-codes.js';
 
 const EMPTY = new Uint8Array(0);
@@ -60,7 +62,7 @@ function encodeConnect(p: ConnectPacketInput, v: ProtocolVersion, maximumPacketS
   let properties_len = 0;
   if (properties_on) {
     properties = p.properties;
-    properties_len = sizeConnectProperties(properties);
+    properties_len = sizeProperties(properties, PROPERTY_TABLE, PROPERTY_SETS[0]!);
   }
   const clientId = p.clientId as string;
   const clientId_len = stringLength(clientId, "CONNECT: Client Identifier");
@@ -69,7 +71,7 @@ function encodeConnect(p: ConnectPacketInput, v: ProtocolVersion, maximumPacketS
   let will_properties_len = 0;
   if (will_properties_on) {
     will_properties = p.will!.properties;
-    will_properties_len = sizeWillProperties(will_properties);
+    will_properties_len = sizeProperties(will_properties, PROPERTY_TABLE, PROPERTY_SETS[1]!);
   }
   const will_topic_on = has_will;
   let will_topic!: string;
@@ -117,11 +119,11 @@ function encodeConnect(p: ConnectPacketInput, v: ProtocolVersion, maximumPacketS
   buf[pos++] = (has_username ? 0x80 : 0) | (has_password ? 0x40 : 0) | (will_retain ? 0x20 : 0) | (will_qos << 3) | (has_will ? 0x04 : 0) | (clean ? 0x02 : 0);
   pos = writeU16(buf, pos, keepalive);
   if (properties_on) {
-    pos = writeConnectProperties(buf, pos, properties, properties_len);
+    pos = writeProperties(buf, pos, properties, properties_len, PROPERTY_TABLE);
   }
   pos = writeString(buf, pos, clientId, clientId_len);
   if (will_properties_on) {
-    pos = writeWillProperties(buf, pos, will_properties, will_properties_len);
+    pos = writeProperties(buf, pos, will_properties, will_properties_len, PROPERTY_TABLE);
   }
   if (will_topic_on) {
     pos = writeString(buf, pos, will_topic, will_topic_len);
@@ -158,7 +160,7 @@ function encodeConnack(p: ConnackPacketInput, v: ProtocolVersion, maximumPacketS
   let properties_len = 0;
   if (properties_on) {
     properties = p.properties;
-    properties_len = sizeConnackProperties(properties);
+    properties_len = sizeProperties(properties, PROPERTY_TABLE, PROPERTY_SETS[2]!);
   }
   const size = 1 + (returnCode_on ? 1 : 0) + (reasonCode_on ? 1 : 0) + (properties_on ? vbiLength(properties_len) + properties_len : 0);
   const buf = allocPacket(size, maximumPacketSize);
@@ -172,7 +174,7 @@ function encodeConnack(p: ConnackPacketInput, v: ProtocolVersion, maximumPacketS
     buf[pos++] = reasonCode;
   }
   if (properties_on) {
-    pos = writeConnackProperties(buf, pos, properties, properties_len);
+    pos = writeProperties(buf, pos, properties, properties_len, PROPERTY_TABLE);
   }
   return buf;
 }
@@ -197,7 +199,7 @@ function encodePublish(p: PublishPacketInput, v: ProtocolVersion, maximumPacketS
   let properties_len = 0;
   if (properties_on) {
     properties = p.properties;
-    properties_len = sizePublishProperties(properties);
+    properties_len = sizeProperties(properties, PROPERTY_TABLE, PROPERTY_SETS[3]!);
   }
   const payload = p.payload === undefined ? EMPTY : toBytes(p.payload, "PUBLISH: Payload");
   {
@@ -227,7 +229,7 @@ function encodePublish(p: PublishPacketInput, v: ProtocolVersion, maximumPacketS
     pos = writeU16(buf, pos, messageId);
   }
   if (properties_on) {
-    pos = writePublishProperties(buf, pos, properties, properties_len);
+    pos = writeProperties(buf, pos, properties, properties_len, PROPERTY_TABLE);
   }
   pos = writeBytes(buf, pos, payload);
   return buf;
@@ -248,7 +250,7 @@ function encodePuback(p: PubackPacketInput, v: ProtocolVersion, maximumPacketSiz
   let properties_len = 0;
   if (properties_on) {
     properties = p.properties;
-    properties_len = sizePubackProperties(properties);
+    properties_len = sizeProperties(properties, PROPERTY_TABLE, PROPERTY_SETS[4]!);
   }
   const keep_properties = (properties_on && properties_len > 0);
   const keep_reasonCode = (reasonCode_on && reasonCode !== 0) || keep_properties;
@@ -261,7 +263,7 @@ function encodePuback(p: PubackPacketInput, v: ProtocolVersion, maximumPacketSiz
     buf[pos++] = reasonCode;
   }
   if (keep_properties) {
-    pos = writePubackProperties(buf, pos, properties, properties_len);
+    pos = writeProperties(buf, pos, properties, properties_len, PROPERTY_TABLE);
   }
   return buf;
 }
@@ -281,7 +283,7 @@ function encodePubrec(p: PubrecPacketInput, v: ProtocolVersion, maximumPacketSiz
   let properties_len = 0;
   if (properties_on) {
     properties = p.properties;
-    properties_len = sizePubrecProperties(properties);
+    properties_len = sizeProperties(properties, PROPERTY_TABLE, PROPERTY_SETS[5]!);
   }
   const keep_properties = (properties_on && properties_len > 0);
   const keep_reasonCode = (reasonCode_on && reasonCode !== 0) || keep_properties;
@@ -294,7 +296,7 @@ function encodePubrec(p: PubrecPacketInput, v: ProtocolVersion, maximumPacketSiz
     buf[pos++] = reasonCode;
   }
   if (keep_properties) {
-    pos = writePubrecProperties(buf, pos, properties, properties_len);
+    pos = writeProperties(buf, pos, properties, properties_len, PROPERTY_TABLE);
   }
   return buf;
 }
@@ -314,7 +316,7 @@ function encodePubrel(p: PubrelPacketInput, v: ProtocolVersion, maximumPacketSiz
   let properties_len = 0;
   if (properties_on) {
     properties = p.properties;
-    properties_len = sizePubrelProperties(properties);
+    properties_len = sizeProperties(properties, PROPERTY_TABLE, PROPERTY_SETS[6]!);
   }
   const keep_properties = (properties_on && properties_len > 0);
   const keep_reasonCode = (reasonCode_on && reasonCode !== 0) || keep_properties;
@@ -327,7 +329,7 @@ function encodePubrel(p: PubrelPacketInput, v: ProtocolVersion, maximumPacketSiz
     buf[pos++] = reasonCode;
   }
   if (keep_properties) {
-    pos = writePubrelProperties(buf, pos, properties, properties_len);
+    pos = writeProperties(buf, pos, properties, properties_len, PROPERTY_TABLE);
   }
   return buf;
 }
@@ -347,7 +349,7 @@ function encodePubcomp(p: PubcompPacketInput, v: ProtocolVersion, maximumPacketS
   let properties_len = 0;
   if (properties_on) {
     properties = p.properties;
-    properties_len = sizePubcompProperties(properties);
+    properties_len = sizeProperties(properties, PROPERTY_TABLE, PROPERTY_SETS[7]!);
   }
   const keep_properties = (properties_on && properties_len > 0);
   const keep_reasonCode = (reasonCode_on && reasonCode !== 0) || keep_properties;
@@ -360,7 +362,7 @@ function encodePubcomp(p: PubcompPacketInput, v: ProtocolVersion, maximumPacketS
     buf[pos++] = reasonCode;
   }
   if (keep_properties) {
-    pos = writePubcompProperties(buf, pos, properties, properties_len);
+    pos = writeProperties(buf, pos, properties, properties_len, PROPERTY_TABLE);
   }
   return buf;
 }
@@ -374,7 +376,7 @@ function encodeSubscribe(p: SubscribePacketInput, v: ProtocolVersion, maximumPac
   let properties_len = 0;
   if (properties_on) {
     properties = p.properties;
-    properties_len = sizeSubscribeProperties(properties);
+    properties_len = sizeProperties(properties, PROPERTY_TABLE, PROPERTY_SETS[8]!);
   }
   const subscriptions = p.subscriptions as SubscribePacketInput['subscriptions'];
   if (!Array.isArray(subscriptions)) throw encodeError('MQTT_ERR_FIELD_TYPE', `SUBSCRIBE: subscriptions must be an array, got ${typeof subscriptions}`);
@@ -400,7 +402,7 @@ function encodeSubscribe(p: SubscribePacketInput, v: ProtocolVersion, maximumPac
   let pos = writeVbi(buf, 1, size);
   pos = writeU16(buf, pos, messageId);
   if (properties_on) {
-    pos = writeSubscribeProperties(buf, pos, properties, properties_len);
+    pos = writeProperties(buf, pos, properties, properties_len, PROPERTY_TABLE);
   }
   for (const item of subscriptions) {
     pos = writeStringUnsized(buf, pos, item.topic);
@@ -422,7 +424,7 @@ function encodeSuback(p: SubackPacketInput, v: ProtocolVersion, maximumPacketSiz
   let properties_len = 0;
   if (properties_on) {
     properties = p.properties;
-    properties_len = sizeSubackProperties(properties);
+    properties_len = sizeProperties(properties, PROPERTY_TABLE, PROPERTY_SETS[9]!);
   }
   let granted_len_v34 = 0;
   if (v !== 5) {
@@ -456,7 +458,7 @@ function encodeSuback(p: SubackPacketInput, v: ProtocolVersion, maximumPacketSiz
   let pos = writeVbi(buf, 1, size);
   pos = writeU16(buf, pos, messageId);
   if (properties_on) {
-    pos = writeSubackProperties(buf, pos, properties, properties_len);
+    pos = writeProperties(buf, pos, properties, properties_len, PROPERTY_TABLE);
   }
   if (v !== 5) {
     const granted = p.granted!;
@@ -482,7 +484,7 @@ function encodeUnsubscribe(p: UnsubscribePacketInput, v: ProtocolVersion, maximu
   let properties_len = 0;
   if (properties_on) {
     properties = p.properties;
-    properties_len = sizeUnsubscribeProperties(properties);
+    properties_len = sizeProperties(properties, PROPERTY_TABLE, PROPERTY_SETS[10]!);
   }
   const unsubscriptions = p.unsubscriptions as UnsubscribePacketInput['unsubscriptions'];
   if (!Array.isArray(unsubscriptions)) throw encodeError('MQTT_ERR_FIELD_TYPE', `UNSUBSCRIBE: unsubscriptions must be an array, got ${typeof unsubscriptions}`);
@@ -503,7 +505,7 @@ function encodeUnsubscribe(p: UnsubscribePacketInput, v: ProtocolVersion, maximu
   let pos = writeVbi(buf, 1, size);
   pos = writeU16(buf, pos, messageId);
   if (properties_on) {
-    pos = writeUnsubscribeProperties(buf, pos, properties, properties_len);
+    pos = writeProperties(buf, pos, properties, properties_len, PROPERTY_TABLE);
   }
   for (const item of unsubscriptions) {
     pos = writeStringUnsized(buf, pos, item);
@@ -520,7 +522,7 @@ function encodeUnsuback(p: UnsubackPacketInput, v: ProtocolVersion, maximumPacke
   let properties_len = 0;
   if (properties_on) {
     properties = p.properties;
-    properties_len = sizeUnsubackProperties(properties);
+    properties_len = sizeProperties(properties, PROPERTY_TABLE, PROPERTY_SETS[11]!);
   }
   let granted_len_v5 = 0;
   if (v === 5) {
@@ -541,7 +543,7 @@ function encodeUnsuback(p: UnsubackPacketInput, v: ProtocolVersion, maximumPacke
   let pos = writeVbi(buf, 1, size);
   pos = writeU16(buf, pos, messageId);
   if (properties_on) {
-    pos = writeUnsubackProperties(buf, pos, properties, properties_len);
+    pos = writeProperties(buf, pos, properties, properties_len, PROPERTY_TABLE);
   }
   if (v === 5) {
     const granted = p.granted!;
@@ -583,7 +585,7 @@ function encodeDisconnect(p: DisconnectPacketInput, v: ProtocolVersion, maximumP
   let properties_len = 0;
   if (properties_on) {
     properties = p.properties;
-    properties_len = sizeDisconnectProperties(properties);
+    properties_len = sizeProperties(properties, PROPERTY_TABLE, PROPERTY_SETS[12]!);
   }
   const keep_properties = (properties_on && properties_len > 0);
   const keep_reasonCode = (reasonCode_on && reasonCode !== 0) || keep_properties;
@@ -595,7 +597,7 @@ function encodeDisconnect(p: DisconnectPacketInput, v: ProtocolVersion, maximumP
     buf[pos++] = reasonCode;
   }
   if (keep_properties) {
-    pos = writeDisconnectProperties(buf, pos, properties, properties_len);
+    pos = writeProperties(buf, pos, properties, properties_len, PROPERTY_TABLE);
   }
   return buf;
 }
@@ -614,7 +616,7 @@ function encodeAuth(p: AuthPacketInput, v: ProtocolVersion, maximumPacketSize: n
   let properties_len = 0;
   if (properties_on) {
     properties = p.properties;
-    properties_len = sizeAuthProperties(properties);
+    properties_len = sizeProperties(properties, PROPERTY_TABLE, PROPERTY_SETS[13]!);
   }
   const keep_properties = (properties_on && properties_len > 0);
   const keep_reasonCode = (reasonCode_on && reasonCode !== 0) || keep_properties;
@@ -626,7 +628,7 @@ function encodeAuth(p: AuthPacketInput, v: ProtocolVersion, maximumPacketSize: n
     buf[pos++] = reasonCode;
   }
   if (keep_properties) {
-    pos = writeAuthProperties(buf, pos, properties, properties_len);
+    pos = writeProperties(buf, pos, properties, properties_len, PROPERTY_TABLE);
   }
   return buf;
 }

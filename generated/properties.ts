@@ -73,7 +73,8 @@ export const PropertyIds = {
 } as const;
 
 /** Property sets: the packets with properties, and WILL (the will properties of CONNECT). */
-const SETS: readonly PropertySet[] = [
+/** @internal For generated/encode.ts and decode.ts. */
+export const PROPERTY_SETS: readonly PropertySet[] = [
   { name: "CONNECT", bit: 0x01 },
   { name: "WILL", bit: 0x02 },
   { name: "CONNACK", bit: 0x04 },
@@ -123,7 +124,8 @@ const DESCRIPTORS: readonly PropertyDescriptor[] = [
   { id: 0x2a, key: "sharedSubscriptionAvailable", name: "Shared Subscription Available", type: 0, sets: 0x4, repeat: 0x0, min: 0, max: 268435455, topicName: false, requires: undefined, spec: "MQTT 5.0 §3.2.2.3.13" },
 ];
 
-const TABLE = propertyTable(DESCRIPTORS);
+/** @internal For generated/encode.ts and decode.ts. */
+export const PROPERTY_TABLE = /* @__PURE__ */ propertyTable(DESCRIPTORS);
 
 /** What the schema says of one property. */
 export interface PropertyInfo {
@@ -139,13 +141,13 @@ export interface PropertyInfo {
 }
 
 /** Every MQTT 5 property, by identifier. */
-export const propertyInfo: readonly PropertyInfo[] = DESCRIPTORS.map((d) => ({
+export const propertyInfo: readonly PropertyInfo[] = /* @__PURE__ */ DESCRIPTORS.map((d) => ({
   id: d.id,
   name: d.name,
   key: d.key,
   type: TYPE_NAMES[d.type]!,
-  packets: SETS.filter((s) => (d.sets & s.bit) !== 0).map((s) => s.name),
-  repeatable: SETS.filter((s) => (d.repeat & s.bit) !== 0).map((s) => s.name),
+  packets: PROPERTY_SETS.filter((s) => (d.sets & s.bit) !== 0).map((s) => s.name),
+  repeatable: PROPERTY_SETS.filter((s) => (d.repeat & s.bit) !== 0).map((s) => s.name),
   spec: d.spec,
 }));
 
@@ -172,14 +174,14 @@ export interface ConnectProperties {
 }
 
 /** Reads the Property Length and the properties of CONNECT; undefined when there are none. */
-export const decodeConnectProperties = (r: Reader): ConnectProperties | undefined => decodeProperties(r, TABLE, SETS[0]!) as ConnectProperties | undefined;
+export const decodeConnectProperties = (r: Reader): ConnectProperties | undefined => decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[0]!) as ConnectProperties | undefined;
 
 /** Encoded size of the properties of CONNECT, without the Property Length; checks every value. */
-export const sizeConnectProperties = (props: ConnectProperties | undefined): number => sizeProperties(props, TABLE, SETS[0]!);
+export const sizeConnectProperties = (props: ConnectProperties | undefined): number => sizeProperties(props, PROPERTY_TABLE, PROPERTY_SETS[0]!);
 
 /** Writes the Property Length `len` (from sizeConnectProperties) and the properties. */
 export const writeConnectProperties = (buf: Uint8Array, pos: number, props: ConnectProperties | undefined, len: number): number =>
-  writeProperties(buf, pos, props, len, TABLE);
+  writeProperties(buf, pos, props, len, PROPERTY_TABLE);
 
 /** MQTT 5 properties of the Will Properties of CONNECT. */
 export interface WillProperties {
@@ -200,14 +202,14 @@ export interface WillProperties {
 }
 
 /** Reads the Property Length and the properties of the Will Properties of CONNECT; undefined when there are none. */
-export const decodeWillProperties = (r: Reader): WillProperties | undefined => decodeProperties(r, TABLE, SETS[1]!) as WillProperties | undefined;
+export const decodeWillProperties = (r: Reader): WillProperties | undefined => decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[1]!) as WillProperties | undefined;
 
 /** Encoded size of the properties of the Will Properties of CONNECT, without the Property Length; checks every value. */
-export const sizeWillProperties = (props: WillProperties | undefined): number => sizeProperties(props, TABLE, SETS[1]!);
+export const sizeWillProperties = (props: WillProperties | undefined): number => sizeProperties(props, PROPERTY_TABLE, PROPERTY_SETS[1]!);
 
 /** Writes the Property Length `len` (from sizeWillProperties) and the properties. */
 export const writeWillProperties = (buf: Uint8Array, pos: number, props: WillProperties | undefined, len: number): number =>
-  writeProperties(buf, pos, props, len, TABLE);
+  writeProperties(buf, pos, props, len, PROPERTY_TABLE);
 
 /** MQTT 5 properties of CONNACK. */
 export interface ConnackProperties {
@@ -248,14 +250,14 @@ export interface ConnackProperties {
 }
 
 /** Reads the Property Length and the properties of CONNACK; undefined when there are none. */
-export const decodeConnackProperties = (r: Reader): ConnackProperties | undefined => decodeProperties(r, TABLE, SETS[2]!) as ConnackProperties | undefined;
+export const decodeConnackProperties = (r: Reader): ConnackProperties | undefined => decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[2]!) as ConnackProperties | undefined;
 
 /** Encoded size of the properties of CONNACK, without the Property Length; checks every value. */
-export const sizeConnackProperties = (props: ConnackProperties | undefined): number => sizeProperties(props, TABLE, SETS[2]!);
+export const sizeConnackProperties = (props: ConnackProperties | undefined): number => sizeProperties(props, PROPERTY_TABLE, PROPERTY_SETS[2]!);
 
 /** Writes the Property Length `len` (from sizeConnackProperties) and the properties. */
 export const writeConnackProperties = (buf: Uint8Array, pos: number, props: ConnackProperties | undefined, len: number): number =>
-  writeProperties(buf, pos, props, len, TABLE);
+  writeProperties(buf, pos, props, len, PROPERTY_TABLE);
 
 /** MQTT 5 properties of PUBLISH. */
 export interface PublishProperties {
@@ -278,14 +280,14 @@ export interface PublishProperties {
 }
 
 /** Reads the Property Length and the properties of PUBLISH; undefined when there are none. */
-export const decodePublishProperties = (r: Reader): PublishProperties | undefined => decodeProperties(r, TABLE, SETS[3]!) as PublishProperties | undefined;
+export const decodePublishProperties = (r: Reader): PublishProperties | undefined => decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[3]!) as PublishProperties | undefined;
 
 /** Encoded size of the properties of PUBLISH, without the Property Length; checks every value. */
-export const sizePublishProperties = (props: PublishProperties | undefined): number => sizeProperties(props, TABLE, SETS[3]!);
+export const sizePublishProperties = (props: PublishProperties | undefined): number => sizeProperties(props, PROPERTY_TABLE, PROPERTY_SETS[3]!);
 
 /** Writes the Property Length `len` (from sizePublishProperties) and the properties. */
 export const writePublishProperties = (buf: Uint8Array, pos: number, props: PublishProperties | undefined, len: number): number =>
-  writeProperties(buf, pos, props, len, TABLE);
+  writeProperties(buf, pos, props, len, PROPERTY_TABLE);
 
 /** MQTT 5 properties of PUBACK. */
 export interface PubackProperties {
@@ -296,14 +298,14 @@ export interface PubackProperties {
 }
 
 /** Reads the Property Length and the properties of PUBACK; undefined when there are none. */
-export const decodePubackProperties = (r: Reader): PubackProperties | undefined => decodeProperties(r, TABLE, SETS[4]!) as PubackProperties | undefined;
+export const decodePubackProperties = (r: Reader): PubackProperties | undefined => decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[4]!) as PubackProperties | undefined;
 
 /** Encoded size of the properties of PUBACK, without the Property Length; checks every value. */
-export const sizePubackProperties = (props: PubackProperties | undefined): number => sizeProperties(props, TABLE, SETS[4]!);
+export const sizePubackProperties = (props: PubackProperties | undefined): number => sizeProperties(props, PROPERTY_TABLE, PROPERTY_SETS[4]!);
 
 /** Writes the Property Length `len` (from sizePubackProperties) and the properties. */
 export const writePubackProperties = (buf: Uint8Array, pos: number, props: PubackProperties | undefined, len: number): number =>
-  writeProperties(buf, pos, props, len, TABLE);
+  writeProperties(buf, pos, props, len, PROPERTY_TABLE);
 
 /** MQTT 5 properties of PUBREC. */
 export interface PubrecProperties {
@@ -314,14 +316,14 @@ export interface PubrecProperties {
 }
 
 /** Reads the Property Length and the properties of PUBREC; undefined when there are none. */
-export const decodePubrecProperties = (r: Reader): PubrecProperties | undefined => decodeProperties(r, TABLE, SETS[5]!) as PubrecProperties | undefined;
+export const decodePubrecProperties = (r: Reader): PubrecProperties | undefined => decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[5]!) as PubrecProperties | undefined;
 
 /** Encoded size of the properties of PUBREC, without the Property Length; checks every value. */
-export const sizePubrecProperties = (props: PubrecProperties | undefined): number => sizeProperties(props, TABLE, SETS[5]!);
+export const sizePubrecProperties = (props: PubrecProperties | undefined): number => sizeProperties(props, PROPERTY_TABLE, PROPERTY_SETS[5]!);
 
 /** Writes the Property Length `len` (from sizePubrecProperties) and the properties. */
 export const writePubrecProperties = (buf: Uint8Array, pos: number, props: PubrecProperties | undefined, len: number): number =>
-  writeProperties(buf, pos, props, len, TABLE);
+  writeProperties(buf, pos, props, len, PROPERTY_TABLE);
 
 /** MQTT 5 properties of PUBREL. */
 export interface PubrelProperties {
@@ -332,14 +334,14 @@ export interface PubrelProperties {
 }
 
 /** Reads the Property Length and the properties of PUBREL; undefined when there are none. */
-export const decodePubrelProperties = (r: Reader): PubrelProperties | undefined => decodeProperties(r, TABLE, SETS[6]!) as PubrelProperties | undefined;
+export const decodePubrelProperties = (r: Reader): PubrelProperties | undefined => decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[6]!) as PubrelProperties | undefined;
 
 /** Encoded size of the properties of PUBREL, without the Property Length; checks every value. */
-export const sizePubrelProperties = (props: PubrelProperties | undefined): number => sizeProperties(props, TABLE, SETS[6]!);
+export const sizePubrelProperties = (props: PubrelProperties | undefined): number => sizeProperties(props, PROPERTY_TABLE, PROPERTY_SETS[6]!);
 
 /** Writes the Property Length `len` (from sizePubrelProperties) and the properties. */
 export const writePubrelProperties = (buf: Uint8Array, pos: number, props: PubrelProperties | undefined, len: number): number =>
-  writeProperties(buf, pos, props, len, TABLE);
+  writeProperties(buf, pos, props, len, PROPERTY_TABLE);
 
 /** MQTT 5 properties of PUBCOMP. */
 export interface PubcompProperties {
@@ -350,14 +352,14 @@ export interface PubcompProperties {
 }
 
 /** Reads the Property Length and the properties of PUBCOMP; undefined when there are none. */
-export const decodePubcompProperties = (r: Reader): PubcompProperties | undefined => decodeProperties(r, TABLE, SETS[7]!) as PubcompProperties | undefined;
+export const decodePubcompProperties = (r: Reader): PubcompProperties | undefined => decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[7]!) as PubcompProperties | undefined;
 
 /** Encoded size of the properties of PUBCOMP, without the Property Length; checks every value. */
-export const sizePubcompProperties = (props: PubcompProperties | undefined): number => sizeProperties(props, TABLE, SETS[7]!);
+export const sizePubcompProperties = (props: PubcompProperties | undefined): number => sizeProperties(props, PROPERTY_TABLE, PROPERTY_SETS[7]!);
 
 /** Writes the Property Length `len` (from sizePubcompProperties) and the properties. */
 export const writePubcompProperties = (buf: Uint8Array, pos: number, props: PubcompProperties | undefined, len: number): number =>
-  writeProperties(buf, pos, props, len, TABLE);
+  writeProperties(buf, pos, props, len, PROPERTY_TABLE);
 
 /** MQTT 5 properties of SUBSCRIBE. */
 export interface SubscribeProperties {
@@ -368,14 +370,14 @@ export interface SubscribeProperties {
 }
 
 /** Reads the Property Length and the properties of SUBSCRIBE; undefined when there are none. */
-export const decodeSubscribeProperties = (r: Reader): SubscribeProperties | undefined => decodeProperties(r, TABLE, SETS[8]!) as SubscribeProperties | undefined;
+export const decodeSubscribeProperties = (r: Reader): SubscribeProperties | undefined => decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[8]!) as SubscribeProperties | undefined;
 
 /** Encoded size of the properties of SUBSCRIBE, without the Property Length; checks every value. */
-export const sizeSubscribeProperties = (props: SubscribeProperties | undefined): number => sizeProperties(props, TABLE, SETS[8]!);
+export const sizeSubscribeProperties = (props: SubscribeProperties | undefined): number => sizeProperties(props, PROPERTY_TABLE, PROPERTY_SETS[8]!);
 
 /** Writes the Property Length `len` (from sizeSubscribeProperties) and the properties. */
 export const writeSubscribeProperties = (buf: Uint8Array, pos: number, props: SubscribeProperties | undefined, len: number): number =>
-  writeProperties(buf, pos, props, len, TABLE);
+  writeProperties(buf, pos, props, len, PROPERTY_TABLE);
 
 /** MQTT 5 properties of SUBACK. */
 export interface SubackProperties {
@@ -386,14 +388,14 @@ export interface SubackProperties {
 }
 
 /** Reads the Property Length and the properties of SUBACK; undefined when there are none. */
-export const decodeSubackProperties = (r: Reader): SubackProperties | undefined => decodeProperties(r, TABLE, SETS[9]!) as SubackProperties | undefined;
+export const decodeSubackProperties = (r: Reader): SubackProperties | undefined => decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[9]!) as SubackProperties | undefined;
 
 /** Encoded size of the properties of SUBACK, without the Property Length; checks every value. */
-export const sizeSubackProperties = (props: SubackProperties | undefined): number => sizeProperties(props, TABLE, SETS[9]!);
+export const sizeSubackProperties = (props: SubackProperties | undefined): number => sizeProperties(props, PROPERTY_TABLE, PROPERTY_SETS[9]!);
 
 /** Writes the Property Length `len` (from sizeSubackProperties) and the properties. */
 export const writeSubackProperties = (buf: Uint8Array, pos: number, props: SubackProperties | undefined, len: number): number =>
-  writeProperties(buf, pos, props, len, TABLE);
+  writeProperties(buf, pos, props, len, PROPERTY_TABLE);
 
 /** MQTT 5 properties of UNSUBSCRIBE. */
 export interface UnsubscribeProperties {
@@ -402,14 +404,14 @@ export interface UnsubscribeProperties {
 }
 
 /** Reads the Property Length and the properties of UNSUBSCRIBE; undefined when there are none. */
-export const decodeUnsubscribeProperties = (r: Reader): UnsubscribeProperties | undefined => decodeProperties(r, TABLE, SETS[10]!) as UnsubscribeProperties | undefined;
+export const decodeUnsubscribeProperties = (r: Reader): UnsubscribeProperties | undefined => decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[10]!) as UnsubscribeProperties | undefined;
 
 /** Encoded size of the properties of UNSUBSCRIBE, without the Property Length; checks every value. */
-export const sizeUnsubscribeProperties = (props: UnsubscribeProperties | undefined): number => sizeProperties(props, TABLE, SETS[10]!);
+export const sizeUnsubscribeProperties = (props: UnsubscribeProperties | undefined): number => sizeProperties(props, PROPERTY_TABLE, PROPERTY_SETS[10]!);
 
 /** Writes the Property Length `len` (from sizeUnsubscribeProperties) and the properties. */
 export const writeUnsubscribeProperties = (buf: Uint8Array, pos: number, props: UnsubscribeProperties | undefined, len: number): number =>
-  writeProperties(buf, pos, props, len, TABLE);
+  writeProperties(buf, pos, props, len, PROPERTY_TABLE);
 
 /** MQTT 5 properties of UNSUBACK. */
 export interface UnsubackProperties {
@@ -420,14 +422,14 @@ export interface UnsubackProperties {
 }
 
 /** Reads the Property Length and the properties of UNSUBACK; undefined when there are none. */
-export const decodeUnsubackProperties = (r: Reader): UnsubackProperties | undefined => decodeProperties(r, TABLE, SETS[11]!) as UnsubackProperties | undefined;
+export const decodeUnsubackProperties = (r: Reader): UnsubackProperties | undefined => decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[11]!) as UnsubackProperties | undefined;
 
 /** Encoded size of the properties of UNSUBACK, without the Property Length; checks every value. */
-export const sizeUnsubackProperties = (props: UnsubackProperties | undefined): number => sizeProperties(props, TABLE, SETS[11]!);
+export const sizeUnsubackProperties = (props: UnsubackProperties | undefined): number => sizeProperties(props, PROPERTY_TABLE, PROPERTY_SETS[11]!);
 
 /** Writes the Property Length `len` (from sizeUnsubackProperties) and the properties. */
 export const writeUnsubackProperties = (buf: Uint8Array, pos: number, props: UnsubackProperties | undefined, len: number): number =>
-  writeProperties(buf, pos, props, len, TABLE);
+  writeProperties(buf, pos, props, len, PROPERTY_TABLE);
 
 /** MQTT 5 properties of DISCONNECT. */
 export interface DisconnectProperties {
@@ -442,14 +444,14 @@ export interface DisconnectProperties {
 }
 
 /** Reads the Property Length and the properties of DISCONNECT; undefined when there are none. */
-export const decodeDisconnectProperties = (r: Reader): DisconnectProperties | undefined => decodeProperties(r, TABLE, SETS[12]!) as DisconnectProperties | undefined;
+export const decodeDisconnectProperties = (r: Reader): DisconnectProperties | undefined => decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[12]!) as DisconnectProperties | undefined;
 
 /** Encoded size of the properties of DISCONNECT, without the Property Length; checks every value. */
-export const sizeDisconnectProperties = (props: DisconnectProperties | undefined): number => sizeProperties(props, TABLE, SETS[12]!);
+export const sizeDisconnectProperties = (props: DisconnectProperties | undefined): number => sizeProperties(props, PROPERTY_TABLE, PROPERTY_SETS[12]!);
 
 /** Writes the Property Length `len` (from sizeDisconnectProperties) and the properties. */
 export const writeDisconnectProperties = (buf: Uint8Array, pos: number, props: DisconnectProperties | undefined, len: number): number =>
-  writeProperties(buf, pos, props, len, TABLE);
+  writeProperties(buf, pos, props, len, PROPERTY_TABLE);
 
 /** MQTT 5 properties of AUTH. */
 export interface AuthProperties {
@@ -464,12 +466,12 @@ export interface AuthProperties {
 }
 
 /** Reads the Property Length and the properties of AUTH; undefined when there are none. */
-export const decodeAuthProperties = (r: Reader): AuthProperties | undefined => decodeProperties(r, TABLE, SETS[13]!) as AuthProperties | undefined;
+export const decodeAuthProperties = (r: Reader): AuthProperties | undefined => decodeProperties(r, PROPERTY_TABLE, PROPERTY_SETS[13]!) as AuthProperties | undefined;
 
 /** Encoded size of the properties of AUTH, without the Property Length; checks every value. */
-export const sizeAuthProperties = (props: AuthProperties | undefined): number => sizeProperties(props, TABLE, SETS[13]!);
+export const sizeAuthProperties = (props: AuthProperties | undefined): number => sizeProperties(props, PROPERTY_TABLE, PROPERTY_SETS[13]!);
 
 /** Writes the Property Length `len` (from sizeAuthProperties) and the properties. */
 export const writeAuthProperties = (buf: Uint8Array, pos: number, props: AuthProperties | undefined, len: number): number =>
-  writeProperties(buf, pos, props, len, TABLE);
+  writeProperties(buf, pos, props, len, PROPERTY_TABLE);
 

@@ -5,7 +5,7 @@
 
 import { Code } from './code.js';
 import { packetType } from './emit-packets.js';
-import { propsType } from './emit-properties.js';
+import { decodePropsExpr, propsType } from './emit-properties.js';
 import { allowedTableName, returnTableName } from './emit-reason-codes.js';
 import { groups, slots } from './layout.js';
 import type { Bit, Field, Model, Packet, Version } from './model.js';
@@ -109,10 +109,7 @@ function emitRead(e: Code, p: Packet, f: Field, target: string, declare: string,
       break;
     case 'messageId':
       e.line(`${declare}${target} = r.u16('Packet Identifier');`);
-      e.check(
-        SPEC_PACKET_ID,
-        `if (${target} === 0) throw protocolError('MQTT_ERR_PACKET_ID_ZERO', '${p.name}: Packet Identifier is 0', ${jsString(SPEC_PACKET_ID)});`,
-      );
+      e.check(SPEC_PACKET_ID, `if (${target} === 0) throw r.packetIdZero(${jsString(SPEC_PACKET_ID)});`);
       break;
     case 'string':
       e.line(`${declare}${target} = r.string(${what});`);
@@ -142,7 +139,7 @@ function emitRead(e: Code, p: Packet, f: Field, target: string, declare: string,
       e.line(`${declare}${target} = r.u8('Reason Code');`);
       e.check(
         f.spec,
-        `if (${allowedTableName(p.name)}[${target}] !== 1) throw malformed('MQTT_ERR_REASON_CODE', \`${p.name}: reason code 0x\${${target}.toString(16)} is not allowed in this packet\`, ${spec});`,
+        `if (${allowedTableName(p.name)}[${target}] !== 1) throw r.reasonCodeNotAllowed(${target}, ${spec});`,
       );
       break;
     case 'returnCode': {
@@ -159,7 +156,7 @@ function emitRead(e: Code, p: Packet, f: Field, target: string, declare: string,
       break;
     }
     case 'properties':
-      e.line(`${declare}${target} = decode${propsType(f.set!)}(r);`);
+      e.line(`${declare}${target} = ${decodePropsExpr(f.set!)};`);
       break;
     default:
       throw new Error(`cannot read ${f.kind}`);
@@ -250,7 +247,7 @@ function emitPacketDecoder(p: Packet): string {
         : `flags !== ${bin(flags.reserved!)}`;
     e.check(
       flags.spec,
-      `if (${cond}) throw malformed('MQTT_ERR_RESERVED_FLAGS', \`${p.name}: fixed header flags are 0b\${flags.toString(2).padStart(4, '0')}, must be ${bin(flags.reserved!)}\`, ${jsString(flags.spec)});`,
+      `if (${cond}) throw r.reservedFlags(flags, '${bin(flags.reserved!)}', ${jsString(flags.spec)});`,
     );
   }
   let consumesRest = false;
@@ -305,9 +302,7 @@ function emitPacketDecoder(p: Packet): string {
     });
   }
   if (!consumesRest) {
-    e.line(
-      `if (r.pos !== r.end) throw malformed('MQTT_ERR_TRAILING_BYTES', \`${p.name}: \${r.end - r.pos} unexpected bytes at the end of the packet\`, ${jsString(p.spec[5] ?? p.spec[4]!)});`,
-    );
+    e.line(`if (r.pos !== r.end) throw r.trailingBytes(${jsString(p.spec[5] ?? p.spec[4]!)});`);
   }
   for (const rule of p.rules) {
     e.block(versionCond(rule.versions, all), () => {
@@ -399,6 +394,7 @@ export function emitDecode(m: Model): string {
     ...new Set(m.packets.flatMap((p) => p.fields.filter((f) => f.kind === 'properties').map((f) => f.set!))),
   ];
   out.push(`import {
+  decodeProperties,
   Framer,
   frameOne,
   MqttDecodeError,
@@ -409,10 +405,7 @@ export function emitDecode(m: Model): string {
   topicNameProblem,
 } from '../runtime/wire/index.js';
 import type { ${m.packets.map((p) => packetType(p, false)).join(', ')}, Packet, ProtocolVersion, QoS, Subscription } from './packets.js';
-import { ${sets
-    .map((s) => `decode${propsType(s)}`)
-    .sort()
-    .join(', ')} } from './properties.js';
+import { PROPERTY_SETS, PROPERTY_TABLE } from './properties.js';
 import type { ${sets
     .map((s) => propsType(s))
     .sort()
@@ -465,13 +458,13 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Packet {
  */
 export class Decoder {
   protocolVersion: ProtocolVersion;
-  private readonly reader = new Reader();
-  private readonly framer: Framer<Packet>;
+  private readonly reader_ = new Reader();
+  private readonly framer_: Framer<Packet>;
 
   constructor(options: DecodeOptions = {}) {
     this.protocolVersion = options.protocolVersion ?? 4;
-    this.framer = new Framer((first, buf, start, end) => {
-      const packet = decodeBody(this.reader.reset(buf, start, end, ''), first, this.protocolVersion);
+    this.framer_ = new Framer((first, buf, start, end) => {
+      const packet = decodeBody(this.reader_.reset(buf, start, end, ''), first, this.protocolVersion);
       if (packet.cmd === 'connect') this.protocolVersion = packet.protocolVersion;
       return packet;
     }, options.maximumPacketSize);
@@ -479,20 +472,20 @@ export class Decoder {
 
   /** Largest packet accepted, fixed header included. */
   get maximumPacketSize(): number {
-    return this.framer.maximumPacketSize;
+    return this.framer_.maximumPacketSize;
   }
 
   set maximumPacketSize(n: number) {
-    this.framer.maximumPacketSize = n;
+    this.framer_.maximumPacketSize = n;
   }
 
   /** Bytes of an incomplete packet held between chunks. */
   get buffered(): number {
-    return this.framer.buffered;
+    return this.framer_.buffered;
   }
 
   push(chunk: Uint8Array): Packet[] {
-    return this.framer.push(chunk);
+    return this.framer_.push(chunk);
   }
 }
 `);

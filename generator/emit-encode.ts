@@ -5,7 +5,7 @@
 
 import { Code } from './code.js';
 import { packetType } from './emit-packets.js';
-import { propsType } from './emit-properties.js';
+import { propsType, sizePropsExpr, writePropsExpr } from './emit-properties.js';
 import { allowedTableName, returnTableName } from './emit-reason-codes.js';
 import type { Bit, Field, Model, Packet, Version } from './model.js';
 import { and, jsString, label, local, typeName, versionCond, whenCond } from './names.js';
@@ -135,10 +135,10 @@ function prepare(c: Code, p: Packet, f: Field, name: string, src: string, all: V
     }
     case 'properties':
       c.line(`const ${name} = ${src};`);
-      c.line(`const ${name}_len = size${propsType(f.set!)}(${name});`);
+      c.line(`const ${name}_len = ${sizePropsExpr(f.set!, name)};`);
       return {
         size: `vbiLength(${name}_len) + ${name}_len`,
-        write: (w) => w.line(`pos = write${propsType(f.set!)}(buf, pos, ${name}, ${name}_len);`),
+        write: (w) => w.line(`pos = ${writePropsExpr(name, `${name}_len`)};`),
       };
     default:
       throw new Error(`cannot encode ${f.kind} here (${all.join(',')})`);
@@ -422,6 +422,7 @@ export function emitEncode(m: Model): string {
   binaryBytes,
   checkInt,
   encodeError,
+  sizeProperties,
   stringLength,
   toBytes,
   topicFilterProblem,
@@ -431,6 +432,7 @@ export function emitEncode(m: Model): string {
   vbiLength,
   writeBinary,
   writeBytes,
+  writeProperties,
   writeString,
   writeStringUnsized,
   writeU16,
@@ -442,10 +444,7 @@ import type { ${sets
     .map((s) => propsType(s))
     .sort()
     .join(', ')} } from './properties.js';
-import { ${sets
-    .flatMap((s) => [`size${propsType(s)}`, `write${propsType(s)}`])
-    .sort()
-    .join(', ')} } from './properties.js';
+import { PROPERTY_SETS, PROPERTY_TABLE } from './properties.js';
 import { ${[...reasonPackets, ...returnTables].sort().join(', ')} } from './reason-codes.js';
 
 const EMPTY = new Uint8Array(0);

@@ -128,58 +128,58 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   readonly outgoingStore: StoreLike;
   messageIdProvider: MessageIdProvider;
 
-  private readonly outgoing = new Outgoing();
-  private connection: Connection | undefined;
-  private decoder: Decoder | undefined;
+  private readonly outgoing_ = new Outgoing();
+  private connection_: Connection | undefined;
+  private decoder_: Decoder | undefined;
   /** Increases with every connection attempt; handlers of older ones ignore their events. */
-  private generation = 0;
-  private attempt = 0;
+  private generation_ = 0;
+  private attempt_ = 0;
   /** Reconnects scheduled since the last accepted CONNACK. */
-  private reconnectAttempts = 0;
+  private reconnectAttempts_ = 0;
   /** What `beforeReconnect` or a server redirect changed for later connections. */
-  private overrides: ConnectionUpdate = {};
-  private redirectPending = false;
+  private overrides_: ConnectionUpdate = {};
+  private redirectPending_ = false;
   /** A 0x9C Server Reference: the next connection attempt only (MQTT 5.0 §4.11). */
-  private redirectOnce: ServerTarget | undefined;
+  private redirectOnce_: ServerTarget | undefined;
   /** The current connection follows a 0x9C redirect and holds no place in the `servers` rotation. */
-  private redirected = false;
+  private redirected_ = false;
   /** The unfinished flows of a persistent outgoing store are being read back. */
-  private restoring = false;
+  private restoring_ = false;
   /** Calls that take message ids, made while `restoring`: run in order once the stored ids are known. */
-  private afterRestore: (() => void)[] = [];
-  private connackReceived = false;
-  private connackTimer: TimerHandle | undefined;
-  private reconnectTimer: TimerHandle | undefined;
-  private reconnectSuppressed = false;
-  private pinger: Keepalive | undefined;
-  private corked = false;
+  private afterRestore_: (() => void)[] = [];
+  private connackReceived_ = false;
+  private connackTimer_: TimerHandle | undefined;
+  private reconnectTimer_: TimerHandle | undefined;
+  private reconnectSuppressed_ = false;
+  private pinger_: Keepalive | undefined;
+  private corked_ = false;
   /** A write found the connection's buffer full: queued operations wait for its `drain`. */
-  private awaitingDrain = false;
-  private afterFlush: (() => void)[] = [];
+  private awaitingDrain_ = false;
+  private afterFlush_: (() => void)[] = [];
   /** Subscriptions the server granted, restored after a reconnect without a session. */
-  private readonly resubscribeTopics = new Map<string, Granted>();
+  private readonly resubscribeTopics_ = new Map<string, Granted>();
   /** Incoming packets wait here while handleMessage has not called back. */
-  private backlog: Packet[] = [];
-  private blocked = false;
+  private backlog_: Packet[] = [];
+  private blocked_ = false;
   /** Topic aliases the server set (MQTT 5 §3.3.2.3.4). */
-  private aliasesIn = new TopicAliasRecv(0);
+  private aliasesIn_ = new TopicAliasRecv(0);
   /** Topic aliases we set, within the server's Topic Alias Maximum. */
-  private aliasesOut = new TopicAliasSend(0);
+  private aliasesOut_ = new TopicAliasSend(0);
   /** PUBLISHes whose application gave an empty topic and an alias: sent as the alias alone when possible. */
-  private readonly aliasOnly = new WeakSet<PublishPacketInput>();
+  private readonly aliasOnly_ = new WeakSet<PublishPacketInput>();
   /** Our Receive Maximum window and the order of our acknowledgements. */
-  private incoming = new Incoming(65_535);
-  private auth = new AuthState(undefined);
-  private reauthWaiters: { resolve: (p: AuthPacket) => void; reject: (e: Error) => void }[] = [];
+  private incoming_ = new Incoming(65_535);
+  private auth_ = new AuthState(undefined);
+  private reauthWaiters_: { resolve: (p: AuthPacket) => void; reject: (e: Error) => void }[] = [];
   /** manualAck: delivered QoS 1/2 messages by packet id, until their flow ends. */
-  private readonly pendingAcks = new Map<number, PendingAck>();
+  private readonly pendingAcks_ = new Map<number, PendingAck>();
   /** Ids given up with removeOutgoingMessage: a late ack for one is not a protocol error. */
-  private readonly removedIds = new Set<number>();
-  private endWaiters: (() => void)[] = [];
+  private readonly removedIds_ = new Set<number>();
+  private endWaiters_: (() => void)[] = [];
   /** The Client Identifier the server assigned (MQTT 5), used for later connections. */
-  private assignedClientId: string | undefined;
-  private serverMaximumPacketSize = 268_435_460;
-  private disconnectSent = false;
+  private assignedClientId_: string | undefined;
+  private serverMaximumPacketSize_ = 268_435_460;
+  private disconnectSent_ = false;
 
   constructor(options: ClientOptions | ResolvedOptions) {
     super();
@@ -187,8 +187,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.incomingStore = this.options.incomingStore ?? new Store();
     this.outgoingStore = this.options.outgoingStore ?? new Store();
     this.messageIdProvider = this.options.messageIdProvider ?? new DefaultMessageIdProvider();
-    this.unhandledError = (error) => log('error with no listener: %s', (error as Error)?.message);
-    if (this.options.outgoingStore) this.restoreOutgoing();
+    this.unhandledError_ = (error) => log('error with no listener: %s', (error as Error)?.message);
+    if (this.options.outgoingStore) this.restoreOutgoing_();
     if (!this.options.manualConnect) this.connect();
   }
 
@@ -210,42 +210,42 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
 
   /** Opens a connection (called by `connect()` unless `manualConnect`). */
   connect(): this {
-    if (this.connection) return this;
+    if (this.connection_) return this;
     this.disconnected = false;
-    const generation = ++this.generation;
-    const live = () => generation === this.generation;
-    this.redirected = this.redirectOnce !== undefined;
-    const transportOptions = this.transportOptions(this.redirected ? this.attempt : this.attempt++);
-    this.redirectOnce = undefined;
+    const generation = ++this.generation_;
+    const live = () => generation === this.generation_;
+    this.redirected_ = this.redirectOnce_ !== undefined;
+    const transportOptions = this.transportOptions(this.redirected_ ? this.attempt_ : this.attempt_++);
+    this.redirectOnce_ = undefined;
     log('connecting to %s://%s:%d', transportOptions.protocol, transportOptions.host, transportOptions.port);
-    this.connackReceived = false;
-    this.disconnectSent = false;
-    this.awaitingDrain = false;
-    this.decoder = new Decoder({
+    this.connackReceived_ = false;
+    this.disconnectSent_ = false;
+    this.awaitingDrain_ = false;
+    this.decoder_ = new Decoder({
       protocolVersion: this.options.protocolVersion,
       maximumPacketSize: this.options.properties?.maximumPacketSize,
     });
     const props = this.protocolVersion === 5 ? this.options.properties : undefined;
-    this.aliasesIn = new TopicAliasRecv(props?.topicAliasMaximum ?? 0);
-    this.aliasesOut = new TopicAliasSend(0);
-    this.incoming = new Incoming(props?.receiveMaximum ?? 65_535);
-    this.auth = new AuthState(props?.authenticationMethod);
-    if (props?.authenticationMethod !== undefined) this.auth.phase = 'connecting';
-    this.connection = transports.open(transportOptions, {
-      connect: () => live() && this.onTransportConnect(),
-      data: (chunk) => live() && this.onData(chunk),
+    this.aliasesIn_ = new TopicAliasRecv(props?.topicAliasMaximum ?? 0);
+    this.aliasesOut_ = new TopicAliasSend(0);
+    this.incoming_ = new Incoming(props?.receiveMaximum ?? 65_535);
+    this.auth_ = new AuthState(props?.authenticationMethod);
+    if (props?.authenticationMethod !== undefined) this.auth_.phase = 'connecting';
+    this.connection_ = transports.open(transportOptions, {
+      connect: () => live() && this.onTransportConnect_(),
+      data: (chunk) => live() && this.onData_(chunk),
       drain: () => {
         if (!live()) return;
-        this.awaitingDrain = false;
-        this.flush();
+        this.awaitingDrain_ = false;
+        this.flush_();
       },
-      error: (error) => live() && this.onTransportError(error),
-      close: () => live() && this.onClose(),
+      error: (error) => live() && this.onTransportError_(error),
+      close: () => live() && this.onClose_(),
     });
-    this.connackTimer = timers.setTimeout(() => {
-      if (!live() || this.connackReceived) return;
+    this.connackTimer_ = timers.setTimeout(() => {
+      if (!live() || this.connackReceived_) return;
       this.emit('error', connectTimeout());
-      this.connection?.destroy();
+      this.connection_?.destroy();
     }, this.options.connectTimeout);
     return this;
   }
@@ -256,12 +256,12 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    */
   transportOptions(attempt: number): TransportOptions {
     const result = transportOptionsFor(this.options, attempt);
-    const o = this.overrides;
+    const o = this.overrides_;
     if (o.host !== undefined) result.host = o.host;
     if (o.port !== undefined) result.port = o.port;
     if (o.protocol !== undefined) result.protocol = o.protocol;
     if (o.path !== undefined) result.path = o.path;
-    const once = this.redirectOnce;
+    const once = this.redirectOnce_;
     if (once) {
       result.host = once.host;
       if (once.port !== undefined) result.port = once.port;
@@ -274,39 +274,39 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   }
 
   /** Cleared and dropped: an idle client holds no spent Timeout. */
-  private clearConnackTimer(): void {
-    if (this.connackTimer) timers.clearTimeout(this.connackTimer);
-    this.connackTimer = undefined;
+  private clearConnackTimer_(): void {
+    if (this.connackTimer_) timers.clearTimeout(this.connackTimer_);
+    this.connackTimer_ = undefined;
   }
 
-  private onTransportError(error: Error): void {
+  private onTransportError_(error: Error): void {
     // A reset while we are closing on purpose is the expected end of the connection.
-    if (this.disconnectSent) {
+    if (this.disconnectSent_) {
       log('transport error after DISCONNECT: %s', error.message);
       return;
     }
     this.emit('error', error);
   }
 
-  private onTransportConnect(): void {
+  private onTransportConnect_(): void {
     const o = this.options;
     const connect: ConnectPacketInput = {
       cmd: 'connect',
       protocolId: o.protocolId,
       protocolVersion: o.protocolVersion,
       clean: o.clean,
-      clientId: this.overrides.clientId ?? this.assignedClientId ?? o.clientId,
+      clientId: this.overrides_.clientId ?? this.assignedClientId_ ?? o.clientId,
       keepalive: o.keepalive,
     };
-    const username = this.overrides.username ?? o.username;
-    const password = this.overrides.password ?? o.password;
+    const username = this.overrides_.username ?? o.username;
+    const password = this.overrides_.password ?? o.password;
     if (username !== undefined) connect.username = username;
     if (password !== undefined) connect.password = password;
     if (o.will) connect.will = { ...o.will, qos: o.will.qos ?? 0, retain: o.will.retain ?? false };
     if (o.protocolVersion === 5 && o.properties) connect.properties = { ...o.properties };
-    this.writePacket(connect);
+    this.writePacket_(connect);
     if (o.protocolVersion === 5 && o.authPacket && o.properties?.authenticationMethod) {
-      this.writePacket({ cmd: 'auth', reasonCode: 0, ...o.authPacket } as AuthPacketInput);
+      this.writePacket_({ cmd: 'auth', reasonCode: 0, ...o.authPacket } as AuthPacketInput);
     }
   }
 
@@ -316,96 +316,96 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    * (PUBLISH, PUBREC, PUBREL), whose answers then go out in one write. A read of PUBACKs and
    * PUBCOMPs alone ends flows and opens the send window, so the next read is taken at once.
    */
-  private onData(chunk: Uint8Array): boolean {
-    this.pinger?.received();
+  private onData_(chunk: Uint8Array): boolean {
+    this.pinger_?.received();
     let packets: Packet[];
     try {
-      packets = this.decoder!.push(chunk);
+      packets = this.decoder_!.push(chunk);
     } catch (error) {
-      this.protocolViolation(error as Error, isMqttError(error) ? (error.reasonCode ?? 0x81) : 0x81);
+      this.protocolViolation_(error as Error, isMqttError(error) ? (error.reasonCode ?? 0x81) : 0x81);
       return false;
     }
     let mayWait = false;
     for (const packet of packets) {
       const cmd = packet.cmd;
       if (cmd === 'publish' || cmd === 'pubrec' || cmd === 'pubrel') mayWait = true;
-      if (this.blocked) this.backlog.push(packet);
-      else this.handlePacket(packet);
-      if (!this.connection) return false; // a handler closed the connection
+      if (this.blocked_) this.backlog_.push(packet);
+      else this.handlePacket_(packet);
+      if (!this.connection_) return false; // a handler closed the connection
     }
     return mayWait;
   }
 
   /** The server broke the protocol: report it, tell the server (MQTT 5), drop the connection. */
-  private protocolViolation(error: Error, reasonCode: number): void {
+  private protocolViolation_(error: Error, reasonCode: number): void {
     log('protocol violation: %s', error.message);
     this.emit('error', error);
     // Also before CONNACK: CONNECT is out, and a DISCONNECT SHOULD precede the close [MQTT-4.13.1-1].
     if (this.protocolVersion === 5 && reasonCode >= 0x80) {
-      this.writePacket({ cmd: 'disconnect', reasonCode });
-      this.disconnectSent = true; // nothing may follow DISCONNECT [MQTT-3.14.4-1]
+      this.writePacket_({ cmd: 'disconnect', reasonCode });
+      this.disconnectSent_ = true; // nothing may follow DISCONNECT [MQTT-3.14.4-1]
     }
-    this.closeGracefully();
+    this.closeGracefully_();
   }
 
   /**
    * Flushes what is corked (a DISCONNECT must reach the server) and closes; a peer that does
    * not close its side within a second is cut off.
    */
-  private closeGracefully(): void {
-    const conn = this.connection;
+  private closeGracefully_(): void {
+    const conn = this.connection_;
     if (!conn) return;
-    this.uncorkNow();
+    this.uncorkNow_();
     conn.end();
-    const generation = this.generation;
+    const generation = this.generation_;
     timers.setTimeout(() => {
-      if (generation === this.generation) conn.destroy();
+      if (generation === this.generation_) conn.destroy();
     }, 1000);
   }
 
-  private uncorkNow(): void {
-    if (!this.corked || !this.connection) return;
-    this.corked = false;
-    this.connection.uncork();
+  private uncorkNow_(): void {
+    if (!this.corked_ || !this.connection_) return;
+    this.corked_ = false;
+    this.connection_.uncork();
   }
 
-  private onClose(): void {
+  private onClose_(): void {
     log('connection closed');
     const wasConnected = this.connected;
     this.connected = false;
-    this.connection = undefined;
-    this.decoder = undefined;
-    this.generation++;
-    this.pinger?.stop();
-    this.pinger = undefined;
-    this.clearConnackTimer();
-    this.backlog = [];
-    this.blocked = false;
-    this.aliasesIn.clear();
-    this.aliasesOut.clear(); // aliases last as long as the connection [MQTT-3.3.2-7]
-    this.incoming.reset();
-    this.auth.phase = 'none';
-    for (const w of this.reauthWaiters.splice(0)) w.reject(connectionClosed());
-    for (const op of this.outgoing.requeue(this.options.queueQoSZero && !this.disconnecting)) {
+    this.connection_ = undefined;
+    this.decoder_ = undefined;
+    this.generation_++;
+    this.pinger_?.stop();
+    this.pinger_ = undefined;
+    this.clearConnackTimer_();
+    this.backlog_ = [];
+    this.blocked_ = false;
+    this.aliasesIn_.clear();
+    this.aliasesOut_.clear(); // aliases last as long as the connection [MQTT-3.3.2-7]
+    this.incoming_.reset();
+    this.auth_.phase = 'none';
+    for (const w of this.reauthWaiters_.splice(0)) w.reject(connectionClosed());
+    for (const op of this.outgoing_.requeue(this.options.queueQoSZero && !this.disconnecting)) {
       op.cb?.(connectionClosed());
     }
     this.emit('close');
     if (this.disconnecting) {
-      this.finishEnd();
+      this.finishEnd_();
       return;
     }
-    if (wasConnected || this.reconnecting || !this.reconnectSuppressed) this.scheduleReconnect();
+    if (wasConnected || this.reconnecting || !this.reconnectSuppressed_) this.scheduleReconnect_();
   }
 
-  private scheduleReconnect(): void {
+  private scheduleReconnect_(): void {
     const period = this.options.reconnectPeriod;
     // A redirect the application allowed (followRedirects) is followed even with reconnects off.
-    const off = period <= 0 && !this.redirectPending;
-    if (this.disconnecting || this.reconnectTimer || off || this.reconnectSuppressed) return;
+    const off = period <= 0 && !this.redirectPending_;
+    if (this.disconnecting || this.reconnectTimer_ || off || this.reconnectSuppressed_) return;
     const max = this.options.maxReconnectAttempts;
-    if (max && this.reconnectAttempts >= max) {
-      log('giving up after %d reconnect attempts', this.reconnectAttempts);
-      this.emit('error', reconnectFailed(this.reconnectAttempts));
+    if (max && this.reconnectAttempts_ >= max) {
+      log('giving up after %d reconnect attempts', this.reconnectAttempts_);
+      this.emit('error', reconnectFailed(this.reconnectAttempts_));
       this.end(true);
       return;
     }
@@ -413,29 +413,29 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       this.reconnecting = true;
       this.emit('offline');
     }
-    const attempt = ++this.reconnectAttempts;
-    const delay = this.redirectPending ? 0 : reconnectDelay(attempt, period, this.options.reconnectBackoff);
-    this.redirectPending = false;
-    this.reconnectTimer = timers.setTimeout(() => {
-      this.reconnectTimer = undefined;
-      if (this.disconnecting || this.connection) return;
+    const attempt = ++this.reconnectAttempts_;
+    const delay = this.redirectPending_ ? 0 : reconnectDelay(attempt, period, this.options.reconnectBackoff);
+    this.redirectPending_ = false;
+    this.reconnectTimer_ = timers.setTimeout(() => {
+      this.reconnectTimer_ = undefined;
+      if (this.disconnecting || this.connection_) return;
       this.emit('reconnect');
-      this.reconnectWithHook();
+      this.reconnectWithHook_();
     }, delay);
   }
 
   /** The settings of the next connection, as `beforeReconnect` sees them. */
-  private currentSettings(): ConnectionUpdate {
-    const t = this.transportOptions(this.attempt);
+  private currentSettings_(): ConnectionUpdate {
+    const t = this.transportOptions(this.attempt_);
     const o = this.options;
     const settings: ConnectionUpdate = {
-      clientId: this.overrides.clientId ?? this.assignedClientId ?? o.clientId,
+      clientId: this.overrides_.clientId ?? this.assignedClientId_ ?? o.clientId,
       host: t.host,
       port: t.port,
       protocol: t.protocol as ConnectionUpdate['protocol'],
     };
-    const username = this.overrides.username ?? o.username;
-    const password = this.overrides.password ?? o.password;
+    const username = this.overrides_.username ?? o.username;
+    const password = this.overrides_.password ?? o.password;
     if (username !== undefined) settings.username = username;
     if (password !== undefined) settings.password = password;
     if (t.path !== undefined) settings.path = t.path;
@@ -443,30 +443,30 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   }
 
   /** Runs `beforeReconnect` (sync or async), applies what it returns, then connects. */
-  private reconnectWithHook(): void {
+  private reconnectWithHook_(): void {
     const hook = this.options.beforeReconnect;
     if (!hook) {
       this.connect();
       return;
     }
     const fail = (error: unknown) => {
-      if (this.disconnecting || this.connection) return;
+      if (this.disconnecting || this.connection_) return;
       this.emit('error', error instanceof Error ? error : new Error(String(error)));
-      this.scheduleReconnect();
+      this.scheduleReconnect_();
     };
     const apply = (update: ConnectionUpdate | undefined) => {
-      if (this.disconnecting || this.connection) return;
+      if (this.disconnecting || this.connection_) return;
       if (update) {
         // Another host chosen here wins over a 0x9C redirect; `current` handed back keeps it temporary.
-        if (update.host !== undefined && update.host !== this.redirectOnce?.host)
-          this.redirectOnce = undefined;
-        this.overrides = { ...this.overrides, ...withoutTarget(update, this.redirectOnce) };
+        if (update.host !== undefined && update.host !== this.redirectOnce_?.host)
+          this.redirectOnce_ = undefined;
+        this.overrides_ = { ...this.overrides_, ...withoutTarget(update, this.redirectOnce_) };
       }
       this.connect();
     };
     let result: ReturnType<typeof hook>;
     try {
-      result = hook(this.currentSettings());
+      result = hook(this.currentSettings_());
     } catch (error) {
       fail(error);
       return;
@@ -481,86 +481,86 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    * connection goes to the first server named, at once. Use another server (0x9C) is temporary:
    * that one attempt, then the configured servers again. Server moved (0x9D) is for good.
    */
-  private redirect(reference: string | undefined, code: number): void {
+  private redirect_(reference: string | undefined, code: number): void {
     if (code !== 0x9c && code !== 0x9d) return;
     if (reference === undefined) return;
     this.emit('redirect', reference, code);
     if (!this.options.followRedirects) return;
     const target = parseServerReference(reference);
     if (!target) return;
-    if (code === 0x9c) this.redirectOnce = target;
+    if (code === 0x9c) this.redirectOnce_ = target;
     else {
-      this.overrides = { ...this.overrides, host: target.host };
-      if (target.port !== undefined) this.overrides.port = target.port;
+      this.overrides_ = { ...this.overrides_, host: target.host };
+      if (target.port !== undefined) this.overrides_.port = target.port;
     }
-    this.reconnectSuppressed = false;
-    this.redirectPending = true;
+    this.reconnectSuppressed_ = false;
+    this.redirectPending_ = true;
   }
 
   /** Reconnects now (MQTT.js `client.reconnect()`), also after `end()`. */
   reconnect(): this {
-    if (this.reconnectTimer) timers.clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = undefined;
-    this.reconnectSuppressed = false;
+    if (this.reconnectTimer_) timers.clearTimeout(this.reconnectTimer_);
+    this.reconnectTimer_ = undefined;
+    this.reconnectSuppressed_ = false;
     this.disconnecting = false;
-    if (this.connection) {
-      this.connection.destroy();
+    if (this.connection_) {
+      this.connection_.destroy();
       return this;
     }
     this.emit('reconnect');
-    this.reconnectWithHook();
+    this.reconnectWithHook_();
     return this;
   }
 
-  private onConnack(packet: ConnackPacket): void {
-    if (this.connackReceived) {
-      this.protocolViolation(
+  private onConnack_(packet: ConnackPacket): void {
+    if (this.connackReceived_) {
+      this.protocolViolation_(
         protocolViolation('a second CONNACK on the same connection', 0x82, 'MQTT 5.0 §3.2 [MQTT-3.2.0-2]'),
         0x82,
       );
       return;
     }
-    this.connackReceived = true;
-    this.clearConnackTimer();
+    this.connackReceived_ = true;
+    this.clearConnackTimer_();
     const code = this.protocolVersion === 5 ? packet.reasonCode! : packet.returnCode!;
     if (code !== 0) {
       const name =
         this.protocolVersion === 5
           ? (reasonCodeName('CONNACK', code) ?? `reason code ${code}`)
           : (connackReturnCodeNames[code] ?? `return code ${code}`);
-      this.reconnectSuppressed = !this.options.reconnectOnConnackError;
+      this.reconnectSuppressed_ = !this.options.reconnectOnConnackError;
       this.emit('error', new MqttConnackError(this.protocolVersion, code, name));
-      if (this.protocolVersion === 5) this.redirect(packet.properties?.serverReference, code);
-      this.connection?.destroy();
+      if (this.protocolVersion === 5) this.redirect_(packet.properties?.serverReference, code);
+      this.connection_?.destroy();
       return;
     }
     this.connected = true;
     this.reconnecting = false;
-    this.reconnectSuppressed = false;
-    this.reconnectAttempts = 0;
+    this.reconnectSuppressed_ = false;
+    this.reconnectAttempts_ = 0;
     // Stay on the server that answered; after a 0x9C redirect, on the configured one it replaced.
-    if (!this.redirected) this.attempt = Math.max(0, this.attempt - 1);
+    if (!this.redirected_) this.attempt_ = Math.max(0, this.attempt_ - 1);
     const props = packet.properties;
     this.serverProperties = props;
-    this.outgoing.sendLimit = Math.min(props?.receiveMaximum ?? 65_535, this.options.maxInflight ?? 65_535);
-    this.aliasesOut = new TopicAliasSend(props?.topicAliasMaximum ?? 0);
-    if (this.auth.method !== undefined) this.auth.phase = 'connected';
-    if (!packet.sessionPresent) this.pendingAcks.clear();
-    this.serverMaximumPacketSize = props?.maximumPacketSize ?? 268_435_460;
-    if (props?.assignedClientIdentifier) this.assignedClientId = props.assignedClientIdentifier;
+    this.outgoing_.sendLimit = Math.min(props?.receiveMaximum ?? 65_535, this.options.maxInflight ?? 65_535);
+    this.aliasesOut_ = new TopicAliasSend(props?.topicAliasMaximum ?? 0);
+    if (this.auth_.method !== undefined) this.auth_.phase = 'connected';
+    if (!packet.sessionPresent) this.pendingAcks_.clear();
+    this.serverMaximumPacketSize_ = props?.maximumPacketSize ?? 268_435_460;
+    if (props?.assignedClientIdentifier) this.assignedClientId_ = props.assignedClientIdentifier;
     const keepalive = props?.serverKeepAlive ?? this.options.keepalive;
-    this.pinger = new Keepalive(keepalive * 1000, this.options.reschedulePings, {
-      ping: () => this.writePacket({ cmd: 'pingreq' }),
+    this.pinger_ = new Keepalive(keepalive * 1000, this.options.reschedulePings, {
+      ping: () => this.writePacket_({ cmd: 'pingreq' }),
       timeout: () => {
         this.emit('error', keepaliveTimeout());
-        this.connection?.destroy();
+        this.connection_?.destroy();
       },
     });
-    this.pinger.start();
+    this.pinger_.start();
     // Flows a store is still reading back belong to the lost session too: start them over as well.
-    if (!packet.sessionPresent && !this.heldForRestore(() => this.restartFlows())) this.restartFlows();
+    if (!packet.sessionPresent && !this.heldForRestore_(() => this.restartFlows_())) this.restartFlows_();
     this.emit('connect', packet);
-    this.flush();
+    this.flush_();
   }
 
   /**
@@ -568,8 +568,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    * over as new PUBLISHes (a QoS 2 message past PUBREC is sent again rather than reported
    * delivered), and the subscriptions it granted before are requested again, ahead of the rest.
    */
-  private restartFlows(): void {
-    for (const op of this.outgoing.unfinished() as IterableIterator<Operation & { bytes?: Uint8Array }>) {
+  private restartFlows_(): void {
+    for (const op of this.outgoing_.unfinished() as IterableIterator<Operation & { bytes?: Uint8Array }>) {
       op.sentBefore = false;
       const original = op.context as PublishPacketInput | undefined;
       if (op.packet.cmd === 'pubrel' && original) {
@@ -583,16 +583,16 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       }
     }
     // A resubscribe still queued from an earlier connection is replaced, not repeated.
-    for (const op of this.outgoing.removeQueued(
+    for (const op of this.outgoing_.removeQueued(
       (o) => (o.context as { resubscribe?: boolean })?.resubscribe === true,
     )) {
       const id = (op.packet as { messageId?: number }).messageId;
       if (id !== undefined) this.messageIdProvider.deallocate(id);
     }
-    if (!this.options.resubscribe || this.resubscribeTopics.size === 0) return;
+    if (!this.options.resubscribe || this.resubscribeTopics_.size === 0) return;
     // One SUBSCRIBE carries one set of properties (MQTT 5): group by them, then batch.
     const groups = new Map<string, Granted[]>();
-    for (const sub of this.resubscribeTopics.values()) {
+    for (const sub of this.resubscribeTopics_.values()) {
       const key = this.protocolVersion === 5 && sub.properties ? JSON.stringify(sub.properties) : '';
       const list = groups.get(key) ?? [];
       list.push(sub);
@@ -601,7 +601,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     const ops: Operation[] = [];
     for (const subs of groups.values()) {
       for (const batch of batches(subs, this.options.subscribeBatchSize)) {
-        const messageId = this.allocateId();
+        const messageId = this.allocateId_();
         if (messageId === null) break;
         const packet: PacketInput = {
           cmd: 'subscribe',
@@ -612,10 +612,10 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         };
         const properties = batch[0]?.properties;
         if (this.protocolVersion === 5 && properties) packet.properties = properties;
-        ops.push(this.outgoing.create(packet, 1, undefined, { subs: batch, resubscribe: true }));
+        ops.push(this.outgoing_.create(packet, 1, undefined, { subs: batch, resubscribe: true }));
       }
     }
-    this.outgoing.prepend(ops);
+    this.outgoing_.prepend(ops);
   }
 
   /**
@@ -623,24 +623,24 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    * crash, or a Store passed from one client to the next). They go ahead of anything published
    * meanwhile, in the store's order; nothing is written until they are in place.
    */
-  private restoreOutgoing(): void {
+  private restoreOutgoing_(): void {
     const store = this.outgoingStore as StoreLike & { loadSync?: () => PacketWithId[] };
     const done = (packets: PacketWithId[]) => {
-      const ops = restoredOperations(packets, this.outgoing);
+      const ops = restoredOperations(packets, this.outgoing_);
       for (const op of ops) {
         const id = (op.packet as { messageId?: number }).messageId;
         if (id !== undefined) this.messageIdProvider.register(id);
       }
-      this.outgoing.prepend(ops);
-      this.restoring = false;
-      for (const call of this.afterRestore.splice(0)) call();
-      this.flush();
+      this.outgoing_.prepend(ops);
+      this.restoring_ = false;
+      for (const call of this.afterRestore_.splice(0)) call();
+      this.flush_();
     };
     if (typeof store.loadSync === 'function') {
       done(store.loadSync());
       return;
     }
-    this.restoring = true;
+    this.restoring_ = true;
     const packets: PacketWithId[] = [];
     (async () => {
       for await (const packet of store.createStream()) packets.push(packet);
@@ -657,83 +657,83 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    * While an asynchronous store is read back, holds `call` until the stored flows are in place:
    * it takes message ids, which must not be ones a stored message holds, and goes after them.
    */
-  private heldForRestore(call: () => void): boolean {
-    if (!this.restoring || this.disconnecting) return false;
-    this.afterRestore.push(call);
+  private heldForRestore_(call: () => void): boolean {
+    if (!this.restoring_ || this.disconnecting) return false;
+    this.afterRestore_.push(call);
     return true;
   }
 
   // ───────────────────────────── writing ─────────────────────────────
 
   /** Encodes and writes a packet that needs no queueing (CONNECT, acks, PINGREQ, DISCONNECT). */
-  private writePacket(packet: PacketInput): boolean {
-    const conn = this.connection;
-    if (!conn?.writable || this.disconnectSent) return false;
+  private writePacket_(packet: PacketInput): boolean {
+    const conn = this.connection_;
+    if (!conn?.writable || this.disconnectSent_) return false;
     let bytes: Uint8Array;
     try {
-      bytes = this.encodeForServer(packet);
+      bytes = this.encodeForServer_(packet);
     } catch (error) {
       this.emit('error', error as Error);
       return false;
     }
-    this.writeEncoded(conn, bytes, packet);
+    this.writeEncoded_(conn, bytes, packet);
     return true;
   }
 
   /** Encodes for this connection: its protocol version, within the server's Maximum Packet Size. */
-  private encodeForServer(packet: PacketInput): Uint8Array {
+  private encodeForServer_(packet: PacketInput): Uint8Array {
     return encode(packet, {
       protocolVersion: this.protocolVersion,
-      maximumPacketSize: this.serverMaximumPacketSize,
+      maximumPacketSize: this.serverMaximumPacketSize_,
     });
   }
 
   /** Writes encoded bytes in this tick's batch; a write counts as activity for keepalive. */
-  private writeEncoded(conn: Connection, bytes: Uint8Array, packet: PacketInput): boolean {
-    this.cork(conn);
+  private writeEncoded_(conn: Connection, bytes: Uint8Array, packet: PacketInput): boolean {
+    this.cork_(conn);
     const more = conn.write(bytes);
-    this.pinger?.sent();
+    this.pinger_?.sent();
     this.emit('packetsend', packet);
     return more;
   }
 
   /** Batches every write of this tick into one socket write (cork until the microtask runs). */
-  private cork(conn: Connection): void {
-    if (this.corked) return;
-    this.corked = true;
+  private cork_(conn: Connection): void {
+    if (this.corked_) return;
+    this.corked_ = true;
     conn.cork();
     queueMicrotask(() => {
-      this.corked = false;
+      this.corked_ = false;
       conn.uncork();
-      const done = this.afterFlush;
+      const done = this.afterFlush_;
       if (done.length === 0) return;
-      this.afterFlush = [];
+      this.afterFlush_ = [];
       for (const fn of done) fn();
     });
   }
 
   /** Writes queued operations while connected and the server's window allows. */
-  private flush(): void {
-    const conn = this.connection;
-    if (!this.connected || !conn?.writable || this.disconnectSent || this.restoring || this.awaitingDrain)
+  private flush_(): void {
+    const conn = this.connection_;
+    if (!this.connected || !conn?.writable || this.disconnectSent_ || this.restoring_ || this.awaitingDrain_)
       return;
-    for (let op = this.outgoing.next(); op !== undefined; op = this.outgoing.next()) {
+    for (let op = this.outgoing_.next(); op !== undefined; op = this.outgoing_.next()) {
       let bytes: Uint8Array;
       try {
-        bytes = this.bytesFor(op);
+        bytes = this.bytesFor_(op);
       } catch (error) {
-        this.failOperation(op, error as Error);
+        this.failOperation_(op, error as Error);
         continue;
       }
-      const more = this.writeEncoded(conn, bytes, op.packet);
+      const more = this.writeEncoded_(conn, bytes, op.packet);
       if (op.packet.cmd === 'publish' && op.qos === 0) {
         const cb = op.cb;
-        if (cb) this.afterFlush.push(() => cb(null, op.packet));
+        if (cb) this.afterFlush_.push(() => cb(null, op.packet));
       }
       // The socket's buffer is full: the rest waits in the queue until `drain` calls flush again,
       // so a fast publisher is held back (QoS 0 callbacks included) instead of buffering without bound.
       if (!more) {
-        this.awaitingDrain = true;
+        this.awaitingDrain_ = true;
         return;
       }
     }
@@ -744,7 +744,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    * connection goes again with DUP set [MQTT-3.3.1-1]; `op.packet` becomes that packet, so
    * `packetsend` reports what is on the wire.
    */
-  private bytesFor(op: Operation & { bytes?: Uint8Array }): Uint8Array {
+  private bytesFor_(op: Operation & { bytes?: Uint8Array }): Uint8Array {
     const p = op.packet;
     // A message queued before this CONNACK was checked against no (or an older) server: check it
     // now, so that nothing the server ruled out is written (MQTT 5.0 §3.2.2.3).
@@ -764,29 +764,29 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     const out = op.packet;
     if (out.cmd === 'publish' && this.protocolVersion === 5) {
       // Not kept in op.bytes: the alias depends on this connection's table.
-      const aliased = this.withAlias(out);
-      if (aliased !== out) return this.encodeForServer(aliased);
+      const aliased = this.withAlias_(out);
+      if (aliased !== out) return this.encodeForServer_(aliased);
     }
     if (op.bytes && op.packet.cmd === 'publish') return op.bytes;
-    const bytes = this.encodeForServer(op.packet);
+    const bytes = this.encodeForServer_(op.packet);
     if (op.packet.cmd === 'publish') op.bytes = bytes;
     return bytes;
   }
 
   /** The PUBLISH as it goes out on this connection, with Topic Alias applied (the original when unchanged). */
-  private withAlias(p: PublishPacketInput): PublishPacketInput {
+  private withAlias_(p: PublishPacketInput): PublishPacketInput {
     const requested = p.properties?.topicAlias;
     const o = this.options;
     if (
       requested === undefined &&
-      (this.aliasesOut.max === 0 || !(o.autoUseTopicAlias || o.autoAssignTopicAlias))
+      (this.aliasesOut_.max === 0 || !(o.autoUseTopicAlias || o.autoAssignTopicAlias))
     )
       return p;
-    const choice = this.aliasesOut.apply(p.topic, requested, this.aliasOnly.has(p), this.options);
+    const choice = this.aliasesOut_.apply(p.topic, requested, this.aliasOnly_.has(p), this.options);
     if (!choice) {
       throw new MqttClientError(
         'MQTT_ERR_TOPIC_ALIAS_INVALID',
-        `Topic Alias ${requested} is outside the server's Topic Alias Maximum ${this.aliasesOut.max}`,
+        `Topic Alias ${requested} is outside the server's Topic Alias Maximum ${this.aliasesOut_.max}`,
         { reasonCode: 0x94, spec: 'MQTT 5.0 §3.3.2.3.4 [MQTT-3.3.2-8]' },
       );
     }
@@ -794,10 +794,10 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     return { ...p, topic: choice.topic, properties: { ...p.properties, topicAlias: choice.alias } };
   }
 
-  private failOperation(op: Operation, error: Error): void {
+  private failOperation_(op: Operation, error: Error): void {
     const id = (op.packet as { messageId?: number }).messageId;
     if (id !== undefined) {
-      this.outgoing.remove(id);
+      this.outgoing_.remove(id);
       this.messageIdProvider.deallocate(id);
       if (op.packet.cmd === 'publish' || op.packet.cmd === 'pubrel')
         this.outgoingStore.del({ messageId: id });
@@ -807,10 +807,10 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
 
   // ───────────────────────────── incoming packets ─────────────────────────────
 
-  private handlePacket(packet: Packet): void {
+  private handlePacket_(packet: Packet): void {
     this.emit('packetreceive', packet);
-    if (!this.connackReceived && packet.cmd !== 'connack' && packet.cmd !== 'auth') {
-      this.protocolViolation(
+    if (!this.connackReceived_ && packet.cmd !== 'connack' && packet.cmd !== 'auth') {
+      this.protocolViolation_(
         protocolViolation(`${packet.cmd} before CONNACK`, 0x82, 'MQTT 5.0 §3.2 [MQTT-3.2.0-1]'),
         0x82,
       );
@@ -818,42 +818,42 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     }
     switch (packet.cmd) {
       case 'connack':
-        this.onConnack(packet);
+        this.onConnack_(packet);
         return;
       case 'publish':
-        this.onPublish(packet);
+        this.onPublish_(packet);
         return;
       case 'puback':
       case 'pubcomp':
-        this.onFinalAck(packet);
+        this.onFinalAck_(packet);
         return;
       case 'pubrec':
-        this.onPubrec(packet);
+        this.onPubrec_(packet);
         return;
       case 'pubrel':
-        this.onPubrel(packet.messageId);
+        this.onPubrel_(packet.messageId);
         return;
       case 'suback':
-        this.onSuback(packet);
+        this.onSuback_(packet);
         return;
       case 'unsuback':
-        this.onUnsuback(packet);
+        this.onUnsuback_(packet);
         return;
       case 'pingresp':
-        this.pinger?.pong();
+        this.pinger_?.pong();
         return;
       case 'disconnect':
-        this.onServerDisconnect(packet);
+        this.onServerDisconnect_(packet);
         return;
       case 'auth':
-        this.onAuth(packet);
+        this.onAuth_(packet);
         return;
       default:
-        this.protocolViolation(protocolViolation(`a server does not send ${packet.cmd}`, 0x82), 0x82);
+        this.protocolViolation_(protocolViolation(`a server does not send ${packet.cmd}`, 0x82), 0x82);
     }
   }
 
-  private onServerDisconnect(packet: DisconnectPacket): void {
+  private onServerDisconnect_(packet: DisconnectPacket): void {
     const code = packet.reasonCode ?? 0;
     log('server disconnect, reason 0x%s', code.toString(16));
     this.emit('disconnect', packet);
@@ -861,39 +861,39 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       const name = reasonCodeName('DISCONNECT', code) ?? `reason code ${code}`;
       this.emit('error', serverDisconnect(code, name, packet.properties?.reasonString));
     }
-    this.redirect(packet.properties?.serverReference, code);
-    this.connection?.destroy();
+    this.redirect_(packet.properties?.serverReference, code);
+    this.connection_?.destroy();
   }
 
   // ───────────────────────────── enhanced authentication (MQTT 5) ─────────────────────────────
 
-  private onAuth(packet: AuthPacket): void {
-    const verdict = this.auth.check(packet);
+  private onAuth_(packet: AuthPacket): void {
+    const verdict = this.auth_.check(packet);
     if (verdict.kind === 'violation') {
-      this.protocolViolation(protocolViolation(verdict.message, 0x82, verdict.spec), 0x82);
+      this.protocolViolation_(protocolViolation(verdict.message, 0x82, verdict.spec), 0x82);
       return;
     }
     if (verdict.kind === 'success') {
-      this.auth.phase = 'connected';
-      for (const w of this.reauthWaiters.splice(0)) w.resolve(packet);
+      this.auth_.phase = 'connected';
+      for (const w of this.reauthWaiters_.splice(0)) w.resolve(packet);
       return;
     }
-    const generation = this.generation;
+    const generation = this.generation_;
     this.handleAuth(packet, (error, response) => {
-      if (generation !== this.generation) return;
+      if (generation !== this.generation_) return;
       if (error) {
         const refused = new MqttClientError(
           'MQTT_ERR_AUTH_FAILED',
           `Authentication failed: ${error.message}`,
           { reasonCode: reasonCodeOf(error) ?? 0x87, cause: error },
         );
-        this.protocolViolation(refused, refused.reasonCode!);
+        this.protocolViolation_(refused, refused.reasonCode!);
         return;
       }
-      this.writePacket({
+      this.writePacket_({
         cmd: 'auth',
         reasonCode: 0x18,
-        properties: { ...response?.properties, authenticationMethod: this.auth.method! },
+        properties: { ...response?.properties, authenticationMethod: this.auth_.method! },
       });
     });
   }
@@ -923,7 +923,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    * connection ends first. Needs `properties.authenticationMethod` in the options.
    */
   reauthenticate(options: AuthPacketOptions = {}, signal?: AbortSignal): Promise<AuthPacket> {
-    if (this.protocolVersion !== 5 || this.auth.method === undefined) {
+    if (this.protocolVersion !== 5 || this.auth_.method === undefined) {
       return Promise.reject(
         new MqttClientError(
           'MQTT_ERR_AUTH_FAILED',
@@ -937,41 +937,41 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (!this.connected) return Promise.reject(connectionClosed());
     return withSignal<AuthPacket>(signal, (resolve, reject) => {
       const waiter = { resolve, reject };
-      this.reauthWaiters.push(waiter);
-      this.auth.phase = 'reauthenticating';
-      this.writePacket({
+      this.reauthWaiters_.push(waiter);
+      this.auth_.phase = 'reauthenticating';
+      this.writePacket_({
         cmd: 'auth',
         reasonCode: 0x19,
-        properties: { ...options.properties, authenticationMethod: this.auth.method! },
+        properties: { ...options.properties, authenticationMethod: this.auth_.method! },
       });
       return () => {
-        const i = this.reauthWaiters.indexOf(waiter);
-        if (i >= 0) this.reauthWaiters.splice(i, 1);
+        const i = this.reauthWaiters_.indexOf(waiter);
+        if (i >= 0) this.reauthWaiters_.splice(i, 1);
       };
     });
   }
 
   /** Runs `work` with handleMessage's backpressure: packets wait until it calls back. */
-  private withHandleMessage(packet: PublishPacket, then: (error?: Error) => void): void {
+  private withHandleMessage_(packet: PublishPacket, then: (error?: Error) => void): void {
     let sync = true;
     let called = false;
-    const generation = this.generation;
-    this.blocked = true;
+    const generation = this.generation_;
+    this.blocked_ = true;
     this.handleMessage(packet, (error) => {
       if (called) return;
       called = true;
-      if (generation !== this.generation) return; // the connection is gone; the server will resend
+      if (generation !== this.generation_) return; // the connection is gone; the server will resend
       then(error ?? undefined);
-      if (!sync) this.unblock();
+      if (!sync) this.unblock_();
     });
     sync = false;
-    if (called) this.blocked = false;
+    if (called) this.blocked_ = false;
   }
 
-  private unblock(): void {
-    this.blocked = false;
-    while (!this.blocked && this.backlog.length > 0 && this.connection) {
-      this.handlePacket(this.backlog.shift()!);
+  private unblock_(): void {
+    this.blocked_ = false;
+    while (!this.blocked_ && this.backlog_.length > 0 && this.connection_) {
+      this.handlePacket_(this.backlog_.shift()!);
     }
   }
 
@@ -980,11 +980,11 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     callback();
   }
 
-  private onPublish(packet: PublishPacket): void {
+  private onPublish_(packet: PublishPacket): void {
     if (this.protocolVersion === 5) {
-      const resolved = this.aliasesIn.resolve(packet.topic, packet.properties?.topicAlias);
+      const resolved = this.aliasesIn_.resolve(packet.topic, packet.properties?.topicAlias);
       if ('reasonCode' in resolved) {
-        this.protocolViolation(
+        this.protocolViolation_(
           new MqttClientError('MQTT_ERR_TOPIC_ALIAS_INVALID', `Protocol error: ${resolved.message}`, {
             reasonCode: resolved.reasonCode,
             spec: resolved.spec,
@@ -998,13 +998,13 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     const { topic, payload, qos } = packet;
     if (qos === 0) {
       this.emit('message', topic, payload, packet);
-      this.withHandleMessage(packet, () => {});
+      this.withHandleMessage_(packet, () => {});
       return;
     }
     const messageId = packet.messageId!;
-    if (this.incoming.arrive(messageId) === 'exceeded') {
-      const max = this.incoming.receiveMaximum;
-      this.protocolViolation(
+    if (this.incoming_.arrive(messageId) === 'exceeded') {
+      const max = this.incoming_.receiveMaximum;
+      this.protocolViolation_(
         new MqttClientError(
           'MQTT_ERR_RECEIVE_MAXIMUM_EXCEEDED',
           `Protocol error: more than our Receive Maximum ${max} QoS 1/2 PUBLISHes unacknowledged`,
@@ -1014,55 +1014,55 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       );
       return;
     }
-    const pending = this.pendingAcks.get(messageId);
+    const pending = this.pendingAcks_.get(messageId);
     if (pending) {
       // Sent again while the application holds it: never delivered twice. On the same connection
       // its place in the ack order stands; on a new one it takes a new place.
       if (pending.slot.live) return;
-      pending.slot = this.incoming.slot(messageId);
-      if (pending.acked) this.sendAck(pending.slot, this.ackFor(pending.packet, pending.reasonCode));
+      pending.slot = this.incoming_.slot(messageId);
+      if (pending.acked) this.sendAck_(pending.slot, this.ackFor_(pending.packet, pending.reasonCode));
       return;
     }
-    const slot = this.incoming.slot(messageId);
+    const slot = this.incoming_.slot(messageId);
     this.options.customHandleAcks(topic, payload, packet as never, (error, reasonCode) => {
       if (error instanceof Error) {
         this.emit('error', error);
-        this.sendAck(slot, null);
+        this.sendAck_(slot, null);
         return;
       }
       const code = this.protocolVersion === 5 ? (typeof error === 'number' ? error : (reasonCode ?? 0)) : 0;
       if (code >= 0x80) {
         // Refused by the application: answered now, never delivered.
-        this.sendAck(slot, this.ackFor(packet, code));
+        this.sendAck_(slot, this.ackFor_(packet, code));
         return;
       }
       if (this.options.manualAck) {
         // Delivered now, acknowledged by client.ack(); a QoS 2 id is held until PUBREL (method A, §4.3.3).
-        this.pendingAcks.set(messageId, { packet, slot, acked: false, reasonCode: 0 });
+        this.pendingAcks_.set(messageId, { packet, slot, acked: false, reasonCode: 0 });
         this.emit('message', topic, payload, packet);
-        this.withHandleMessage(packet, (err) => err && this.emit('error', err));
+        this.withHandleMessage_(packet, (err) => err && this.emit('error', err));
         return;
       }
       if (qos === 1) {
         this.emit('message', topic, payload, packet);
-        this.withHandleMessage(packet, (err) => {
+        this.withHandleMessage_(packet, (err) => {
           if (err) {
             this.emit('error', err);
             return;
           }
-          this.sendAck(slot, this.ackFor(packet, code));
+          this.sendAck_(slot, this.ackFor_(packet, code));
         });
         return;
       }
       // QoS 2: held until PUBREL, then delivered once (method B, MQTT 5.0 §4.3.3). Sent again before
       // PUBREL (also after a reconnect or a restart on a file store), it replaces the stored copy
       // and gets another PUBREC, not a second delivery [MQTT-4.3.3-10].
-      this.incomingStore.put(packet, () => this.sendAck(slot, this.ackFor(packet, code)));
+      this.incomingStore.put(packet, () => this.sendAck_(slot, this.ackFor_(packet, code)));
     });
   }
 
   /** PUBACK or PUBREC for an incoming PUBLISH. */
-  private ackFor(packet: PublishPacket, code: number): PacketInput {
+  private ackFor_(packet: PublishPacket, code: number): PacketInput {
     const cmd = packet.qos === 1 ? 'puback' : 'pubrec';
     const messageId = packet.messageId!;
     return this.protocolVersion === 5 && code !== 0
@@ -1071,15 +1071,15 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   }
 
   /** Fills an acknowledgement slot and writes what is now in order [MQTT-4.6.0-2], [MQTT-4.6.0-3]. */
-  private sendAck(slot: AckSlot, packet: PacketInput | null): void {
-    if (packet === null) this.incoming.close(slot.messageId);
-    for (const ack of this.incoming.fill(slot, packet)) {
+  private sendAck_(slot: AckSlot, packet: PacketInput | null): void {
+    if (packet === null) this.incoming_.close(slot.messageId);
+    for (const ack of this.incoming_.fill(slot, packet)) {
       const code = (ack as { reasonCode?: number }).reasonCode ?? 0;
       if (ack.cmd === 'puback' || (ack.cmd === 'pubrec' && code >= 0x80)) {
-        this.incoming.close(ack.messageId);
-        this.pendingAcks.delete(ack.messageId);
+        this.incoming_.close(ack.messageId);
+        this.pendingAcks_.delete(ack.messageId);
       }
-      this.writePacket(ack);
+      this.writePacket_(ack);
     }
   }
 
@@ -1090,29 +1090,29 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    * awaiting one (QoS 0, already acknowledged, or not manualAck).
    */
   ack(packet: PublishPacket, reasonCode = 0): boolean {
-    const pending = packet.messageId === undefined ? undefined : this.pendingAcks.get(packet.messageId);
+    const pending = packet.messageId === undefined ? undefined : this.pendingAcks_.get(packet.messageId);
     if (!pending || pending.packet !== packet || pending.acked) return false;
     pending.acked = true;
     pending.reasonCode = this.protocolVersion === 5 ? reasonCode : 0;
-    if (packet.qos === 1 || pending.reasonCode >= 0x80) this.pendingAcks.delete(packet.messageId!);
-    if (pending.slot.live) this.sendAck(pending.slot, this.ackFor(packet, pending.reasonCode));
+    if (packet.qos === 1 || pending.reasonCode >= 0x80) this.pendingAcks_.delete(packet.messageId!);
+    if (pending.slot.live) this.sendAck_(pending.slot, this.ackFor_(packet, pending.reasonCode));
     return true;
   }
 
-  private onPubrel(messageId: number): void {
-    const pending = this.pendingAcks.get(messageId);
+  private onPubrel_(messageId: number): void {
+    const pending = this.pendingAcks_.get(messageId);
     if (pending?.acked) {
-      this.pendingAcks.delete(messageId);
-      this.incoming.close(messageId);
-      this.writePacket({ cmd: 'pubcomp', messageId });
+      this.pendingAcks_.delete(messageId);
+      this.incoming_.close(messageId);
+      this.writePacket_({ cmd: 'pubcomp', messageId });
       return;
     }
     this.incomingStore.get({ messageId }, (error, stored) => {
       const pub = stored as PublishPacket | undefined;
       if (error || !pub) {
         // Already delivered and completed (a duplicate PUBREL), or never received.
-        this.incoming.close(messageId);
-        this.writePacket(
+        this.incoming_.close(messageId);
+        this.writePacket_(
           this.protocolVersion === 5
             ? { cmd: 'pubcomp', messageId, reasonCode: 0x92 }
             : { cmd: 'pubcomp', messageId },
@@ -1120,36 +1120,36 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         return;
       }
       this.emit('message', pub.topic, pub.payload, pub);
-      this.withHandleMessage(pub, (err) => {
+      this.withHandleMessage_(pub, (err) => {
         if (err) {
           this.emit('error', err);
           return;
         }
         this.incomingStore.del({ messageId }, () => {
-          this.incoming.close(messageId);
-          this.writePacket({ cmd: 'pubcomp', messageId });
+          this.incoming_.close(messageId);
+          this.writePacket_({ cmd: 'pubcomp', messageId });
         });
       });
     });
   }
 
   /** An acknowledgement for an id we have no flow for [MQTT-4.3.2-?]: the server is confused. */
-  private unknownAck(cmd: string, messageId: number): void {
-    if (this.removedIds.delete(messageId)) {
+  private unknownAck_(cmd: string, messageId: number): void {
+    if (this.removedIds_.delete(messageId)) {
       log('%s for removed message id %d', cmd, messageId);
       return;
     }
-    this.protocolViolation(
+    this.protocolViolation_(
       protocolViolation(`${cmd} for unknown packet identifier ${messageId}`, 0x82, 'MQTT 5.0 §2.2.1'),
       0x82,
     );
   }
 
-  private onFinalAck(ack: PubackPacket | PubcompPacket | PubrecPacket): void {
+  private onFinalAck_(ack: PubackPacket | PubcompPacket | PubrecPacket): void {
     const { messageId, reasonCode } = ack;
-    const op = this.outgoing.finish(messageId);
+    const op = this.outgoing_.finish(messageId);
     if (!op) {
-      this.unknownAck(ack.cmd === 'pubcomp' ? 'PUBCOMP' : 'PUBACK', messageId);
+      this.unknownAck_(ack.cmd === 'pubcomp' ? 'PUBCOMP' : 'PUBACK', messageId);
       return;
     }
     this.messageIdProvider.deallocate(messageId);
@@ -1161,36 +1161,36 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     } else {
       op.cb?.(null, op.packet);
     }
-    this.afterAck();
+    this.afterAck_();
   }
 
-  private onPubrec(packet: PubrecPacket): void {
+  private onPubrec_(packet: PubrecPacket): void {
     const { messageId } = packet;
     const code = packet.reasonCode ?? 0;
     if (code >= 0x80) {
-      this.onFinalAck(packet);
+      this.onFinalAck_(packet);
       return;
     }
     const pubrel = { cmd: 'pubrel', messageId } as const;
-    const op = this.outgoing.release(messageId, pubrel);
+    const op = this.outgoing_.release(messageId, pubrel);
     if (!op) {
       // Not ours (any more): answer so the server can finish its side [MQTT-4.3.3-8].
-      this.writePacket(this.protocolVersion === 5 ? { cmd: 'pubrel', messageId, reasonCode: 0x92 } : pubrel);
+      this.writePacket_(this.protocolVersion === 5 ? { cmd: 'pubrel', messageId, reasonCode: 0x92 } : pubrel);
       return;
     }
     this.outgoingStore.put(pubrel);
-    this.writePacket(pubrel);
+    this.writePacket_(pubrel);
   }
 
-  private onSuback(packet: SubackPacket): void {
-    const op = this.outgoing.get(packet.messageId);
+  private onSuback_(packet: SubackPacket): void {
+    const op = this.outgoing_.get(packet.messageId);
     if (op?.packet.cmd !== 'subscribe') {
-      this.unknownAck('SUBACK', packet.messageId);
+      this.unknownAck_('SUBACK', packet.messageId);
       return;
     }
     const { subs } = op.context as { subs: Granted[] };
     if (packet.granted.length !== subs.length) {
-      this.protocolViolation(
+      this.protocolViolation_(
         protocolViolation(
           `SUBACK has ${packet.granted.length} reason codes for ${subs.length} subscriptions`,
           0x82,
@@ -1200,32 +1200,32 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       );
       return;
     }
-    this.outgoing.finish(packet.messageId);
+    this.outgoing_.finish(packet.messageId);
     this.messageIdProvider.deallocate(packet.messageId);
     let error: Error | null = null;
     const granted = subs.map((sub, i) => {
       const code = packet.granted[i] ?? 0x80;
       if (code >= 0x80) {
         error ??= ackError('SUBACK', code, packet.properties?.reasonString);
-        this.resubscribeTopics.delete(sub.topic);
+        this.resubscribeTopics_.delete(sub.topic);
       } else {
-        this.resubscribeTopics.set(sub.topic, { ...sub, qos: sub.qos });
+        this.resubscribeTopics_.set(sub.topic, { ...sub, qos: sub.qos });
       }
       return { ...sub, qos: code };
     });
     op.cb?.(error, granted, packet);
-    this.afterAck();
+    this.afterAck_();
   }
 
-  private onUnsuback(packet: UnsubackPacket): void {
-    const inflight = this.outgoing.get(packet.messageId);
+  private onUnsuback_(packet: UnsubackPacket): void {
+    const inflight = this.outgoing_.get(packet.messageId);
     if (inflight?.packet.cmd !== 'unsubscribe') {
-      this.unknownAck('UNSUBACK', packet.messageId);
+      this.unknownAck_('UNSUBACK', packet.messageId);
       return;
     }
     const expected = inflight.packet.unsubscriptions.length;
     if (packet.granted !== undefined && packet.granted.length !== expected) {
-      this.protocolViolation(
+      this.protocolViolation_(
         protocolViolation(
           `UNSUBACK has ${packet.granted.length} reason codes for ${expected} topic filters`,
           0x82,
@@ -1235,31 +1235,31 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       );
       return;
     }
-    const op = this.outgoing.finish(packet.messageId)!;
+    const op = this.outgoing_.finish(packet.messageId)!;
     this.messageIdProvider.deallocate(packet.messageId);
     const code = packet.granted?.find((c) => c >= 0x80);
     op.cb?.(code === undefined ? null : ackError('UNSUBACK', code, packet.properties?.reasonString), packet);
-    this.afterAck();
+    this.afterAck_();
   }
 
-  private afterAck(): void {
-    this.flush();
-    if (this.outgoing.idle) {
+  private afterAck_(): void {
+    this.flush_();
+    if (this.outgoing_.idle) {
       this.emit('outgoingEmpty');
-      const waiters = this.endWaiters;
-      this.endWaiters = [];
+      const waiters = this.endWaiters_;
+      this.endWaiters_ = [];
       for (const w of waiters) w();
     }
   }
 
   // ───────────────────────────── public operations ─────────────────────────────
 
-  private allocateId(): number | null {
+  private allocateId_(): number | null {
     for (let tries = 0; tries < 65_535; tries++) {
       const id = this.messageIdProvider.allocate();
       if (id === null) return null;
-      if (!this.outgoing.has(id)) {
-        this.removedIds.delete(id);
+      if (!this.outgoing_.has(id)) {
+        this.removedIds_.delete(id);
         return id;
       }
     }
@@ -1267,7 +1267,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   }
 
   /** Fails `cb` asynchronously, as MQTT.js does, so callers see one code path. */
-  private failLater(cb: ((error: Error) => void) | undefined, error: Error): this {
+  private failLater_(cb: ((error: Error) => void) | undefined, error: Error): this {
     if (cb) queueMicrotask(() => cb(error));
     return this;
   }
@@ -1282,23 +1282,24 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   ): this {
     const opts = typeof optsOrCb === 'function' ? {} : (optsOrCb ?? {});
     const cb = typeof optsOrCb === 'function' ? optsOrCb : maybeCb;
-    if (this.restoring && this.heldForRestore(() => this.startPublish(topic, message, opts, cb))) return this;
-    this.startPublish(topic, message, opts, cb);
+    if (this.restoring_ && this.heldForRestore_(() => this.startPublish_(topic, message, opts, cb)))
+      return this;
+    this.startPublish_(topic, message, opts, cb);
     return this;
   }
 
   /** publish(), returning the queued operation (undefined when it failed). */
-  private startPublish(
+  private startPublish_(
     topic: string,
     message: Payload,
     opts: PublishOptions,
     cb: PublishCallback | undefined,
   ): Operation | undefined {
     const fail = (error: Error) => {
-      this.failLater(cb, error);
+      this.failLater_(cb, error);
       return undefined;
     };
-    if (this.disconnecting || (this.disconnected && !this.connection)) return fail(clientEnded());
+    if (this.disconnecting || (this.disconnected && !this.connection_)) return fail(clientEnded());
     const qos = checkQos(opts.qos ?? 0);
     if (typeof qos !== 'number') return fail(qos);
     // An empty topic is allowed only with a Topic Alias (MQTT 5) [MQTT-3.3.2-1, MQTT-3.3.2-2].
@@ -1323,7 +1324,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       const alias = opts.properties.topicAlias;
       if (alias !== undefined && topic === '') {
         // The alias alone: recover its topic now, so a re-send on a new connection has it.
-        const known = this.aliasesOut.topicOf(alias);
+        const known = this.aliasesOut_.topicOf(alias);
         if (known === undefined) {
           return fail(
             new MqttClientError(
@@ -1337,11 +1338,11 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
           );
         }
         packet.topic = known;
-        this.aliasOnly.add(packet);
+        this.aliasOnly_.add(packet);
       }
     }
     if (qos > 0) {
-      const id = this.allocateId();
+      const id = this.allocateId_();
       if (id === null) return fail(noMessageId());
       packet.messageId = id;
     }
@@ -1352,16 +1353,16 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     let bytes: Uint8Array;
     try {
       // Encoding now checks the packet while the caller is still here, and the bytes are reused.
-      bytes = this.encodeForServer(packet);
+      bytes = this.encodeForServer_(packet);
     } catch (error) {
       return failReleasing(error as Error);
     }
     if (!this.connected && qos === 0 && !this.options.queueQoSZero) return failReleasing(connectionClosed());
     const limit = this.options.maxQueuedMessages;
-    if (!this.connected && limit !== undefined && this.outgoing.pendingCount >= limit) {
+    if (!this.connected && limit !== undefined && this.outgoing_.pendingCount >= limit) {
       return failReleasing(queueFull(limit));
     }
-    const op = this.outgoing.create(
+    const op = this.outgoing_.create(
       packet,
       qos,
       cb as OperationCallback | undefined,
@@ -1371,9 +1372,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     };
     op.bytes = bytes;
     if (qos > 0) this.outgoingStore.put(packet);
-    this.outgoing.enqueue(op);
+    this.outgoing_.enqueue(op);
     if (opts.cbStorePut) queueMicrotask(opts.cbStorePut);
-    this.flush();
+    this.flush_();
     return op;
   }
 
@@ -1391,15 +1392,15 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       let withdrawn = false;
       const start = () => {
         if (withdrawn) return;
-        op = this.startPublish(topic, message, opts ?? {}, (error, packet) =>
+        op = this.startPublish_(topic, message, opts ?? {}, (error, packet) =>
           error ? reject(error) : resolve(packet),
         );
       };
-      if (!this.heldForRestore(start)) start();
+      if (!this.heldForRestore_(start)) start();
       return () => {
         withdrawn = true;
         const id = (op?.packet as { messageId?: number } | undefined)?.messageId;
-        if (id !== undefined && this.outgoing.has(id) && !this.outgoing.get(id))
+        if (id !== undefined && this.outgoing_.has(id) && !this.outgoing_.get(id))
           this.removeOutgoingMessage(id);
       };
     });
@@ -1415,9 +1416,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     const cb = typeof optsOrCb === 'function' ? optsOrCb : maybeCb;
     const opts: SubscribeOptions =
       typeof optsOrCb === 'number' ? { qos: optsOrCb } : typeof optsOrCb === 'object' ? optsOrCb : {};
-    const fail = (error: Error) => this.failLater(cb ? (e) => cb(e) : undefined, error);
+    const fail = (error: Error) => this.failLater_(cb ? (e) => cb(e) : undefined, error);
     if (this.disconnecting) return fail(clientEnded());
-    if (this.restoring && this.heldForRestore(() => this.subscribe(topics, opts, cb))) return this;
+    if (this.restoring_ && this.heldForRestore_(() => this.subscribe(topics, opts, cb))) return this;
     const subs = subscriptionsFor(topics, opts, this.protocolVersion);
     if (!Array.isArray(subs)) return fail(subs);
     if (this.protocolVersion === 5) {
@@ -1430,7 +1431,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     let firstError: Error | null = null;
     let lastPacket: SubackPacket | undefined;
     groups.forEach((batch, index) => {
-      const messageId = this.allocateId();
+      const messageId = this.allocateId_();
       if (messageId === null) {
         firstError ??= noMessageId();
         if (--remaining === 0) cb?.(firstError, results.flat(), lastPacket);
@@ -1441,7 +1442,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       const context = {
         subs: batch.map((s) => ({ ...s, ...(opts.properties ? { properties: opts.properties } : {}) })),
       };
-      const op = this.outgoing.create(
+      const op = this.outgoing_.create(
         packet,
         1,
         (error, granted, suback) => {
@@ -1452,9 +1453,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         },
         context,
       );
-      this.outgoing.enqueue(op);
+      this.outgoing_.enqueue(op);
     });
-    this.flush();
+    this.flush_();
     return this;
   }
 
@@ -1481,19 +1482,19 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   ): this {
     const cb = typeof optsOrCb === 'function' ? optsOrCb : maybeCb;
     const opts = typeof optsOrCb === 'object' ? optsOrCb : {};
-    if (this.disconnecting) return this.failLater(cb, clientEnded());
-    if (this.restoring && this.heldForRestore(() => this.unsubscribe(topics, opts, cb))) return this;
+    if (this.disconnecting) return this.failLater_(cb, clientEnded());
+    if (this.restoring_ && this.heldForRestore_(() => this.unsubscribe(topics, opts, cb))) return this;
     const list = unsubscriptionsFor(topics);
-    if (!Array.isArray(list)) return this.failLater(cb, list);
-    const messageId = this.allocateId();
-    if (messageId === null) return this.failLater(cb, noMessageId());
-    for (const t of list) this.resubscribeTopics.delete(t);
+    if (!Array.isArray(list)) return this.failLater_(cb, list);
+    const messageId = this.allocateId_();
+    if (messageId === null) return this.failLater_(cb, noMessageId());
+    for (const t of list) this.resubscribeTopics_.delete(t);
     const packet: PacketInput = { cmd: 'unsubscribe', messageId, unsubscriptions: list };
     if (this.protocolVersion === 5 && opts.properties) packet.properties = opts.properties;
-    this.outgoing.enqueue(
-      this.outgoing.create(packet, 1, (error, result) => cb?.(error ?? undefined, result as UnsubackPacket)),
+    this.outgoing_.enqueue(
+      this.outgoing_.create(packet, 1, (error, result) => cb?.(error ?? undefined, result as UnsubackPacket)),
     );
-    this.flush();
+    this.flush_();
     return this;
   }
 
@@ -1533,9 +1534,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
 
   /** Forgets a queued or in-flight outgoing message; its callback gets an error. */
   removeOutgoingMessage(messageId: number): this {
-    const op = this.outgoing.remove(messageId);
+    const op = this.outgoing_.remove(messageId);
     if (op) {
-      this.removedIds.add(messageId);
+      this.removedIds_.add(messageId);
       this.messageIdProvider.deallocate(messageId);
       this.outgoingStore.del({ messageId });
       op.cb?.(new MqttClientError('MQTT_ERR_MESSAGE_REMOVED', 'Message removed'));
@@ -1559,16 +1560,16 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     const opts = (args.find((x) => typeof x === 'object' && x !== null) as EndOptions | undefined) ?? {};
     const cb = args.find((x) => typeof x === 'function') as EndCallback | undefined;
     // Called after publishes held while a store is read back: it waits for them as for the others.
-    if (!force && this.afterRestore.length > 0 && this.heldForRestore(() => this.end(force, opts, cb)))
+    if (!force && this.afterRestore_.length > 0 && this.heldForRestore_(() => this.end(force, opts, cb)))
       return this;
-    if (cb) this.endWaitersCb.push(cb);
+    if (cb) this.endWaitersCb_.push(cb);
     if (this.disconnecting) return this;
     this.disconnecting = true;
-    if (this.reconnectTimer) timers.clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = undefined;
-    const conn = this.connection;
+    if (this.reconnectTimer_) timers.clearTimeout(this.reconnectTimer_);
+    this.reconnectTimer_ = undefined;
+    const conn = this.connection_;
     if (!conn) {
-      queueMicrotask(() => this.finishEnd());
+      queueMicrotask(() => this.finishEnd_());
       return this;
     }
     const closeNow = () => {
@@ -1578,20 +1579,20 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
           if (opts.reasonCode !== undefined) packet.reasonCode = opts.reasonCode;
           if (opts.properties) packet.properties = opts.properties;
         }
-        this.writePacket(packet);
-        this.disconnectSent = true; // nothing may follow DISCONNECT [MQTT-3.14.4-1]
+        this.writePacket_(packet);
+        this.disconnectSent_ = true; // nothing may follow DISCONNECT [MQTT-3.14.4-1]
       }
       // Let the DISCONNECT flush before the socket closes.
-      queueMicrotask(() => this.connection?.end());
+      queueMicrotask(() => this.connection_?.end());
     };
     // Deferred a microtask, so that acknowledgements for a message whose handler called end() go first.
     if (force) closeNow();
-    else if (!this.connected || this.outgoing.idle) queueMicrotask(closeNow);
-    else this.endWaiters.push(closeNow);
+    else if (!this.connected || this.outgoing_.idle) queueMicrotask(closeNow);
+    else this.endWaiters_.push(closeNow);
     return this;
   }
 
-  private endWaitersCb: EndCallback[] = [];
+  private endWaitersCb_: EndCallback[] = [];
 
   endAsync(force?: boolean, opts?: EndOptions): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -1599,22 +1600,22 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     });
   }
 
-  private finishEnd(): void {
-    if (this.disconnected && this.endWaitersCb.length === 0) return;
-    this.pinger?.stop();
-    this.clearConnackTimer();
-    for (const op of this.outgoing.drain()) {
+  private finishEnd_(): void {
+    if (this.disconnected && this.endWaitersCb_.length === 0) return;
+    this.pinger_?.stop();
+    this.clearConnackTimer_();
+    for (const op of this.outgoing_.drain()) {
       const id = (op.packet as { messageId?: number }).messageId;
       if (id !== undefined) this.messageIdProvider.deallocate(id);
       op.cb?.(clientEnded());
     }
     // Calls held for a store still being read back: their publishes and subscriptions fail too.
-    for (const call of this.afterRestore.splice(0)) call();
-    this.endWaiters = [];
+    for (const call of this.afterRestore_.splice(0)) call();
+    this.endWaiters_ = [];
     const wasDisconnected = this.disconnected;
     this.disconnected = true;
-    const callbacks = this.endWaitersCb;
-    this.endWaitersCb = [];
+    const callbacks = this.endWaitersCb_;
+    this.endWaitersCb_ = [];
     this.reconnecting = false;
     const done = (error?: Error) => {
       // Cleared first, so that a callback that calls end() again is called back too.

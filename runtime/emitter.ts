@@ -10,13 +10,13 @@ type Callable = (...args: unknown[]) => void;
 export type EventMap = { [event: string]: Listener };
 
 export class TypedEmitter<Events extends EventMap> {
-  private readonly table = new Map<keyof Events, Listener[]>();
+  private readonly table_ = new Map<keyof Events, Listener[]>();
   /** Called for an 'error' that no listener takes. */
-  protected unhandledError: (error: unknown) => void = () => {};
+  protected unhandledError_: (error: unknown) => void = () => {};
 
   on<E extends keyof Events>(event: E, listener: Events[E]): this {
     // Copy on write: an emit in progress keeps iterating its own array.
-    this.table.set(event, [...(this.table.get(event) ?? []), listener]);
+    this.table_.set(event, [...(this.table_.get(event) ?? []), listener]);
     return this;
   }
 
@@ -25,7 +25,7 @@ export class TypedEmitter<Events extends EventMap> {
   }
 
   prependListener<E extends keyof Events>(event: E, listener: Events[E]): this {
-    this.table.set(event, [listener, ...(this.table.get(event) ?? [])]);
+    this.table_.set(event, [listener, ...(this.table_.get(event) ?? [])]);
     return this;
   }
 
@@ -39,15 +39,15 @@ export class TypedEmitter<Events extends EventMap> {
   }
 
   off<E extends keyof Events>(event: E, listener: Events[E]): this {
-    const list = this.table.get(event);
+    const list = this.table_.get(event);
     if (!list) return this;
     const i = list.findIndex((l) => l === listener || (l as { listener?: Listener }).listener === listener);
     if (i >= 0) {
       // Copy on write: an emit in progress keeps iterating its own array.
       const next = list.slice();
       next.splice(i, 1);
-      if (next.length === 0) this.table.delete(event);
-      else this.table.set(event, next);
+      if (next.length === 0) this.table_.delete(event);
+      else this.table_.set(event, next);
     }
     return this;
   }
@@ -57,17 +57,17 @@ export class TypedEmitter<Events extends EventMap> {
   }
 
   removeAllListeners(event?: keyof Events): this {
-    if (event === undefined) this.table.clear();
-    else this.table.delete(event);
+    if (event === undefined) this.table_.clear();
+    else this.table_.delete(event);
     return this;
   }
 
   listenerCount(event: keyof Events): number {
-    return this.table.get(event)?.length ?? 0;
+    return this.table_.get(event)?.length ?? 0;
   }
 
   listeners(event: keyof Events): Listener[] {
-    return (this.table.get(event) ?? []).slice();
+    return (this.table_.get(event) ?? []).slice();
   }
 
   /** Accepted for compatibility with Node's EventEmitter; there is no listener limit. */
@@ -76,9 +76,9 @@ export class TypedEmitter<Events extends EventMap> {
   }
 
   emit<E extends keyof Events>(event: E, ...args: Parameters<Events[E]>): boolean {
-    const list = this.table.get(event);
+    const list = this.table_.get(event);
     if (!list || list.length === 0) {
-      if (event === 'error') this.unhandledError(args[0]);
+      if (event === 'error') this.unhandledError_(args[0]);
       return false;
     }
     if (list.length === 1) {

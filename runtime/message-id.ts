@@ -21,20 +21,20 @@ const MAX_ID = 0xffff;
  * ids are busy, so after 65535 allocations it may hand out one still in flight.
  */
 export class DefaultMessageIdProvider implements MessageIdProvider {
-  private nextId: number;
+  private nextId_: number;
 
   constructor() {
-    this.nextId = Math.max(1, Math.floor(Math.random() * MAX_ID));
+    this.nextId_ = Math.max(1, Math.floor(Math.random() * MAX_ID));
   }
 
   allocate(): number {
-    const id = this.nextId;
-    this.nextId = id === MAX_ID ? 1 : id + 1;
+    const id = this.nextId_;
+    this.nextId_ = id === MAX_ID ? 1 : id + 1;
     return id;
   }
 
   getLastAllocated(): number {
-    return this.nextId === 1 ? MAX_ID : this.nextId - 1;
+    return this.nextId_ === 1 ? MAX_ID : this.nextId_ - 1;
   }
 
   register(_id: number): boolean {
@@ -61,69 +61,69 @@ const FULL = 0xffffffff;
  * A search skips full words 32 ids at a time, so the worst case is 2048 word reads, not 65535.
  */
 export class UniqueMessageIdProvider implements MessageIdProvider {
-  private readonly used = new Uint32Array(WORDS);
-  private inUse = 0;
-  private last: number | null = null;
+  private readonly used_ = new Uint32Array(WORDS);
+  private inUse_ = 0;
+  private last_: number | null = null;
 
   constructor() {
-    this.used[0] = 1;
+    this.used_[0] = 1;
   }
 
   allocate(): number | null {
-    if (this.inUse === MAX_ID) return null;
-    const start = this.last === null || this.last === MAX_ID ? 1 : this.last + 1;
-    const id = this.findFree(start) ?? this.findFree(1);
+    if (this.inUse_ === MAX_ID) return null;
+    const start = this.last_ === null || this.last_ === MAX_ID ? 1 : this.last_ + 1;
+    const id = this.findFree_(start) ?? this.findFree_(1);
     if (id === null) return null;
-    this.mark(id);
-    this.last = id;
+    this.mark_(id);
+    this.last_ = id;
     return id;
   }
 
   getLastAllocated(): number | null {
-    return this.last;
+    return this.last_;
   }
 
   register(id: number): boolean {
     if (!isValidId(id) || this.isUsed(id)) return false;
-    this.mark(id);
+    this.mark_(id);
     return true;
   }
 
   deallocate(id: number): void {
     if (!isValidId(id) || !this.isUsed(id)) return;
-    this.used[id >>> 5] &= ~(1 << (id & 31));
-    this.inUse--;
+    this.used_[id >>> 5] &= ~(1 << (id & 31));
+    this.inUse_--;
   }
 
   clear(): void {
-    this.used.fill(0);
-    this.used[0] = 1;
-    this.inUse = 0;
+    this.used_.fill(0);
+    this.used_[0] = 1;
+    this.inUse_ = 0;
   }
 
   /** Number of ids in use. */
   get size(): number {
-    return this.inUse;
+    return this.inUse_;
   }
 
   isUsed(id: number): boolean {
-    return (this.used[id >>> 5] & (1 << (id & 31))) !== 0;
+    return (this.used_[id >>> 5] & (1 << (id & 31))) !== 0;
   }
 
-  private mark(id: number): void {
-    this.used[id >>> 5] |= 1 << (id & 31);
-    this.inUse++;
+  private mark_(id: number): void {
+    this.used_[id >>> 5] |= 1 << (id & 31);
+    this.inUse_++;
   }
 
   /** Lowest free id >= `from`, or null. */
-  private findFree(from: number): number | null {
+  private findFree_(from: number): number | null {
     let word = from >>> 5;
     // Treat the bits below `from` in its first word as used.
-    let free = ~this.used[word] & (FULL << (from & 31));
+    let free = ~this.used_[word] & (FULL << (from & 31));
     while (free === 0) {
       if (++word === WORDS) return null;
-      if (this.used[word] === FULL) continue;
-      free = ~this.used[word];
+      if (this.used_[word] === FULL) continue;
+      free = ~this.used_[word];
     }
     // Isolate the lowest set bit; 31 - clz32 gives its index.
     return (word << 5) | (31 - Math.clz32(free & -free));

@@ -43,69 +43,69 @@ type StreamEvent = 'data' | 'end' | 'close' | 'error';
  * emits `close` once.
  */
 export class PacketStream<P> implements PacketStreamLike<P> {
-  private readonly packets: readonly P[];
-  private readonly listeners = new Map<StreamEvent, Array<(value?: unknown) => void>>();
-  private flowing = false;
-  private destroyed = false;
-  private closed = false;
+  private readonly packets_: readonly P[];
+  private readonly listeners_ = new Map<StreamEvent, Array<(value?: unknown) => void>>();
+  private flowing_ = false;
+  private destroyed_ = false;
+  private closed_ = false;
 
   constructor(packets: readonly P[]) {
-    this.packets = packets;
+    this.packets_ = packets;
   }
 
   on(event: 'data', listener: (packet: P) => void): this;
   on(event: 'end' | 'close', listener: () => void): this;
   on(event: 'error', listener: (error: Error) => void): this;
   on(event: StreamEvent, listener: (value: never) => void): this {
-    const list = this.listeners.get(event) ?? [];
+    const list = this.listeners_.get(event) ?? [];
     list.push(listener as (value?: unknown) => void);
-    this.listeners.set(event, list);
-    if (event === 'data' && !this.flowing) {
-      this.flowing = true;
-      queueMicrotask(() => this.flow());
+    this.listeners_.set(event, list);
+    if (event === 'data' && !this.flowing_) {
+      this.flowing_ = true;
+      queueMicrotask(() => this.flow_());
     }
     return this;
   }
 
   destroy(): this {
-    if (this.destroyed) return this;
-    this.destroyed = true;
-    queueMicrotask(() => this.emitClose());
+    if (this.destroyed_) return this;
+    this.destroyed_ = true;
+    queueMicrotask(() => this.emitClose_());
     return this;
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<P> {
-    for (const packet of this.packets) {
-      if (this.destroyed) return;
+    for (const packet of this.packets_) {
+      if (this.destroyed_) return;
       yield packet;
     }
   }
 
-  private flow(): void {
-    for (const packet of this.packets) {
-      if (this.destroyed) return;
-      this.emit('data', packet);
+  private flow_(): void {
+    for (const packet of this.packets_) {
+      if (this.destroyed_) return;
+      this.emit_('data', packet);
     }
-    if (this.destroyed) return;
-    this.emit('end');
-    this.destroyed = true;
-    this.emitClose();
+    if (this.destroyed_) return;
+    this.emit_('end');
+    this.destroyed_ = true;
+    this.emitClose_();
   }
 
-  private emitClose(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.emit('close');
+  private emitClose_(): void {
+    if (this.closed_) return;
+    this.closed_ = true;
+    this.emit_('close');
   }
 
-  private emit(event: StreamEvent, value?: unknown): void {
-    for (const listener of this.listeners.get(event) ?? []) listener(value);
+  private emit_(event: StreamEvent, value?: unknown): void {
+    for (const listener of this.listeners_.get(event) ?? []) listener(value);
   }
 }
 
 export class Store<P extends PacketWithId = PacketWithId> implements StoreLike<P> {
   readonly options: Readonly<Required<StoreOptions>>;
-  private inflights = new Map<number, P>();
+  private inflights_ = new Map<number, P>();
 
   constructor(options: StoreOptions = {}) {
     this.options = { clean: options.clean ?? true };
@@ -117,38 +117,38 @@ export class Store<P extends PacketWithId = PacketWithId> implements StoreLike<P
       cb?.(new MqttClientError(ClientErrorCode.NoMessageId, 'cannot store a packet without a messageId'));
       return this;
     }
-    this.inflights.set(packet.messageId, packet);
+    this.inflights_.set(packet.messageId, packet);
     cb?.();
     return this;
   }
 
   get(packet: Pick<P, 'messageId'>, cb: PacketCallback<P>): this {
-    const stored = packet.messageId === undefined ? undefined : this.inflights.get(packet.messageId);
+    const stored = packet.messageId === undefined ? undefined : this.inflights_.get(packet.messageId);
     if (stored) cb(null, stored);
     else cb(storeMissingPacket(packet.messageId));
     return this;
   }
 
   del(packet: Pick<P, 'messageId'>, cb?: PacketCallback<P>): this {
-    const stored = packet.messageId === undefined ? undefined : this.inflights.get(packet.messageId);
+    const stored = packet.messageId === undefined ? undefined : this.inflights_.get(packet.messageId);
     if (stored) {
-      this.inflights.delete(stored.messageId as number);
+      this.inflights_.delete(stored.messageId as number);
       cb?.(null, stored);
     } else cb?.(storeMissingPacket(packet.messageId));
     return this;
   }
 
   createStream(): PacketStream<P> {
-    return new PacketStream([...this.inflights.values()]);
+    return new PacketStream([...this.inflights_.values()]);
   }
 
   /** Number of stored packets. */
   get size(): number {
-    return this.inflights.size;
+    return this.inflights_.size;
   }
 
   close(cb?: DoneCallback): void {
-    if (this.options.clean) this.inflights = new Map();
+    if (this.options.clean) this.inflights_ = new Map();
     cb?.();
   }
 }

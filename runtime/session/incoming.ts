@@ -24,33 +24,33 @@ export interface AckSlot {
 export type Arrival = 'new' | 'duplicate' | 'exceeded';
 
 export class Incoming {
-  private readonly window = new Set<number>();
-  private slots: AckSlot[] = [];
+  private readonly window_ = new Set<number>();
+  private slots_: AckSlot[] = [];
 
   /** `receiveMaximum` is the one we announced in CONNECT (65535 when absent). */
   constructor(readonly receiveMaximum: number) {}
 
   get inWindow(): number {
-    return this.window.size;
+    return this.window_.size;
   }
 
   /** A QoS 1/2 PUBLISH arrived. A re-sent one (same id, still open) does not count again. */
   arrive(messageId: number): Arrival {
-    if (this.window.has(messageId)) return 'duplicate';
-    if (this.window.size >= this.receiveMaximum) return 'exceeded';
-    this.window.add(messageId);
+    if (this.window_.has(messageId)) return 'duplicate';
+    if (this.window_.size >= this.receiveMaximum) return 'exceeded';
+    this.window_.add(messageId);
     return 'new';
   }
 
   /** The flow of `messageId` is over for the server's count (PUBACK, PUBCOMP or failed PUBREC sent). */
   close(messageId: number): void {
-    this.window.delete(messageId);
+    this.window_.delete(messageId);
   }
 
   /** Takes the next place in the acknowledgement order. */
   slot(messageId: number): AckSlot {
     const s: AckSlot = { messageId, packet: undefined, live: true };
-    this.slots.push(s);
+    this.slots_.push(s);
     return s;
   }
 
@@ -59,23 +59,23 @@ export class Incoming {
     if (!slot.live || slot.packet !== undefined) return [];
     slot.packet = packet;
     let n = 0;
-    while (n < this.slots.length && this.slots[n]!.packet !== undefined) n++;
+    while (n < this.slots_.length && this.slots_[n]!.packet !== undefined) n++;
     if (n === 0) return [];
     const ready: PacketInput[] = [];
     for (let i = 0; i < n; i++) {
-      const p = this.slots[i]!.packet;
+      const p = this.slots_[i]!.packet;
       if (p) ready.push(p);
     }
     // Usually every slot is filled (acks sent as messages arrive): empty in place, no copy.
-    if (n === this.slots.length) this.slots.length = 0;
-    else this.slots = this.slots.slice(n);
+    if (n === this.slots_.length) this.slots_.length = 0;
+    else this.slots_ = this.slots_.slice(n);
     return ready;
   }
 
   /** The connection is gone: the server re-sends what it still needs. */
   reset(): void {
-    for (const s of this.slots) s.live = false;
-    this.window.clear();
-    this.slots = [];
+    for (const s of this.slots_) s.live = false;
+    this.window_.clear();
+    this.slots_ = [];
   }
 }

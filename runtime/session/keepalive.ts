@@ -16,73 +16,76 @@ export interface KeepaliveEvents {
 }
 
 export class Keepalive {
-  private timer: TimerHandle | undefined;
-  private lastSend = 0;
-  private lastReceive = 0;
-  private pingSentAt = -1;
+  private timer_: TimerHandle | undefined;
+  private lastSend_ = 0;
+  private lastReceive_ = 0;
+  private pingSentAt_ = -1;
+  private readonly interval_: number;
+  private readonly reschedulePings_: boolean;
+  private readonly events_: KeepaliveEvents;
 
-  constructor(
-    private readonly interval: number,
-    private readonly reschedulePings: boolean,
-    private readonly events: KeepaliveEvents,
-  ) {}
+  constructor(interval: number, reschedulePings: boolean, events: KeepaliveEvents) {
+    this.interval_ = interval;
+    this.reschedulePings_ = reschedulePings;
+    this.events_ = events;
+  }
 
   get outstanding(): boolean {
-    return this.pingSentAt >= 0;
+    return this.pingSentAt_ >= 0;
   }
 
   start(): void {
-    if (this.interval <= 0) return;
+    if (this.interval_ <= 0) return;
     const now = timers.now();
-    this.lastSend = now;
-    this.lastReceive = now;
-    this.pingSentAt = -1;
-    this.arm(this.interval);
+    this.lastSend_ = now;
+    this.lastReceive_ = now;
+    this.pingSentAt_ = -1;
+    this.arm_(this.interval_);
   }
 
   stop(): void {
-    if (this.timer !== undefined) timers.clearTimeout(this.timer);
-    this.timer = undefined;
+    if (this.timer_ !== undefined) timers.clearTimeout(this.timer_);
+    this.timer_ = undefined;
   }
 
   sent(): void {
-    if (this.reschedulePings) this.lastSend = timers.now();
+    if (this.reschedulePings_) this.lastSend_ = timers.now();
   }
 
   received(): void {
-    this.lastReceive = timers.now();
+    this.lastReceive_ = timers.now();
   }
 
   /** A PINGRESP arrived. */
   pong(): void {
-    this.pingSentAt = -1;
+    this.pingSentAt_ = -1;
   }
 
-  private arm(ms: number): void {
+  private arm_(ms: number): void {
     this.stop();
-    this.timer = timers.setTimeout(() => this.check(), Math.max(1, ms));
+    this.timer_ = timers.setTimeout(() => this.check_(), Math.max(1, ms));
   }
 
-  private check(): void {
-    this.timer = undefined;
+  private check_(): void {
+    this.timer_ = undefined;
     const now = timers.now();
-    if (this.pingSentAt >= 0) {
-      const deadline = this.pingSentAt + this.interval / 2;
+    if (this.pingSentAt_ >= 0) {
+      const deadline = this.pingSentAt_ + this.interval_ / 2;
       if (now >= deadline) {
-        this.events.timeout();
+        this.events_.timeout();
         return;
       }
-      this.arm(deadline - now);
+      this.arm_(deadline - now);
       return;
     }
-    const due = Math.min(this.lastSend, this.lastReceive) + this.interval;
+    const due = Math.min(this.lastSend_, this.lastReceive_) + this.interval_;
     if (now >= due) {
-      this.pingSentAt = now;
-      if (!this.reschedulePings) this.lastSend = now;
-      this.events.ping();
-      this.arm(this.interval / 2);
+      this.pingSentAt_ = now;
+      if (!this.reschedulePings_) this.lastSend_ = now;
+      this.events_.ping();
+      this.arm_(this.interval_ / 2);
       return;
     }
-    this.arm(due - now);
+    this.arm_(due - now);
   }
 }

@@ -30,29 +30,29 @@ export interface Operation {
 }
 
 export class Outgoing {
-  private queue: Operation[] = [];
-  private head = 0;
-  private readonly inflight = new Map<number, Operation>();
-  private seq = 0;
+  private queue_: Operation[] = [];
+  private head_ = 0;
+  private readonly inflight_ = new Map<number, Operation>();
+  private seq_ = 0;
   /** Lowest sequence number handed out by createOlder. */
-  private oldest = 0;
-  private inflightPublishes = 0;
+  private oldest_ = 0;
+  private inflightPublishes_ = 0;
   /** Message ids of every unfinished operation, queued or in flight. */
-  private readonly ids = new Set<number>();
+  private readonly ids_ = new Set<number>();
   /** The server's Receive Maximum (MQTT 5), or 65535. */
   sendLimit = 65_535;
 
   get pendingCount(): number {
-    return this.queue.length - this.head;
+    return this.queue_.length - this.head_;
   }
 
   get inflightCount(): number {
-    return this.inflight.size;
+    return this.inflight_.size;
   }
 
   /** Nothing queued and nothing awaiting an acknowledgement. */
   get idle(): boolean {
-    return this.pendingCount === 0 && this.inflight.size === 0;
+    return this.pendingCount === 0 && this.inflight_.size === 0;
   }
 
   create(
@@ -61,7 +61,7 @@ export class Outgoing {
     cb: OperationCallback | undefined,
     context?: unknown,
   ): Operation {
-    return { seq: this.seq++, packet, qos, cb, sentBefore: false, counted: false, context };
+    return { seq: this.seq_++, packet, qos, cb, sentBefore: false, counted: false, context };
   }
 
   /**
@@ -69,9 +69,9 @@ export class Outgoing {
    * given: a later reconnect, which sorts by creation order, keeps them first.
    */
   createOlder(items: readonly { packet: PacketInput; qos: 0 | 1 | 2; context?: unknown }[]): Operation[] {
-    this.oldest -= items.length;
+    this.oldest_ -= items.length;
     return items.map(({ packet, qos, context }, i) => ({
-      seq: this.oldest + i,
+      seq: this.oldest_ + i,
       packet,
       qos,
       cb: undefined,
@@ -83,66 +83,66 @@ export class Outgoing {
 
   enqueue(op: Operation): void {
     const id = idOf(op);
-    if (id !== undefined) this.ids.add(id);
-    this.queue.push(op);
+    if (id !== undefined) this.ids_.add(id);
+    this.queue_.push(op);
   }
 
   /** Puts operations at the front of the queue, ahead of everything waiting. */
   prepend(ops: Operation[]): void {
     for (const op of ops) {
       const id = idOf(op);
-      if (id !== undefined) this.ids.add(id);
+      if (id !== undefined) this.ids_.add(id);
     }
-    this.queue = [...ops, ...this.queue.slice(this.head)];
-    this.head = 0;
+    this.queue_ = [...ops, ...this.queue_.slice(this.head_)];
+    this.head_ = 0;
   }
 
   /** Whether a message id belongs to an operation not yet finished. */
   has(messageId: number): boolean {
-    return this.ids.has(messageId);
+    return this.ids_.has(messageId);
   }
 
   get(messageId: number): Operation | undefined {
-    return this.inflight.get(messageId);
+    return this.inflight_.get(messageId);
   }
 
   /** The next operation to write, or undefined when the queue is empty or the window is full. */
   next(): Operation | undefined {
-    if (this.head === this.queue.length) return undefined;
-    const op = this.queue[this.head]!;
+    if (this.head_ === this.queue_.length) return undefined;
+    const op = this.queue_[this.head_]!;
     const needsWindow = op.packet.cmd === 'publish' && op.qos > 0 && !op.counted;
-    if (needsWindow && this.inflightPublishes >= this.sendLimit) return undefined;
-    this.head++;
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+    if (needsWindow && this.inflightPublishes_ >= this.sendLimit) return undefined;
+    this.head_++;
+    if (this.head_ > 1024 && this.head_ * 2 > this.queue_.length) {
       // Compact now and then instead of shifting every time.
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
+      this.queue_ = this.queue_.slice(this.head_);
+      this.head_ = 0;
     }
     if (needsWindow || (op.packet.cmd === 'pubrel' && !op.counted)) {
       op.counted = true;
-      this.inflightPublishes++;
+      this.inflightPublishes_++;
     }
     const id = idOf(op);
-    if (id !== undefined) this.inflight.set(id, op);
+    if (id !== undefined) this.inflight_.set(id, op);
     return op;
   }
 
   /** Ends the flow of `messageId` (final ack, or an error reason code). */
   finish(messageId: number): Operation | undefined {
-    const op = this.inflight.get(messageId);
+    const op = this.inflight_.get(messageId);
     if (!op) return undefined;
-    this.inflight.delete(messageId);
-    this.ids.delete(messageId);
+    this.inflight_.delete(messageId);
+    this.ids_.delete(messageId);
     if (op.counted) {
       op.counted = false;
-      this.inflightPublishes--;
+      this.inflightPublishes_--;
     }
     return op;
   }
 
   /** PUBREC arrived: the flow continues with PUBREL, written next, ahead of the queue. */
   release(messageId: number, pubrel: PubrelPacketInput): Operation | undefined {
-    const op = this.inflight.get(messageId);
+    const op = this.inflight_.get(messageId);
     if (op?.packet.cmd !== 'publish' || op.qos !== 2) return undefined;
     op.packet = pubrel;
     return op;
@@ -154,10 +154,10 @@ export class Outgoing {
    * that cannot survive (QoS 0 publishes when `keepQoS0` is false), removed.
    */
   requeue(keepQoS0: boolean): Operation[] {
-    const back = [...this.inflight.values()].sort((a, b) => a.seq - b.seq);
-    this.inflight.clear();
+    const back = [...this.inflight_.values()].sort((a, b) => a.seq - b.seq);
+    this.inflight_.clear();
     for (const op of back) op.sentBefore = true;
-    const rest = this.queue.slice(this.head);
+    const rest = this.queue_.slice(this.head_);
     const dropped: Operation[] = [];
     const kept: Operation[] = [];
     for (const op of rest) {
@@ -165,22 +165,22 @@ export class Outgoing {
       else kept.push(op);
     }
     // PUBLISH/PUBREL flows keep their window slot across the reconnect.
-    this.queue = [...back, ...kept];
-    this.head = 0;
+    this.queue_ = [...back, ...kept];
+    this.head_ = 0;
     return dropped;
   }
 
   /** Removes every operation (the client is ending); returns them in order. */
   drain(): Operation[] {
     const all = [
-      ...[...this.inflight.values()].sort((a, b) => a.seq - b.seq),
-      ...this.queue.slice(this.head),
+      ...[...this.inflight_.values()].sort((a, b) => a.seq - b.seq),
+      ...this.queue_.slice(this.head_),
     ];
-    this.inflight.clear();
-    this.queue = [];
-    this.head = 0;
-    this.inflightPublishes = 0;
-    this.ids.clear();
+    this.inflight_.clear();
+    this.queue_ = [];
+    this.head_ = 0;
+    this.inflightPublishes_ = 0;
+    this.ids_.clear();
     return all;
   }
 
@@ -188,11 +188,11 @@ export class Outgoing {
   remove(messageId: number): Operation | undefined {
     const op = this.finish(messageId);
     if (op) return op;
-    for (let i = this.head; i < this.queue.length; i++) {
-      const candidate = this.queue[i]!;
+    for (let i = this.head_; i < this.queue_.length; i++) {
+      const candidate = this.queue_[i]!;
       if (idOf(candidate) === messageId) {
-        this.queue.splice(i, 1);
-        this.ids.delete(messageId);
+        this.queue_.splice(i, 1);
+        this.ids_.delete(messageId);
         return candidate;
       }
     }
@@ -203,29 +203,29 @@ export class Outgoing {
   removeQueued(predicate: (op: Operation) => boolean): Operation[] {
     const removed: Operation[] = [];
     const kept: Operation[] = [];
-    for (let i = this.head; i < this.queue.length; i++) {
-      const op = this.queue[i]!;
+    for (let i = this.head_; i < this.queue_.length; i++) {
+      const op = this.queue_[i]!;
       if (predicate(op)) removed.push(op);
       else kept.push(op);
     }
     if (removed.length === 0) return removed;
     for (const op of removed) {
       const id = idOf(op);
-      if (id !== undefined) this.ids.delete(id);
+      if (id !== undefined) this.ids_.delete(id);
       if (op.counted) {
         op.counted = false;
-        this.inflightPublishes--;
+        this.inflightPublishes_--;
       }
     }
-    this.queue = kept;
-    this.head = 0;
+    this.queue_ = kept;
+    this.head_ = 0;
     return removed;
   }
 
   /** Packets of every unfinished QoS 1/2 flow, in order (for stores and inspection). */
   *unfinished(): IterableIterator<Operation> {
-    yield* [...this.inflight.values()].sort((a, b) => a.seq - b.seq);
-    for (let i = this.head; i < this.queue.length; i++) yield this.queue[i]!;
+    yield* [...this.inflight_.values()].sort((a, b) => a.seq - b.seq);
+    for (let i = this.head_; i < this.queue_.length; i++) yield this.queue_[i]!;
   }
 }
 

@@ -6,7 +6,7 @@
 export type AliasResolution = { topic: string } | { reasonCode: 0x82 | 0x94; message: string; spec: string };
 
 export class TopicAliasRecv {
-  private readonly topics = new Map<number, string>();
+  private readonly topics_ = new Map<number, string>();
 
   /** `max` is the Topic Alias Maximum we announced in CONNECT (0 or absent: none). */
   constructor(readonly max: number) {}
@@ -21,10 +21,10 @@ export class TopicAliasRecv {
       };
     }
     if (topic.length > 0) {
-      this.topics.set(alias, topic);
+      this.topics_.set(alias, topic);
       return { topic };
     }
-    const known = this.topics.get(alias);
+    const known = this.topics_.get(alias);
     if (known === undefined) {
       return {
         reasonCode: 0x82,
@@ -36,6 +36,6 @@ export class TopicAliasRecv {
   }
 
   clear(): void {
-    this.topics.clear();
+    this.topics_.clear();
   }
 }

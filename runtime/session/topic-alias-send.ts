@@ -27,50 +27,50 @@ export interface AliasPolicy {
 }
 
 export class TopicAliasSend {
-  private readonly byAlias = new Map<number, string>();
-  private readonly byTopic = new Map<string, number>();
+  private readonly byAlias_ = new Map<number, string>();
+  private readonly byTopic_ = new Map<string, number>();
 
   /** `max` is the server's Topic Alias Maximum (0: the server takes none). */
   constructor(readonly max: number) {}
 
   get size(): number {
-    return this.byAlias.size;
+    return this.byAlias_.size;
   }
 
   /** The topic an alias names on this connection. */
   topicOf(alias: number): string | undefined {
-    return this.byAlias.get(alias);
+    return this.byAlias_.get(alias);
   }
 
   /** The alias a topic is registered under (without marking it used). */
   aliasOf(topic: string): number | undefined {
-    const alias = this.byTopic.get(topic);
-    return alias !== undefined && this.byAlias.get(alias) === topic ? alias : undefined;
+    const alias = this.byTopic_.get(topic);
+    return alias !== undefined && this.byAlias_.get(alias) === topic ? alias : undefined;
   }
 
   /** Registers `alias` for `topic`; false when the alias is out of range. */
   put(topic: string, alias: number): boolean {
     if (!Number.isInteger(alias) || alias < 1 || alias > this.max) return false;
-    const previous = this.byAlias.get(alias);
-    if (previous !== undefined && this.byTopic.get(previous) === alias) this.byTopic.delete(previous);
-    this.byAlias.delete(alias);
-    this.byAlias.set(alias, topic);
-    this.byTopic.set(topic, alias);
+    const previous = this.byAlias_.get(alias);
+    if (previous !== undefined && this.byTopic_.get(previous) === alias) this.byTopic_.delete(previous);
+    this.byAlias_.delete(alias);
+    this.byAlias_.set(alias, topic);
+    this.byTopic_.set(topic, alias);
     return true;
   }
 
   /** The lowest vacant alias, or the least recently used one when all are taken. */
   lruAlias(): number {
-    if (this.byAlias.size < this.max) {
-      for (let a = 1; a <= this.max; a++) if (!this.byAlias.has(a)) return a;
+    if (this.byAlias_.size < this.max) {
+      for (let a = 1; a <= this.max; a++) if (!this.byAlias_.has(a)) return a;
     }
-    return this.byAlias.keys().next().value as number;
+    return this.byAlias_.keys().next().value as number;
   }
 
-  private touch(alias: number): void {
-    const topic = this.byAlias.get(alias)!;
-    this.byAlias.delete(alias);
-    this.byAlias.set(alias, topic);
+  private touch_(alias: number): void {
+    const topic = this.byAlias_.get(alias)!;
+    this.byAlias_.delete(alias);
+    this.byAlias_.set(alias, topic);
   }
 
   /**
@@ -85,8 +85,8 @@ export class TopicAliasSend {
     policy: AliasPolicy,
   ): AliasChoice | null {
     if (requested !== undefined) {
-      if (aliasOnly && this.byAlias.get(requested) === topic) {
-        this.touch(requested);
+      if (aliasOnly && this.byAlias_.get(requested) === topic) {
+        this.touch_(requested);
         return { topic: '', alias: requested };
       }
       return this.put(topic, requested) ? { topic, alias: requested } : null;
@@ -96,7 +96,7 @@ export class TopicAliasSend {
     }
     const known = this.aliasOf(topic);
     if (known !== undefined) {
-      this.touch(known);
+      this.touch_(known);
       return { topic: '', alias: known };
     }
     if (!policy.autoAssignTopicAlias) return { topic, alias: undefined };
@@ -106,7 +106,7 @@ export class TopicAliasSend {
   }
 
   clear(): void {
-    this.byAlias.clear();
-    this.byTopic.clear();
+    this.byAlias_.clear();
+    this.byTopic_.clear();
   }
 }

@@ -73,30 +73,30 @@ const MIN_COMPACT_BYTES = 64 * 1024;
 
 export class FileStore implements StoreLike<PacketWithId> {
   readonly path: string;
-  private readonly fsync: 'never' | 'always' | number;
-  private readonly packets = new Map<number, PacketWithId>();
+  private readonly fsync_: 'never' | 'always' | number;
+  private readonly packets_ = new Map<number, PacketWithId>();
   /** Bytes of each live record, to know how much of the log is dead. */
-  private readonly sizes = new Map<number, number>();
-  private fd: number | undefined;
-  private liveBytes = 0;
-  private totalBytes = 0;
-  private syncTimer: TimerHandle | undefined;
+  private readonly sizes_ = new Map<number, number>();
+  private fd_: number | undefined;
+  private liveBytes_ = 0;
+  private totalBytes_ = 0;
+  private syncTimer_: TimerHandle | undefined;
 
   constructor(dir: string, options: FileStoreOptions = {}) {
     mkdirSync(dir, { recursive: true });
     this.path = join(dir, options.name ?? 'store.log');
-    this.fsync = options.fsync ?? 'never';
-    this.replay();
-    this.fd = openSync(this.path, 'a');
+    this.fsync_ = options.fsync ?? 'never';
+    this.replay_();
+    this.fd_ = openSync(this.path, 'a');
   }
 
   /** The packets held, in the order they were first put (what a restarted client re-sends). */
   loadSync(): PacketWithId[] {
-    return [...this.packets.values()];
+    return [...this.packets_.values()];
   }
 
   get size(): number {
-    return this.packets.size;
+    return this.packets_.size;
   }
 
   put(packet: PacketWithId, cb?: DoneCallback): this {
@@ -109,7 +109,7 @@ export class FileStore implements StoreLike<PacketWithId> {
     let type = PUT;
     let body: Uint8Array;
     try {
-      const previous = this.packets.get(id);
+      const previous = this.packets_.get(id);
       const original =
         previous?.cmd === 'publish' ? previous : (previous as StoredPubrel | undefined)?.original;
       if (packet.cmd === 'pubrel' && original) {
@@ -121,17 +121,17 @@ export class FileStore implements StoreLike<PacketWithId> {
       cb?.(error as Error);
       return this;
     }
-    this.append(type, body);
-    this.forget(id);
-    this.packets.set(id, stored);
-    this.sizes.set(id, HEADER + body.length);
-    this.liveBytes += HEADER + body.length;
+    this.append_(type, body);
+    this.forget_(id);
+    this.packets_.set(id, stored);
+    this.sizes_.set(id, HEADER + body.length);
+    this.liveBytes_ += HEADER + body.length;
     cb?.();
     return this;
   }
 
   get(packet: Pick<PacketWithId, 'messageId'>, cb: PacketCallback<PacketWithId>): this {
-    const stored = packet.messageId === undefined ? undefined : this.packets.get(packet.messageId);
+    const stored = packet.messageId === undefined ? undefined : this.packets_.get(packet.messageId);
     if (stored) cb(null, stored);
     else cb(storeMissingPacket(packet.messageId));
     return this;
@@ -139,15 +139,15 @@ export class FileStore implements StoreLike<PacketWithId> {
 
   del(packet: Pick<PacketWithId, 'messageId'>, cb?: PacketCallback<PacketWithId>): this {
     const id = packet.messageId;
-    const stored = id === undefined ? undefined : this.packets.get(id);
+    const stored = id === undefined ? undefined : this.packets_.get(id);
     if (id === undefined || !stored) {
       cb?.(storeMissingPacket(id));
       return this;
     }
-    this.append(DEL, Uint8Array.of(id >> 8, id & 0xff));
-    this.forget(id);
-    this.packets.delete(id);
-    this.maybeCompact();
+    this.append_(DEL, Uint8Array.of(id >> 8, id & 0xff));
+    this.forget_(id);
+    this.packets_.delete(id);
+    this.maybeCompact_();
     cb?.(null, stored);
     return this;
   }
@@ -158,53 +158,53 @@ export class FileStore implements StoreLike<PacketWithId> {
 
   /** Syncs and closes the file; the packets stay in it for the next FileStore on this path. */
   close(cb?: DoneCallback): void {
-    if (this.syncTimer) timers.clearTimeout(this.syncTimer);
-    this.syncTimer = undefined;
-    if (this.fd !== undefined) {
+    if (this.syncTimer_) timers.clearTimeout(this.syncTimer_);
+    this.syncTimer_ = undefined;
+    if (this.fd_ !== undefined) {
       try {
-        fsyncSync(this.fd);
-        closeSync(this.fd);
+        fsyncSync(this.fd_);
+        closeSync(this.fd_);
       } catch (error) {
-        this.fd = undefined;
+        this.fd_ = undefined;
         cb?.(error as Error);
         return;
       }
-      this.fd = undefined;
+      this.fd_ = undefined;
     }
     cb?.();
   }
 
-  private forget(id: number): void {
-    const size = this.sizes.get(id);
+  private forget_(id: number): void {
+    const size = this.sizes_.get(id);
     if (size === undefined) return;
-    this.liveBytes -= size;
-    this.sizes.delete(id);
+    this.liveBytes_ -= size;
+    this.sizes_.delete(id);
   }
 
-  private append(type: number, body: Uint8Array): void {
-    if (this.fd === undefined) this.fd = openSync(this.path, 'a');
+  private append_(type: number, body: Uint8Array): void {
+    if (this.fd_ === undefined) this.fd_ = openSync(this.path, 'a');
     const record = Buffer.allocUnsafe(HEADER + body.length);
     record[0] = type;
     record.writeUInt32BE(body.length, 1);
     record.set(body, HEADER);
     // One write() per record: a process killed after it returns has the record in the OS.
-    writeSync(this.fd, record);
-    this.totalBytes += record.length;
-    this.afterWrite(this.fd);
+    writeSync(this.fd_, record);
+    this.totalBytes_ += record.length;
+    this.afterWrite_(this.fd_);
   }
 
-  private afterWrite(fd: number): void {
-    if (this.fsync === 'always') fsyncSync(fd);
-    else if (typeof this.fsync === 'number' && this.syncTimer === undefined) {
-      this.syncTimer = timers.setTimeout(() => {
-        this.syncTimer = undefined;
-        if (this.fd !== undefined) fsyncSync(this.fd);
-      }, this.fsync);
+  private afterWrite_(fd: number): void {
+    if (this.fsync_ === 'always') fsyncSync(fd);
+    else if (typeof this.fsync_ === 'number' && this.syncTimer_ === undefined) {
+      this.syncTimer_ = timers.setTimeout(() => {
+        this.syncTimer_ = undefined;
+        if (this.fd_ !== undefined) fsyncSync(this.fd_);
+      }, this.fsync_);
     }
   }
 
   /** Rebuilds the packets from the log; a torn last record is ignored (and cut off by compaction). */
-  private replay(): void {
+  private replay_(): void {
     if (!existsSync(this.path)) return;
     const data = readFileSync(this.path);
     let pos = 0;
@@ -229,34 +229,34 @@ export class FileStore implements StoreLike<PacketWithId> {
             ? ({ cmd: 'pubrel', messageId: id, original: decoded } as StoredPubrel)
             : decoded;
         if (id !== undefined) {
-          this.forget(id);
-          this.packets.set(id, packet);
-          this.sizes.set(id, HEADER + length);
-          this.liveBytes += HEADER + length;
+          this.forget_(id);
+          this.packets_.set(id, packet);
+          this.sizes_.set(id, HEADER + length);
+          this.liveBytes_ += HEADER + length;
         }
       } else if (length === 2) {
         const id = (body[0]! << 8) | body[1]!;
-        this.forget(id);
-        this.packets.delete(id);
+        this.forget_(id);
+        this.packets_.delete(id);
       }
       pos += HEADER + length;
     }
-    this.totalBytes = pos;
-    if (torn) this.compact();
+    this.totalBytes_ = pos;
+    if (torn) this.compact_();
   }
 
-  private maybeCompact(): void {
-    const dead = this.totalBytes - this.liveBytes;
-    if (dead > MIN_COMPACT_BYTES && dead > this.liveBytes) this.compact();
+  private maybeCompact_(): void {
+    const dead = this.totalBytes_ - this.liveBytes_;
+    if (dead > MIN_COMPACT_BYTES && dead > this.liveBytes_) this.compact_();
   }
 
   /** Writes the live records to a new file, syncs it, and renames it over the log. */
-  private compact(): void {
+  private compact_(): void {
     const tmp = `${this.path}.tmp`;
     const fd = openSync(tmp, 'w');
     let total = 0;
     try {
-      for (const packet of this.packets.values()) {
+      for (const packet of this.packets_.values()) {
         const original = (packet as StoredPubrel).original;
         const body = encode((original ?? packet) as PacketInput, { protocolVersion: 5 });
         const record = Buffer.allocUnsafe(HEADER + body.length);
@@ -270,11 +270,11 @@ export class FileStore implements StoreLike<PacketWithId> {
     } finally {
       closeSync(fd);
     }
-    if (this.fd !== undefined) closeSync(this.fd);
+    if (this.fd_ !== undefined) closeSync(this.fd_);
     renameSync(tmp, this.path);
-    this.fd = openSync(this.path, 'a');
-    this.totalBytes = total;
-    this.liveBytes = total;
+    this.fd_ = openSync(this.path, 'a');
+    this.totalBytes_ = total;
+    this.liveBytes_ = total;
   }
 }
 

@@ -9,15 +9,16 @@ import type { Connection, ConnectionHandlers } from './types.js';
 const BATCH_BELOW_BYTES = 16 * 1024;
 
 export class SocketConnection implements Connection {
-  private readonly socket: Socket;
-  private connected = false;
-  private ended = false;
-  private errored = false;
-  private closed = false;
+  private readonly socket_: Socket;
+  private connected_ = false;
+  private ended_ = false;
+  private errored_ = false;
+  private closed_ = false;
 
-  /** Read batching (see `batchReads`): when the last read happened, and whether reading waits. */
-  private lastReadAt = -Infinity;
-  private waiting = false;
+  /** Read batching (see `batchReads_`): when the last read happened, and whether reading waits. */
+  private lastReadAt_ = -Infinity;
+  private waiting_ = false;
+  private readonly batchReadsMs_: number;
 
   /**
    * `connectEvent` is `connect` for TCP and `secureConnect` for TLS (after the handshake).
@@ -27,31 +28,32 @@ export class SocketConnection implements Connection {
     socket: Socket,
     connectEvent: 'connect' | 'secureConnect',
     handlers: ConnectionHandlers,
-    private readonly batchReadsMs = 0,
+    batchReadsMs = 0,
   ) {
-    this.socket = socket;
+    this.socket_ = socket;
+    this.batchReadsMs_ = batchReadsMs;
     // MQTT packets are small and latency-bound; batching is done with cork()/uncork() instead.
     socket.setNoDelay(true);
     socket.on(connectEvent, () => {
-      if (this.connected || this.closed) return;
-      this.connected = true;
+      if (this.connected_ || this.closed_) return;
+      this.connected_ = true;
       handlers.connect();
     });
     socket.on('data', (chunk: Uint8Array) => {
-      if (this.closed) return;
-      if (handlers.data(chunk) === true && this.batchReadsMs > 0) this.batchReads(chunk.length);
+      if (this.closed_) return;
+      if (handlers.data(chunk) === true && this.batchReadsMs_ > 0) this.batchReads_(chunk.length);
     });
     socket.on('drain', () => {
-      if (!this.closed) handlers.drain();
+      if (!this.closed_) handlers.drain();
     });
     socket.on('error', (error: Error) => {
-      if (this.errored || this.closed) return;
-      this.errored = true;
+      if (this.errored_ || this.closed_) return;
+      this.errored_ = true;
       handlers.error(error);
     });
     socket.on('close', () => {
-      if (this.closed) return;
-      this.closed = true;
+      if (this.closed_) return;
+      this.closed_ = true;
       handlers.close();
     });
   }
@@ -65,45 +67,46 @@ export class SocketConnection implements Connection {
    * spell is handled at once, so an idle client adds no latency; under load a packet waits at
    * most `batchReadsMs`. Large reads (a full buffer: more is waiting) never wait.
    */
-  private batchReads(length: number): void {
+  private batchReads_(length: number): void {
     const now = performance.now();
-    const busy = now - this.lastReadAt < this.batchReadsMs;
-    this.lastReadAt = now;
-    if (!busy || this.waiting || length >= BATCH_BELOW_BYTES || this.closed) return;
-    this.waiting = true;
-    this.socket.pause();
+    const busy = now - this.lastReadAt_ < this.batchReadsMs_;
+    this.lastReadAt_ = now;
+    if (!busy || this.waiting_ || length >= BATCH_BELOW_BYTES || this.closed_) return;
+    this.waiting_ = true;
+    this.socket_.pause();
+    // The global timer, not runtime/timers: this paces I/O, and a test's fake clock must not stall reads.
     setTimeout(() => {
-      this.waiting = false;
-      if (!this.closed) this.socket.resume();
-    }, this.batchReadsMs);
+      this.waiting_ = false;
+      if (!this.closed_) this.socket_.resume();
+    }, this.batchReadsMs_);
   }
 
   get writable(): boolean {
-    return this.connected && !this.ended && !this.closed && this.socket.writable;
+    return this.connected_ && !this.ended_ && !this.closed_ && this.socket_.writable;
   }
 
   write(chunk: Uint8Array): boolean {
     if (!this.writable) return false;
-    return this.socket.write(chunk);
+    return this.socket_.write(chunk);
   }
 
   cork(): void {
-    this.socket.cork();
+    this.socket_.cork();
   }
 
   uncork(): void {
-    this.socket.uncork();
+    this.socket_.uncork();
   }
 
   end(): void {
-    if (this.ended || this.closed) return;
-    this.ended = true;
-    this.socket.end();
+    if (this.ended_ || this.closed_) return;
+    this.ended_ = true;
+    this.socket_.end();
   }
 
   destroy(): void {
-    if (this.closed) return;
-    this.ended = true;
-    this.socket.destroy();
+    if (this.closed_) return;
+    this.ended_ = true;
+    this.socket_.destroy();
   }
 }

@@ -23,28 +23,28 @@ export interface TransportChoice {
 }
 
 export class TransportRegistry {
-  private readonly factories = new Map<string, TransportFactory>();
+  private readonly factories_ = new Map<string, TransportFactory>();
 
   /** Registers `factory` under each name; a later registration replaces an earlier one. */
   register(names: string | readonly string[], factory: TransportFactory): this {
-    for (const name of typeof names === 'string' ? [names] : names) this.factories.set(name, factory);
+    for (const name of typeof names === 'string' ? [names] : names) this.factories_.set(name, factory);
     return this;
   }
 
   unregister(name: string): boolean {
-    return this.factories.delete(name);
+    return this.factories_.delete(name);
   }
 
   has(name: string): boolean {
-    return this.factories.has(name);
+    return this.factories_.has(name);
   }
 
   get(name: string): TransportFactory | undefined {
-    return this.factories.get(name);
+    return this.factories_.get(name);
   }
 
   names(): string[] {
-    return [...this.factories.keys()];
+    return [...this.factories_.keys()];
   }
 
   /**
@@ -55,15 +55,15 @@ export class TransportRegistry {
    */
   choose(protocol: string, unixSocket = false): TransportChoice | null {
     if (unixSocket) {
-      const factory = this.factories.get(`${protocol}+unix`);
+      const factory = this.factories_.get(`${protocol}+unix`);
       return factory ? { protocol, factory } : null;
     }
-    const exact = this.factories.get(protocol);
+    const exact = this.factories_.get(protocol);
     if (exact) return { protocol, factory: exact };
     const secure = isSecureProtocol(protocol);
     for (const candidate of FALLBACK_ORDER) {
       if (secure && !isSecureProtocol(candidate)) continue;
-      const factory = this.factories.get(candidate);
+      const factory = this.factories_.get(candidate);
       if (factory) return { protocol: candidate, factory };
     }
     return null;

@@ -88,12 +88,12 @@ export class SocketTaskSocket implements WebSocketLike {
   onclose: ((event: unknown) => void) | null = null;
   /** Called when a `send` calls back; the connection checks for drain. */
   sent: () => void = () => {};
-  private readonly task: SocketTaskLike;
-  private readonly encoding: FrameEncoding;
+  private readonly task_: SocketTaskLike;
+  private readonly encoding_: FrameEncoding;
 
   constructor(task: SocketTaskLike, encoding: FrameEncoding) {
-    this.task = task;
-    this.encoding = encoding;
+    this.task_ = task;
+    this.encoding_ = encoding;
     // Listen at once: WeChat reports open only to listeners present when it happens.
     task.onOpen((result) => {
       if (this.readyState !== CONNECTING) return;
@@ -102,7 +102,7 @@ export class SocketTaskSocket implements WebSocketLike {
     });
     task.onMessage((result) => {
       const data =
-        typeof result.data === 'string' && (this.encoding === 'base64' || result.isBuffer)
+        typeof result.data === 'string' && (this.encoding_ === 'base64' || result.isBuffer)
           ? fromBase64(result.data)
           : result.data;
       this.onmessage?.({ data });
@@ -123,10 +123,10 @@ export class SocketTaskSocket implements WebSocketLike {
       this.bufferedAmount -= size;
       this.sent();
     };
-    const data = this.encoding === 'base64' ? toBase64(chunk) : ownBuffer(chunk);
-    this.task.send({
+    const data = this.encoding_ === 'base64' ? toBase64(chunk) : ownBuffer(chunk);
+    this.task_.send({
       data,
-      ...(this.encoding === 'base64' ? { isBuffer: true } : {}),
+      ...(this.encoding_ === 'base64' ? { isBuffer: true } : {}),
       success: done,
       fail: (error) => {
         done();
@@ -140,7 +140,7 @@ export class SocketTaskSocket implements WebSocketLike {
   close(code = 1000): void {
     if (this.readyState >= 2) return;
     this.readyState = 2;
-    this.task.close({ code });
+    this.task_.close({ code });
   }
 }
 

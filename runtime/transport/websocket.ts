@@ -71,151 +71,152 @@ const OPEN = 1;
  * is connecting, and `end()`/`destroy()` close the socket as soon as it exists.
  */
 export class WebSocketConnection implements Connection {
-  private socket: WebSocketLike | undefined;
-  private platform: WebSocketPlatform | undefined;
-  private readonly handlers: ConnectionHandlers;
-  private connected = false;
-  private ended = false;
-  private errored = false;
-  private closed = false;
-  private corks = 0;
-  private corked: Uint8Array[] = [];
-  private needDrain = false;
-  private drainTimer: TimerHandle | undefined;
+  private socket_: WebSocketLike | undefined;
+  private platform_: WebSocketPlatform | undefined;
+  private readonly handlers_: ConnectionHandlers;
+  private connected_ = false;
+  private ended_ = false;
+  private errored_ = false;
+  private closed_ = false;
+  private corks_ = 0;
+  private corked_: Uint8Array[] = [];
+  private needDrain_ = false;
+  private drainTimer_: TimerHandle | undefined;
 
   constructor(handlers: ConnectionHandlers, socket?: WebSocketLike, platform?: WebSocketPlatform) {
-    this.handlers = handlers;
+    this.handlers_ = handlers;
     if (socket && platform) this.attach(socket, platform);
   }
 
   attach(socket: WebSocketLike, platform: WebSocketPlatform): void {
-    const handlers = this.handlers;
-    this.socket = socket;
-    this.platform = platform;
+    const handlers = this.handlers_;
+    this.socket_ = socket;
+    this.platform_ = platform;
     socket.binaryType = platform.binaryType ?? 'arraybuffer';
     socket.onopen = () => {
-      if (this.connected || this.closed) return;
-      if (this.ended) {
+      if (this.connected_ || this.closed_) return;
+      if (this.ended_) {
         socket.close(1000);
         return;
       }
-      this.connected = true;
+      this.connected_ = true;
       handlers.connect();
     };
     socket.onmessage = (event) => {
-      if (this.closed) return;
+      if (this.closed_) return;
       const bytes = messageBytes(event.data);
       if (bytes) {
         handlers.data(bytes);
         return;
       }
       // A text frame is a protocol error: close the connection [MQTT-6.0.0-1].
-      this.fail(webSocketError('received a text frame; MQTT over WebSocket is binary [MQTT-6.0.0-1]'));
+      this.fail_(webSocketError('received a text frame; MQTT over WebSocket is binary [MQTT-6.0.0-1]'));
       this.destroy();
     };
     socket.onerror = (event) => {
       // After our own end()/destroy() during the handshake the platform reports an abort: expected.
-      if (!this.ended) this.fail(platform.errorOf(event));
+      if (!this.ended_) this.fail_(platform.errorOf(event));
     };
-    socket.onclose = () => this.finish();
-    if (this.ended) this.closeSocket();
+    socket.onclose = () => this.finish_();
+    if (this.ended_) this.closeSocket_();
   }
 
   /** The socket could not be made: reports `error` (unless closing on purpose) and `close`. */
   failToOpen(error: Error): void {
-    if (!this.ended) this.fail(error);
-    this.finish();
+    if (!this.ended_) this.fail_(error);
+    this.finish_();
   }
 
   get writable(): boolean {
-    return this.connected && !this.ended && !this.closed && this.socket?.readyState === OPEN;
+    return this.connected_ && !this.ended_ && !this.closed_ && this.socket_?.readyState === OPEN;
   }
 
   write(chunk: Uint8Array): boolean {
     if (!this.writable) return false;
-    if (this.corks > 0) {
-      this.corked.push(chunk);
+    if (this.corks_ > 0) {
+      this.corked_.push(chunk);
       return true;
     }
-    return this.sendFrame(chunk);
+    return this.sendFrame_(chunk);
   }
 
   cork(): void {
-    this.corks++;
+    this.corks_++;
   }
 
   uncork(): void {
-    if (this.corks === 0 || --this.corks > 0) return;
-    this.flushCorked();
+    if (this.corks_ === 0 || --this.corks_ > 0) return;
+    this.flushCorked_();
   }
 
   end(): void {
-    if (this.ended || this.closed) return;
-    this.corks = 0;
-    this.flushCorked();
-    this.ended = true;
+    if (this.ended_ || this.closed_) return;
+    this.corks_ = 0;
+    this.flushCorked_();
+    this.ended_ = true;
     // Frames already queued go out before the close frame (RFC 6455 §5.5.1).
-    if (this.socket?.readyState === OPEN) this.socket.close(1000);
+    if (this.socket_?.readyState === OPEN) this.socket_.close(1000);
   }
 
   destroy(): void {
-    if (this.closed) return;
-    this.ended = true;
-    this.corked = [];
-    this.closeSocket();
+    if (this.closed_) return;
+    this.ended_ = true;
+    this.corked_ = [];
+    this.closeSocket_();
   }
 
-  private closeSocket(): void {
-    if (!this.socket || !this.platform) return;
-    if (this.platform.destroy) this.platform.destroy();
+  private closeSocket_(): void {
+    if (!this.socket_ || !this.platform_) return;
+    if (this.platform_.destroy) this.platform_.destroy();
     // Closing while connecting fails the handshake; the error it reports is ignored (ended).
-    else if (this.socket.readyState <= OPEN) this.socket.close(1000);
+    else if (this.socket_.readyState <= OPEN) this.socket_.close(1000);
   }
 
-  private flushCorked(): void {
-    if (this.corked.length === 0) return;
-    const chunks = this.corked;
-    this.corked = [];
-    if (this.writable) this.sendFrame(concat(chunks));
+  private flushCorked_(): void {
+    if (this.corked_.length === 0) return;
+    const chunks = this.corked_;
+    this.corked_ = [];
+    if (this.writable) this.sendFrame_(concat(chunks));
   }
 
-  private sendFrame(chunk: Uint8Array): boolean {
-    const platform = this.platform as WebSocketPlatform;
-    platform.send(chunk, () => this.checkDrain());
-    if ((this.socket as WebSocketLike).bufferedAmount <= HIGH_WATER_MARK) return true;
-    this.needDrain = true;
-    if (!platform.reportsSent) this.pollDrain();
+  private sendFrame_(chunk: Uint8Array): boolean {
+    const platform = this.platform_ as WebSocketPlatform;
+    platform.send(chunk, () => this.checkDrain_());
+    if ((this.socket_ as WebSocketLike).bufferedAmount <= HIGH_WATER_MARK) return true;
+    this.needDrain_ = true;
+    if (!platform.reportsSent) this.pollDrain_();
     return false;
   }
 
-  private pollDrain(): void {
-    if (this.drainTimer) return;
-    this.drainTimer = timers.setTimeout(() => {
-      this.drainTimer = undefined;
-      if (!this.checkDrain() && this.needDrain && !this.closed) this.pollDrain();
+  private pollDrain_(): void {
+    if (this.drainTimer_) return;
+    this.drainTimer_ = timers.setTimeout(() => {
+      this.drainTimer_ = undefined;
+      if (!this.checkDrain_() && this.needDrain_ && !this.closed_) this.pollDrain_();
     }, DRAIN_POLL_MS);
   }
 
   /** Reports `drain` once the buffer is below the mark again; returns whether it did. */
-  private checkDrain(): boolean {
-    if (!this.needDrain || this.closed || (this.socket?.bufferedAmount ?? 0) > HIGH_WATER_MARK) return false;
-    this.needDrain = false;
-    this.handlers.drain();
+  private checkDrain_(): boolean {
+    if (!this.needDrain_ || this.closed_ || (this.socket_?.bufferedAmount ?? 0) > HIGH_WATER_MARK)
+      return false;
+    this.needDrain_ = false;
+    this.handlers_.drain();
     return true;
   }
 
-  private fail(error: Error): void {
-    if (this.errored || this.closed) return;
-    this.errored = true;
-    this.handlers.error(error);
+  private fail_(error: Error): void {
+    if (this.errored_ || this.closed_) return;
+    this.errored_ = true;
+    this.handlers_.error(error);
   }
 
-  private finish(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.ended = true;
-    if (this.drainTimer) timers.clearTimeout(this.drainTimer);
-    this.drainTimer = undefined;
-    this.handlers.close();
+  private finish_(): void {
+    if (this.closed_) return;
+    this.closed_ = true;
+    this.ended_ = true;
+    if (this.drainTimer_) timers.clearTimeout(this.drainTimer_);
+    this.drainTimer_ = undefined;
+    this.handlers_.close();
   }
 }

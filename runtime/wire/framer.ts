@@ -88,139 +88,142 @@ const SMALL = 1024;
 const STAGE = 16 * 1024;
 
 export class Framer<T> {
-  private state: State = State.Header;
+  private state_: State = State.Header;
   /** Up to 5 fixed-header bytes received so far. */
-  private readonly head = new Uint8Array(5);
-  private headLen = 0;
-  private first = 0;
+  private readonly head_ = new Uint8Array(5);
+  private headLen_ = 0;
+  private first_ = 0;
   /** The pending body: its length (the Remaining Length), the bytes received, their pieces. */
-  private bodyNeed = 0;
-  private bodyLen = 0;
-  private parts: Uint8Array[] = [];
-  private stage: Uint8Array | undefined;
-  private stageLen = 0;
-  private readonly scan = { next: 0 };
-  private error: MqttDecodeError | undefined;
+  private bodyNeed_ = 0;
+  private bodyLen_ = 0;
+  private parts_: Uint8Array[] = [];
+  private stage_: Uint8Array | undefined;
+  private stageLen_ = 0;
+  private readonly scan_ = { next: 0 };
+  private error_: MqttDecodeError | undefined;
+  private readonly decodeBody_: BodyDecoder<T>;
 
   constructor(
-    private readonly decodeBody: BodyDecoder<T>,
+    decodeBody: BodyDecoder<T>,
     /** Largest whole packet accepted, fixed header included (MQTT 5.0 §3.1.2.11.4). */
     public maximumPacketSize = DEFAULT_MAXIMUM_PACKET_SIZE,
-  ) {}
+  ) {
+    this.decodeBody_ = decodeBody;
+  }
 
   /** Bytes of a partial packet currently held. */
   get buffered(): number {
-    return this.state === State.Body ? this.bodyLen : this.headLen;
+    return this.state_ === State.Body ? this.bodyLen_ : this.headLen_;
   }
 
   /** Decodes every packet `chunk` completes, in order. Throws MqttDecodeError on bad input. */
   push(chunk: Uint8Array): T[] {
-    if (this.state === State.Failed) throw this.error!;
+    if (this.state_ === State.Failed) throw this.error_!;
     const out: T[] = [];
     try {
-      this.consume(chunk, out);
+      this.consume_(chunk, out);
     } catch (err) {
-      this.state = State.Failed;
-      this.error = err instanceof MqttDecodeError ? err : malformed('MQTT_ERR_INTERNAL', String(err));
-      throw this.error;
+      this.state_ = State.Failed;
+      this.error_ = err instanceof MqttDecodeError ? err : malformed('MQTT_ERR_INTERNAL', String(err));
+      throw this.error_;
     }
     return out;
   }
 
-  private consume(chunk: Uint8Array, out: T[]): void {
+  private consume_(chunk: Uint8Array, out: T[]): void {
     let pos = 0;
     const end = chunk.length;
-    if (this.state === State.Body) {
-      pos = this.fillBody(chunk, 0, end, out);
-    } else if (this.headLen > 0) {
-      pos = this.fillHead(chunk, end, out);
+    if (this.state_ === State.Body) {
+      pos = this.fillBody_(chunk, 0, end, out);
+    } else if (this.headLen_ > 0) {
+      pos = this.fillHead_(chunk, end, out);
     }
     while (pos < end) {
       // Fast path: the fixed header is inside this chunk.
-      const rl = scanVbi(chunk, pos + 1, end, this.scan);
+      const rl = scanVbi(chunk, pos + 1, end, this.scan_);
       if (rl === VBI_NEED_MORE) {
-        this.head.set(chunk.subarray(pos, end));
-        this.headLen = end - pos;
+        this.head_.set(chunk.subarray(pos, end));
+        this.headLen_ = end - pos;
         return;
       }
       const first = chunk[pos]!;
-      const start = checkHeader(first, rl, this.scan.next - pos, this.maximumPacketSize);
+      const start = checkHeader(first, rl, this.scan_.next - pos, this.maximumPacketSize);
       const bodyStart = pos + start;
       if (bodyStart + rl <= end) {
-        out.push(this.decodeBody(first, chunk, bodyStart, bodyStart + rl));
+        out.push(this.decodeBody_(first, chunk, bodyStart, bodyStart + rl));
         pos = bodyStart + rl;
       } else {
-        this.beginBody(first, rl);
-        pos = this.fillBody(chunk, bodyStart, end, out);
+        this.beginBody_(first, rl);
+        pos = this.fillBody_(chunk, bodyStart, end, out);
       }
     }
   }
 
   /** Completes a fixed header begun in an earlier chunk; returns the offset consumed. */
-  private fillHead(chunk: Uint8Array, end: number, out: T[]): number {
+  private fillHead_(chunk: Uint8Array, end: number, out: T[]): number {
     let pos = 0;
-    while (pos < end && this.headLen < 5) {
-      this.head[this.headLen++] = chunk[pos++]!;
-      const rl = scanVbi(this.head, 1, this.headLen, this.scan);
+    while (pos < end && this.headLen_ < 5) {
+      this.head_[this.headLen_++] = chunk[pos++]!;
+      const rl = scanVbi(this.head_, 1, this.headLen_, this.scan_);
       if (rl === VBI_NEED_MORE) continue;
-      const first = this.head[0]!;
-      checkHeader(first, rl, this.headLen, this.maximumPacketSize);
-      this.headLen = 0;
+      const first = this.head_[0]!;
+      checkHeader(first, rl, this.headLen_, this.maximumPacketSize);
+      this.headLen_ = 0;
       if (rl === 0) {
-        out.push(this.decodeBody(first, this.head, 1, 1));
+        out.push(this.decodeBody_(first, this.head_, 1, 1));
         return pos;
       }
-      this.beginBody(first, rl);
-      return this.fillBody(chunk, pos, end, out);
+      this.beginBody_(first, rl);
+      return this.fillBody_(chunk, pos, end, out);
     }
     return pos;
   }
 
-  private beginBody(first: number, rl: number): void {
-    this.first = first;
-    this.bodyNeed = rl;
-    this.bodyLen = 0;
-    this.state = State.Body;
+  private beginBody_(first: number, rl: number): void {
+    this.first_ = first;
+    this.bodyNeed_ = rl;
+    this.bodyLen_ = 0;
+    this.state_ = State.Body;
   }
 
   /** Takes what the pending body still needs from the chunk; decodes it when complete. Returns the offset consumed. */
-  private fillBody(chunk: Uint8Array, pos: number, end: number, out: T[]): number {
-    const take = Math.min(this.bodyNeed - this.bodyLen, end - pos);
+  private fillBody_(chunk: Uint8Array, pos: number, end: number, out: T[]): number {
+    const take = Math.min(this.bodyNeed_ - this.bodyLen_, end - pos);
     if (take >= SMALL) {
-      this.stage = undefined;
-      this.parts.push(chunk.subarray(pos, pos + take));
+      this.stage_ = undefined;
+      this.parts_.push(chunk.subarray(pos, pos + take));
     } else if (take > 0) {
-      this.stageBytes(chunk, pos, take);
+      this.stageBytes_(chunk, pos, take);
     }
-    this.bodyLen += take;
-    if (this.bodyLen === this.bodyNeed) {
-      const body = this.parts.length === 1 ? this.parts[0]! : this.join();
-      this.state = State.Header;
-      this.parts = [];
-      this.stage = undefined;
-      this.bodyLen = 0;
-      out.push(this.decodeBody(this.first, body, 0, body.length));
+    this.bodyLen_ += take;
+    if (this.bodyLen_ === this.bodyNeed_) {
+      const body = this.parts_.length === 1 ? this.parts_[0]! : this.join_();
+      this.state_ = State.Header;
+      this.parts_ = [];
+      this.stage_ = undefined;
+      this.bodyLen_ = 0;
+      out.push(this.decodeBody_(this.first_, body, 0, body.length));
     }
     return pos + take;
   }
 
   /** Copies a small piece into the current staging buffer, starting a new one when it is full. */
-  private stageBytes(chunk: Uint8Array, pos: number, n: number): void {
-    if (this.stage === undefined || this.stageLen + n > this.stage.length) {
-      this.stage = alloc(Math.min(STAGE, this.bodyNeed - this.bodyLen));
-      this.stageLen = 0;
-      this.parts.push(this.stage.subarray(0, 0));
+  private stageBytes_(chunk: Uint8Array, pos: number, n: number): void {
+    if (this.stage_ === undefined || this.stageLen_ + n > this.stage_.length) {
+      this.stage_ = alloc(Math.min(STAGE, this.bodyNeed_ - this.bodyLen_));
+      this.stageLen_ = 0;
+      this.parts_.push(this.stage_.subarray(0, 0));
     }
-    this.stage.set(chunk.subarray(pos, pos + n), this.stageLen);
-    this.stageLen += n;
-    this.parts[this.parts.length - 1] = this.stage.subarray(0, this.stageLen);
+    this.stage_.set(chunk.subarray(pos, pos + n), this.stageLen_);
+    this.stageLen_ += n;
+    this.parts_[this.parts_.length - 1] = this.stage_.subarray(0, this.stageLen_);
   }
 
   /** The one copy of a split body: its pieces, joined into a buffer of its exact size. */
-  private join(): Uint8Array {
-    const body = alloc(this.bodyNeed); // every byte is written below
+  private join_(): Uint8Array {
+    const body = alloc(this.bodyNeed_); // every byte is written below
     let at = 0;
-    for (const part of this.parts) {
+    for (const part of this.parts_) {
       body.set(part, at);
       at += part.length;
     }

@@ -2,7 +2,7 @@
  * A bounds-checked cursor over one packet's bytes. Every read past `end` is a Malformed
  * Packet error naming the field, never an out-of-bounds read.
  */
-import { malformed, protocolError } from './errors.js';
+import { type MqttDecodeError, malformed, protocolError } from './errors.js';
 import { readUtf8 } from './utf8.js';
 import { scanVbi, VBI_NEED_MORE, VBI_NOT_MINIMAL } from './vbi.js';
 
@@ -14,7 +14,7 @@ export class Reader {
   end = 0;
   /** Packet name for error messages. */
   packet = '';
-  private readonly scan = { next: 0 };
+  private readonly scan_ = { next: 0 };
 
   reset(buf: Uint8Array, pos: number, end: number, packet: string): this {
     this.buf = buf;
@@ -34,6 +34,41 @@ export class Reader {
    */
   truncated(what: string, spec = 'MQTT 5.0 §2.1.4'): never {
     throw malformed('MQTT_ERR_TRUNCATED', `${this.packet}: ${what} runs past the end of the packet`, spec);
+  }
+
+  // The errors every packet's decoder can raise, for generated/decode.ts to throw: built here
+  // once, naming `packet`, rather than spelled out in each decoder.
+
+  /** Fixed header flags other than `must` (e.g. `0b0000`). */
+  reservedFlags(flags: number, must: string, spec: string): MqttDecodeError {
+    return malformed(
+      'MQTT_ERR_RESERVED_FLAGS',
+      `${this.packet}: fixed header flags are 0b${flags.toString(2).padStart(4, '0')}, must be ${must}`,
+      spec,
+    );
+  }
+
+  /** Bytes left after the last field. */
+  trailingBytes(spec: string): MqttDecodeError {
+    return malformed(
+      'MQTT_ERR_TRAILING_BYTES',
+      `${this.packet}: ${this.end - this.pos} unexpected bytes at the end of the packet`,
+      spec,
+    );
+  }
+
+  /** An MQTT 5 reason code that this packet may not carry. */
+  reasonCodeNotAllowed(code: number, spec: string): MqttDecodeError {
+    return malformed(
+      'MQTT_ERR_REASON_CODE',
+      `${this.packet}: reason code 0x${code.toString(16)} is not allowed in this packet`,
+      spec,
+    );
+  }
+
+  /** A Packet Identifier of 0. */
+  packetIdZero(spec: string): MqttDecodeError {
+    return protocolError('MQTT_ERR_PACKET_ID_ZERO', `${this.packet}: Packet Identifier is 0`, spec);
   }
 
   u8(what: string, spec?: string): number {
@@ -66,9 +101,9 @@ export class Reader {
         return b;
       }
     }
-    const v = scanVbi(this.buf, this.pos, this.end, this.scan);
+    const v = scanVbi(this.buf, this.pos, this.end, this.scan_);
     if (v >= 0) {
-      this.pos = this.scan.next;
+      this.pos = this.scan_.next;
       return v;
     }
     if (v === VBI_NEED_MORE) this.truncated(what, spec);

@@ -76,7 +76,7 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 
 /** Drops the client's current connection without DISCONNECT, as a network failure would. */
 export function dropConnection(client: MqttClient): void {
-  (client as unknown as { connection?: { destroy(): void } }).connection?.destroy();
+  (client as unknown as { connection_?: { destroy(): void } }).connection_?.destroy();
 }
 
 /** Every `error` the client emits, collected (so none is unhandled). */

@@ -58,7 +58,7 @@ describe('CONNACK properties from Mosquitto', () => {
     assert.equal(client.serverProperties?.serverKeepAlive, 10);
     assert.equal(client.options.keepalive, 60);
     assert.equal(client.keepalive, 10);
-    assert.equal((client as unknown as { pinger: { interval: number } }).pinger.interval, 10_000);
+    assert.equal((client as unknown as { pinger_: { interval_: number } }).pinger_.interval_, 10_000);
   });
 
   test('an empty client id gets the Assigned Client Identifier, used on reconnect', async () => {
