@@ -30,8 +30,11 @@ import { REASONS_AUTH, REASONS_CONNACK, REASONS_DISCONNECT, REASONS_PUBACK, REAS
 
 const EMPTY = new Uint8Array(0);
 
-/** Allocates a packet whose Remaining Length is `size`, after checking both limits. */
-function allocPacket(size: number, maximumPacketSize: number): Uint8Array {
+/**
+ * Allocates a packet whose Remaining Length is `size`, after checking both limits; without its
+ * last `tail` bytes when the caller writes those itself.
+ */
+function allocPacket(size: number, maximumPacketSize: number, tail = 0): Uint8Array {
   if (size > VBI_MAX) {
     throw encodeError('MQTT_ERR_PACKET_TOO_LARGE', `Remaining Length ${size} exceeds ${VBI_MAX}`, 'MQTT 5.0 §2.1.4', 0x95);
   }
@@ -39,7 +42,7 @@ function allocPacket(size: number, maximumPacketSize: number): Uint8Array {
   if (total > maximumPacketSize) {
     throw encodeError('MQTT_ERR_PACKET_TOO_LARGE', `packet of ${total} bytes exceeds the Maximum Packet Size of ${maximumPacketSize}`, 'MQTT 5.0 §3.1.2.11.4', 0x95);
   }
-  return alloc(total);
+  return alloc(total - tail);
 }
 
 /** CONNECT (MQTT 3.1 §3.1; MQTT 3.1.1 §3.1; MQTT 5.0 §3.1). */
@@ -180,7 +183,7 @@ function encodeConnack(p: ConnackPacketInput, v: ProtocolVersion, maximumPacketS
 }
 
 /** PUBLISH (MQTT 3.1 §3.3; MQTT 3.1.1 §3.3; MQTT 5.0 §3.3). */
-function encodePublish(p: PublishPacketInput, v: ProtocolVersion, maximumPacketSize: number): Uint8Array {
+function encodePublish(p: PublishPacketInput, v: ProtocolVersion, maximumPacketSize: number, parts?: Uint8Array[]): Uint8Array {
   const dup = p.dup === true;
   // [MQTT-3.3.1-4]
   const qos = checkInt(p.qos ?? 0, 0, 2, "PUBLISH: qos", "MQTT 5.0 §3.3.1.2 [MQTT-3.3.1-4]");
@@ -221,7 +224,7 @@ function encodePublish(p: PublishPacketInput, v: ProtocolVersion, maximumPacketS
     }
   }
   const size = 2 + topic_len + (messageId_on ? 2 : 0) + (properties_on ? vbiLength(properties_len) + properties_len : 0) + payload.length;
-  const buf = allocPacket(size, maximumPacketSize);
+  const buf = allocPacket(size, maximumPacketSize, parts ? payload.length : 0);
   buf[0] = 0x30 | (dup ? 0x08 : 0) | (qos << 1) | (retain ? 0x01 : 0);
   let pos = writeVbi(buf, 1, size);
   pos = writeString(buf, pos, topic, topic_len);
@@ -230,6 +233,10 @@ function encodePublish(p: PublishPacketInput, v: ProtocolVersion, maximumPacketS
   }
   if (properties_on) {
     pos = writeProperties(buf, pos, properties, properties_len, PROPERTY_TABLE);
+  }
+  if (parts) {
+    parts.push(buf, payload);
+    return buf;
   }
   pos = writeBytes(buf, pos, payload);
   return buf;
@@ -681,5 +688,18 @@ export function encode(packet: PacketInput, options: EncodeOptions = {}): Uint8A
     default:
       throw encodeError('MQTT_ERR_PACKET_TYPE', `unknown packet cmd '${String((packet as { cmd?: unknown } | undefined)?.cmd)}'`);
   }
+}
+
+
+/**
+ * Encodes a PUBLISH as two parts: its head (fixed header to the last field before the payload)
+ * and its payload, the caller's bytes as given (a string encoded as UTF-8). Writing both, in
+ * order, sends exactly what `encode` returns, without copying a large payload into the
+ * packet. The same checks as `encode`, Maximum Packet Size included.
+ */
+export function encodePublishParts(packet: PublishPacketInput, options: EncodeOptions = {}): [head: Uint8Array, payload: Uint8Array] {
+  const parts: Uint8Array[] = [];
+  encodePublish(packet, options.protocolVersion ?? 4, options.maximumPacketSize ?? 268_435_460, parts);
+  return parts as [Uint8Array, Uint8Array];
 }
 

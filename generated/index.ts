@@ -3,7 +3,7 @@
 
 export { isMqttError, MqttDecodeError, MqttEncodeError, MqttError } from '../runtime/wire/errors.js';
 export { type DecodeOptions, Decoder, decode } from './decode.js';
-export { type EncodeOptions, encode } from './encode.js';
+export { type EncodeOptions, encode, encodePublishParts } from './encode.js';
 export * from './packets.js';
 export * from './properties.js';
 export * from './reason-codes.js';

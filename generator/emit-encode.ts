@@ -358,23 +358,43 @@ function emitPacketEncoder(p: Packet): string {
   const first = p.flags.bits
     ? `${hexByte(p.type << 4)} | ${flagsExpr(p.flags.bits, all, '')}`
     : hexByte((p.type << 4) | p.flags.reserved!);
-  c.line('const buf = allocPacket(size, maximumPacketSize);');
+  // A packet ending in its payload can leave it out of the buffer: `encode<Name>Parts` writes the
+  // head and hands back the payload as given, so a large payload is never copied.
+  const payload = splitPayload(p);
+  c.line(
+    payload
+      ? `const buf = allocPacket(size, maximumPacketSize, parts ? ${local(payload.name)}.length : 0);`
+      : 'const buf = allocPacket(size, maximumPacketSize);',
+  );
   c.line(`buf[0] = ${first};`);
   c.line('let pos = writeVbi(buf, 1, size);');
-  for (const part of parts) {
+  parts.forEach((part, i) => {
+    if (payload && i === parts.length - 1) {
+      c.line('if (parts) {');
+      c.line(`  parts.push(buf, ${local(payload.name)});`);
+      c.line('  return buf;');
+      c.line('}');
+    }
     if (part.cond) {
       c.block(part.cond, () => part.sized.write(c));
     } else {
       part.sized.write(c);
     }
-  }
+  });
   c.line('return buf;');
   return [
     `/** ${p.name} (${Object.values(p.spec).join('; ')}). */`,
-    `function encode${typeName(p.name)}(p: ${T}, v: ProtocolVersion, maximumPacketSize: number): Uint8Array {`,
+    `function encode${typeName(p.name)}(p: ${T}, v: ProtocolVersion, maximumPacketSize: number${payload ? ', parts?: Uint8Array[]' : ''}): Uint8Array {`,
     ...c.lines,
     '}',
   ].join('\n');
+}
+
+/** The packet's payload field when it is the last field and always present, else undefined. */
+function splitPayload(p: Packet): Field | undefined {
+  const last = p.fields.at(-1);
+  if (last?.kind !== 'payload' || last.when !== undefined || last.trailing) return undefined;
+  return last.versions.length === 3 ? last : undefined;
 }
 
 /** The TypeScript type of a field's checked local. */
@@ -449,8 +469,11 @@ import { ${[...reasonPackets, ...returnTables].sort().join(', ')} } from './reas
 
 const EMPTY = new Uint8Array(0);
 
-/** Allocates a packet whose Remaining Length is \`size\`, after checking both limits. */
-function allocPacket(size: number, maximumPacketSize: number): Uint8Array {
+/**
+ * Allocates a packet whose Remaining Length is \`size\`, after checking both limits; without its
+ * last \`tail\` bytes when the caller writes those itself.
+ */
+function allocPacket(size: number, maximumPacketSize: number, tail = 0): Uint8Array {
   if (size > VBI_MAX) {
     throw encodeError('MQTT_ERR_PACKET_TOO_LARGE', \`Remaining Length \${size} exceeds \${VBI_MAX}\`, 'MQTT 5.0 §2.1.4', 0x95);
   }
@@ -458,7 +481,7 @@ function allocPacket(size: number, maximumPacketSize: number): Uint8Array {
   if (total > maximumPacketSize) {
     throw encodeError('MQTT_ERR_PACKET_TOO_LARGE', \`packet of \${total} bytes exceeds the Maximum Packet Size of \${maximumPacketSize}\`, 'MQTT 5.0 §3.1.2.11.4', 0x95);
   }
-  return alloc(total);
+  return alloc(total - tail);
 }
 `);
   for (const p of m.packets) out.push(emitPacketEncoder(p), '');
@@ -483,5 +506,21 @@ ${m.packets.map((p) => `    case '${p.cmd}':\n      return encode${typeName(p.na
   }
 }
 `);
+  for (const p of m.packets.filter((x) => splitPayload(x))) {
+    const name = typeName(p.name);
+    out.push(`
+/**
+ * Encodes a ${p.name} as two parts: its head (fixed header to the last field before the payload)
+ * and its payload, the caller's bytes as given (a string encoded as UTF-8). Writing both, in
+ * order, sends exactly what \`encode\` returns, without copying a large payload into the
+ * packet. The same checks as \`encode\`, Maximum Packet Size included.
+ */
+export function encode${name}Parts(packet: ${packetType(p, true)}, options: EncodeOptions = {}): [head: Uint8Array, payload: Uint8Array] {
+  const parts: Uint8Array[] = [];
+  encode${name}(packet, options.protocolVersion ?? 4, options.maximumPacketSize ?? 268_435_460, parts);
+  return parts as [Uint8Array, Uint8Array];
+}
+`);
+  }
   return out.join('\n');
 }

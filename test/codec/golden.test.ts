@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Decoder, decode, encode, isMqttError } from '../../generated/index.js';
+import { Decoder, decode, encode, encodePublishParts, isMqttError } from '../../generated/index.js';
 import { concat, goldens, plain, toHex } from '../helpers/examples.js';
 
 describe('golden fixtures (schema/examples.yaml)', () => {
@@ -11,6 +11,16 @@ describe('golden fixtures (schema/examples.yaml)', () => {
       test('encodes to exactly the fixture bytes', () => {
         assert.equal(toHex(encode(g.packet, opts)), toHex(g.bytes));
       });
+
+      if (g.packet.cmd === 'publish') {
+        test('encodes as head and payload parts that join to exactly the fixture bytes', () => {
+          const packet = g.packet as Extract<typeof g.packet, { cmd: 'publish' }>;
+          const [head, payload] = encodePublishParts(packet, opts);
+          assert.equal(toHex(concat(head, payload)), toHex(g.bytes));
+          // A byte payload is handed back as given, not copied.
+          if (packet.payload instanceof Uint8Array) assert.equal(payload, packet.payload);
+        });
+      }
 
       test('decodes the fixture bytes to the packet object', () => {
         assert.deepEqual(plain(decode(g.bytes, opts)), plain(g.packet));
@@ -44,4 +54,23 @@ describe('golden fixtures (schema/examples.yaml)', () => {
       });
     });
   }
+});
+
+describe('encodePublishParts', () => {
+  test('applies the Maximum Packet Size to the whole packet, payload included', () => {
+    const packet = { cmd: 'publish', topic: 't', payload: new Uint8Array(100), qos: 0 } as const;
+    assert.equal(encode(packet, { maximumPacketSize: 105 }).length, 105);
+    assert.equal(encodePublishParts(packet, { maximumPacketSize: 105 })[0].length, 5);
+    for (const encodeIt of [encode, encodePublishParts]) {
+      assert.throws(
+        () => encodeIt(packet, { maximumPacketSize: 104 }),
+        (e: unknown) => isMqttError(e) && e.code === 'MQTT_ERR_PACKET_TOO_LARGE' && e.reasonCode === 0x95,
+      );
+    }
+  });
+
+  test('encodes a string payload as UTF-8', () => {
+    const [, payload] = encodePublishParts({ cmd: 'publish', topic: 't', payload: 'hé', qos: 0 });
+    assert.deepEqual([...payload], [0x68, 0xc3, 0xa9]);
+  });
 });
