@@ -13,6 +13,7 @@ import {
   type DisconnectPacket,
   type DisconnectProperties,
   encode,
+  encodePublishParts,
   type Packet,
   type PacketInput,
   type PubackPacket,
@@ -96,6 +97,12 @@ export interface EndOptions {
   reasonCode?: number;
   properties?: DisconnectProperties;
 }
+
+/** A packet's bytes: one buffer, or a PUBLISH's head and its payload, written in that order. */
+type Encoded = Uint8Array | readonly [head: Uint8Array, payload: Uint8Array];
+
+/** Payloads at least this large are written as they are, after the head, rather than copied. */
+const SPLIT_PAYLOAD_BYTES = 2048;
 
 /** Events, with MQTT.js's names and arguments. */
 export type ClientEvents = {
@@ -569,7 +576,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    * delivered), and the subscriptions it granted before are requested again, ahead of the rest.
    */
   private restartFlows_(): void {
-    for (const op of this.outgoing_.unfinished() as IterableIterator<Operation & { bytes?: Uint8Array }>) {
+    for (const op of this.outgoing_.unfinished() as IterableIterator<Operation & { bytes?: Encoded }>) {
       op.sentBefore = false;
       const original = op.context as PublishPacketInput | undefined;
       if (op.packet.cmd === 'pubrel' && original) {
@@ -688,10 +695,28 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     });
   }
 
+  /**
+   * A PUBLISH of the server's protocol, within its Maximum Packet Size; a large payload stays a
+   * part of its own (written after the head, never copied into the packet).
+   */
+  private encodePublish_(packet: PublishPacketInput): Encoded {
+    const payload = packet.payload;
+    if (payload === undefined || payload.length < SPLIT_PAYLOAD_BYTES) return this.encodeForServer_(packet);
+    return encodePublishParts(packet, {
+      protocolVersion: this.protocolVersion,
+      maximumPacketSize: this.serverMaximumPacketSize_,
+    });
+  }
+
   /** Writes encoded bytes in this tick's batch; a write counts as activity for keepalive. */
-  private writeEncoded_(conn: Connection, bytes: Uint8Array, packet: PacketInput): boolean {
+  private writeEncoded_(conn: Connection, bytes: Encoded, packet: PacketInput): boolean {
     this.cork_(conn);
-    const more = conn.write(bytes);
+    let more: boolean;
+    if (bytes instanceof Uint8Array) more = conn.write(bytes);
+    else {
+      conn.write(bytes[0]);
+      more = conn.write(bytes[1]);
+    }
     this.pinger_?.sent();
     this.emit('packetsend', packet);
     return more;
@@ -718,7 +743,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (!this.connected || !conn?.writable || this.disconnectSent_ || this.restoring_ || this.awaitingDrain_)
       return;
     for (let op = this.outgoing_.next(); op !== undefined; op = this.outgoing_.next()) {
-      let bytes: Uint8Array;
+      let bytes: Encoded;
       try {
         bytes = this.bytesFor_(op);
       } catch (error) {
@@ -744,7 +769,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    * connection goes again with DUP set [MQTT-3.3.1-1]; `op.packet` becomes that packet, so
    * `packetsend` reports what is on the wire.
    */
-  private bytesFor_(op: Operation & { bytes?: Uint8Array }): Uint8Array {
+  private bytesFor_(op: Operation & { bytes?: Encoded }): Encoded {
     const p = op.packet;
     // A message queued before this CONNACK was checked against no (or an older) server: check it
     // now, so that nothing the server ruled out is written (MQTT 5.0 §3.2.2.3).
@@ -765,12 +790,11 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (out.cmd === 'publish' && this.protocolVersion === 5) {
       // Not kept in op.bytes: the alias depends on this connection's table.
       const aliased = this.withAlias_(out);
-      if (aliased !== out) return this.encodeForServer_(aliased);
+      if (aliased !== out) return this.encodePublish_(aliased);
     }
-    if (op.bytes && op.packet.cmd === 'publish') return op.bytes;
-    const bytes = this.encodeForServer_(op.packet);
-    if (op.packet.cmd === 'publish') op.bytes = bytes;
-    return bytes;
+    if (op.packet.cmd !== 'publish') return this.encodeForServer_(op.packet);
+    op.bytes ??= this.encodePublish_(op.packet);
+    return op.bytes;
   }
 
   /** The PUBLISH as it goes out on this connection, with Topic Alias applied (the original when unchanged). */
@@ -1350,10 +1374,10 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       if (packet.messageId !== undefined) this.messageIdProvider.deallocate(packet.messageId);
       return fail(error);
     };
-    let bytes: Uint8Array;
+    let bytes: Encoded;
     try {
       // Encoding now checks the packet while the caller is still here, and the bytes are reused.
-      bytes = this.encodeForServer_(packet);
+      bytes = this.encodePublish_(packet);
     } catch (error) {
       return failReleasing(error as Error);
     }
@@ -1368,7 +1392,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       cb as OperationCallback | undefined,
       qos === 2 ? packet : undefined,
     ) as Operation & {
-      bytes?: Uint8Array;
+      bytes?: Encoded;
     };
     op.bytes = bytes;
     if (qos > 0) this.outgoingStore.put(packet);
