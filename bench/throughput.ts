@@ -110,7 +110,9 @@ interface MinimalLib {
 function stats(cpuStart: NodeJS.CpuUsage): ProcessStats {
   const cpu = process.cpuUsage(cpuStart);
   if (process.env.BENCH_VERBOSE)
-    process.stderr.write(`${process.argv[2]} ${process.argv[3]} user ${cpu.user} system ${cpu.system}\n`);
+    process.stderr.write(
+      `${process.argv[2]} ${process.argv[3]} user ${cpu.user} system ${cpu.system} minor faults ${process.resourceUsage().minorPageFault}\n`,
+    );
   return { cpuUs: cpu.user + cpu.system, maxRssKb: process.resourceUsage().maxRSS };
 }
 
