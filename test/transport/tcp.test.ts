@@ -225,6 +225,17 @@ describe('tcp transport', () => {
     }
   });
 
+  /** The recorder's handlers, with a data handler that answers `mayWait` (may the next reads wait?). */
+  function answering(rec: ReturnType<typeof recorder>, mayWait: boolean) {
+    return {
+      ...rec.handlers,
+      data: (chunk: Uint8Array) => {
+        rec.handlers.data(chunk);
+        return mayWait;
+      },
+    };
+  }
+
   /**
    * The peer writes `count` numbered 64-byte packets, one per event-loop turn, so that without
    * batching most of them reach the client as separate reads. `mayWait` is what the data handler
@@ -237,16 +248,9 @@ describe('tcp transport', () => {
   ): Promise<{ reads: number; bytes: Buffer }> {
     const server = await freshServer();
     const rec = recorder();
-    const handlers = {
-      ...rec.handlers,
-      data: (chunk: Uint8Array) => {
-        rec.handlers.data(chunk);
-        return mayWait;
-      },
-    };
     const connection = openTcp(
       { protocol: 'mqtt', host: '127.0.0.1', port: server.port, batchReadsMs },
-      handlers,
+      answering(rec, mayWait),
     );
     const peer = await server.nextSocket();
     peer.setNoDelay(true);
@@ -280,14 +284,10 @@ describe('tcp transport', () => {
   test('still reports the peer closing while reads wait', async () => {
     const server = await freshServer();
     const rec = recorder();
-    const handlers = {
-      ...rec.handlers,
-      data: (chunk: Uint8Array) => {
-        rec.handlers.data(chunk);
-        return true;
-      },
-    };
-    openTcp({ protocol: 'mqtt', host: '127.0.0.1', port: server.port, batchReadsMs: 50 }, handlers);
+    openTcp(
+      { protocol: 'mqtt', host: '127.0.0.1', port: server.port, batchReadsMs: 50 },
+      answering(rec, true),
+    );
     const peer = await server.nextSocket();
     await rec.connected;
     peer.write(Buffer.from([1]));
