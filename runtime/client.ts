@@ -78,6 +78,10 @@ import type { Connection, TransportOptions } from './transport/types.js';
 
 const log = createLog('mqttforge:client');
 
+/** A Topic Alias Maximum of 0 takes no alias and so never changes: connections without aliases share these. */
+const NO_ALIASES_IN = new TopicAliasRecv(0);
+const NO_ALIASES_OUT = new TopicAliasSend(0);
+
 export type PublishCallback = (error?: Error, packet?: Packet) => void;
 export type SubscribeCallback = (error: Error | null, granted?: Granted[], packet?: SubackPacket) => void;
 export type UnsubscribeCallback = (error?: Error, packet?: UnsubackPacket) => void;
@@ -169,19 +173,19 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   private backlog_: Packet[] = [];
   private blocked_ = false;
   /** Topic aliases the server set (MQTT 5 §3.3.2.3.4). */
-  private aliasesIn_ = new TopicAliasRecv(0);
+  private aliasesIn_ = NO_ALIASES_IN;
   /** Topic aliases we set, within the server's Topic Alias Maximum. */
-  private aliasesOut_ = new TopicAliasSend(0);
+  private aliasesOut_ = NO_ALIASES_OUT;
   /** PUBLISHes whose application gave an empty topic and an alias: sent as the alias alone when possible. */
-  private readonly aliasOnly_ = new WeakSet<PublishPacketInput>();
+  private aliasOnly_: WeakSet<PublishPacketInput> | undefined;
   /** Our Receive Maximum window and the order of our acknowledgements. */
   private incoming_ = new Incoming(65_535);
   private auth_ = new AuthState(undefined);
   private reauthWaiters_: { resolve: (p: AuthPacket) => void; reject: (e: Error) => void }[] = [];
   /** manualAck: delivered QoS 1/2 messages by packet id, until their flow ends. */
-  private readonly pendingAcks_ = new Map<number, PendingAck>();
+  private pendingAcks_: Map<number, PendingAck> | undefined;
   /** Ids given up with removeOutgoingMessage: a late ack for one is not a protocol error. */
-  private readonly removedIds_ = new Set<number>();
+  private removedIds_: Set<number> | undefined;
   private endWaiters_: (() => void)[] = [];
   /** The Client Identifier the server assigned (MQTT 5), used for later connections. */
   private assignedClientId_: string | undefined;
@@ -233,8 +237,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       maximumPacketSize: this.options.properties?.maximumPacketSize,
     });
     const props = this.protocolVersion === 5 ? this.options.properties : undefined;
-    this.aliasesIn_ = new TopicAliasRecv(props?.topicAliasMaximum ?? 0);
-    this.aliasesOut_ = new TopicAliasSend(0);
+    this.aliasesIn_ = props?.topicAliasMaximum ? new TopicAliasRecv(props.topicAliasMaximum) : NO_ALIASES_IN;
+    this.aliasesOut_ = NO_ALIASES_OUT;
     this.incoming_ = new Incoming(props?.receiveMaximum ?? 65_535);
     this.auth_ = new AuthState(props?.authenticationMethod);
     if (props?.authenticationMethod !== undefined) this.auth_.phase = 'connecting';
@@ -550,9 +554,11 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     const props = packet.properties;
     this.serverProperties = props;
     this.outgoing_.sendLimit = Math.min(props?.receiveMaximum ?? 65_535, this.options.maxInflight ?? 65_535);
-    this.aliasesOut_ = new TopicAliasSend(props?.topicAliasMaximum ?? 0);
+    this.aliasesOut_ = props?.topicAliasMaximum
+      ? new TopicAliasSend(props.topicAliasMaximum)
+      : NO_ALIASES_OUT;
     if (this.auth_.method !== undefined) this.auth_.phase = 'connected';
-    if (!packet.sessionPresent) this.pendingAcks_.clear();
+    if (!packet.sessionPresent) this.pendingAcks_ = undefined;
     this.serverMaximumPacketSize_ = props?.maximumPacketSize ?? 268_435_460;
     if (props?.assignedClientIdentifier) this.assignedClientId_ = props.assignedClientIdentifier;
     const keepalive = props?.serverKeepAlive ?? this.options.keepalive;
@@ -806,7 +812,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       (this.aliasesOut_.max === 0 || !(o.autoUseTopicAlias || o.autoAssignTopicAlias))
     )
       return p;
-    const choice = this.aliasesOut_.apply(p.topic, requested, this.aliasOnly_.has(p), this.options);
+    const choice = this.aliasesOut_.apply(p.topic, requested, this.aliasOnly_?.has(p) === true, this.options);
     if (!choice) {
       throw new MqttClientError(
         'MQTT_ERR_TOPIC_ALIAS_INVALID',
@@ -1038,7 +1044,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       );
       return;
     }
-    const pending = this.pendingAcks_.get(messageId);
+    const pending = this.pendingAcks_?.get(messageId);
     if (pending) {
       // Sent again while the application holds it: never delivered twice. On the same connection
       // its place in the ack order stands; on a new one it takes a new place.
@@ -1062,7 +1068,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       }
       if (this.options.manualAck) {
         // Delivered now, acknowledged by client.ack(); a QoS 2 id is held until PUBREL (method A, §4.3.3).
-        this.pendingAcks_.set(messageId, { packet, slot, acked: false, reasonCode: 0 });
+        (this.pendingAcks_ ??= new Map()).set(messageId, { packet, slot, acked: false, reasonCode: 0 });
         this.emit('message', topic, payload, packet);
         this.withHandleMessage_(packet, (err) => err && this.emit('error', err));
         return;
@@ -1101,7 +1107,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       const code = (ack as { reasonCode?: number }).reasonCode ?? 0;
       if (ack.cmd === 'puback' || (ack.cmd === 'pubrec' && code >= 0x80)) {
         this.incoming_.close(ack.messageId);
-        this.pendingAcks_.delete(ack.messageId);
+        this.pendingAcks_?.delete(ack.messageId);
       }
       this.writePacket_(ack);
     }
@@ -1114,19 +1120,19 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    * awaiting one (QoS 0, already acknowledged, or not manualAck).
    */
   ack(packet: PublishPacket, reasonCode = 0): boolean {
-    const pending = packet.messageId === undefined ? undefined : this.pendingAcks_.get(packet.messageId);
+    const pending = packet.messageId === undefined ? undefined : this.pendingAcks_?.get(packet.messageId);
     if (!pending || pending.packet !== packet || pending.acked) return false;
     pending.acked = true;
     pending.reasonCode = this.protocolVersion === 5 ? reasonCode : 0;
-    if (packet.qos === 1 || pending.reasonCode >= 0x80) this.pendingAcks_.delete(packet.messageId!);
+    if (packet.qos === 1 || pending.reasonCode >= 0x80) this.pendingAcks_?.delete(packet.messageId!);
     if (pending.slot.live) this.sendAck_(pending.slot, this.ackFor_(packet, pending.reasonCode));
     return true;
   }
 
   private onPubrel_(messageId: number): void {
-    const pending = this.pendingAcks_.get(messageId);
+    const pending = this.pendingAcks_?.get(messageId);
     if (pending?.acked) {
-      this.pendingAcks_.delete(messageId);
+      this.pendingAcks_?.delete(messageId);
       this.incoming_.close(messageId);
       this.writePacket_({ cmd: 'pubcomp', messageId });
       return;
@@ -1159,7 +1165,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
 
   /** An acknowledgement for an id we have no flow for [MQTT-4.3.2-?]: the server is confused. */
   private unknownAck_(cmd: string, messageId: number): void {
-    if (this.removedIds_.delete(messageId)) {
+    if (this.removedIds_?.delete(messageId)) {
       log('%s for removed message id %d', cmd, messageId);
       return;
     }
@@ -1283,7 +1289,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       const id = this.messageIdProvider.allocate();
       if (id === null) return null;
       if (!this.outgoing_.has(id)) {
-        this.removedIds_.delete(id);
+        this.removedIds_?.delete(id);
         return id;
       }
     }
@@ -1362,7 +1368,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
           );
         }
         packet.topic = known;
-        this.aliasOnly_.add(packet);
+        (this.aliasOnly_ ??= new WeakSet()).add(packet);
       }
     }
     if (qos > 0) {
@@ -1560,7 +1566,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   removeOutgoingMessage(messageId: number): this {
     const op = this.outgoing_.remove(messageId);
     if (op) {
-      this.removedIds_.add(messageId);
+      (this.removedIds_ ??= new Set()).add(messageId);
       this.messageIdProvider.deallocate(messageId);
       this.outgoingStore.del({ messageId });
       op.cb?.(new MqttClientError('MQTT_ERR_MESSAGE_REMOVED', 'Message removed'));

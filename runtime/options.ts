@@ -168,31 +168,48 @@ export function resolveOptions(
   for (const key of TLS_OPTION_KEYS) {
     if (merged[key] !== undefined) (tls as Record<string, unknown>)[key] = merged[key];
   }
-  const { auth: _auth, path, servers, ...rest } = merged;
-
-  return {
-    ...DEFAULT_OPTIONS,
-    ...rest,
+  const d = DEFAULT_OPTIONS;
+  // Every client's fields in one object literal, then the application's other options: objects
+  // built so share one hidden class. (From V8's optimized code, `{ ...DEFAULT_OPTIONS, ...rest,
+  // key }` gives each object a hidden class of its own, and Object.assign into `{}` a dictionary:
+  // 0.7 to 1.6 KiB more per client.)
+  const resolved: Record<string, unknown> = {
+    keepalive,
+    reschedulePings: merged.reschedulePings ?? d.reschedulePings,
+    protocolId: merged.protocolId ?? (protocolVersion === 3 ? 'MQIsdp' : 'MQTT'),
+    protocolVersion,
+    reconnectPeriod: merged.reconnectPeriod ?? d.reconnectPeriod,
+    connectTimeout: merged.connectTimeout ?? d.connectTimeout,
+    clean: merged.clean ?? d.clean,
+    resubscribe: merged.resubscribe ?? d.resubscribe,
+    queueQoSZero: merged.queueQoSZero ?? d.queueQoSZero,
+    batchReadsMs: merged.batchReadsMs ?? d.batchReadsMs,
+    manualConnect: merged.manualConnect ?? d.manualConnect,
+    reconnectOnConnackError: merged.reconnectOnConnackError ?? d.reconnectOnConnackError,
     protocol: protocol as BaseProtocol,
     defaultProtocol: protocol as BaseProtocol,
     host: hostname,
     hostname,
     port,
-    ...(keepPath && path !== undefined ? { path } : {}),
     unixSocket,
     username,
     password,
     query,
     clientId,
-    protocolVersion,
-    protocolId: merged.protocolId ?? (protocolVersion === 3 ? 'MQIsdp' : 'MQTT'),
-    keepalive,
     customHandleAcks:
       protocolVersion === 5 && merged.customHandleAcks ? merged.customHandleAcks : acceptAllAcks,
     tls,
-    ...(servers ? { servers: servers.map((server: ServerOption) => ({ ...server })) } : {}),
-  };
+  } satisfies Partial<ResolvedOptions>;
+  for (const key of Object.keys(merged) as (keyof ClientOptions)[]) {
+    if (!(key in resolved) && !NOT_COPIED.has(key)) resolved[key] = merged[key];
+  }
+  if (keepPath && merged.path !== undefined) resolved.path = merged.path;
+  if (merged.servers) resolved.servers = merged.servers.map((server: ServerOption) => ({ ...server }));
+  return resolved as unknown as ResolvedOptions;
 }
+
+/** Options resolveOptions reads and does not keep as given. */
+const NOT_COPIED: ReadonlySet<string> = new Set(['auth', 'path', 'servers']);
 
 /**
  * The transport options for connection attempt `attempt` (0-based). With `servers`, attempts go

@@ -105,7 +105,8 @@ export class PacketStream<P> implements PacketStreamLike<P> {
 
 export class Store<P extends PacketWithId = PacketWithId> implements StoreLike<P> {
   readonly options: Readonly<Required<StoreOptions>>;
-  private inflights_ = new Map<number, P>();
+  /** Created by the first `put`: most clients never store a packet in one of their two stores. */
+  private inflights_: Map<number, P> | undefined;
 
   constructor(options: StoreOptions = {}) {
     this.options = { clean: options.clean ?? true };
@@ -117,38 +118,38 @@ export class Store<P extends PacketWithId = PacketWithId> implements StoreLike<P
       cb?.(new MqttClientError(ClientErrorCode.NoMessageId, 'cannot store a packet without a messageId'));
       return this;
     }
-    this.inflights_.set(packet.messageId, packet);
+    (this.inflights_ ??= new Map()).set(packet.messageId, packet);
     cb?.();
     return this;
   }
 
   get(packet: Pick<P, 'messageId'>, cb: PacketCallback<P>): this {
-    const stored = packet.messageId === undefined ? undefined : this.inflights_.get(packet.messageId);
+    const stored = packet.messageId === undefined ? undefined : this.inflights_?.get(packet.messageId);
     if (stored) cb(null, stored);
     else cb(storeMissingPacket(packet.messageId));
     return this;
   }
 
   del(packet: Pick<P, 'messageId'>, cb?: PacketCallback<P>): this {
-    const stored = packet.messageId === undefined ? undefined : this.inflights_.get(packet.messageId);
+    const stored = packet.messageId === undefined ? undefined : this.inflights_?.get(packet.messageId);
     if (stored) {
-      this.inflights_.delete(stored.messageId as number);
+      this.inflights_!.delete(stored.messageId as number);
       cb?.(null, stored);
     } else cb?.(storeMissingPacket(packet.messageId));
     return this;
   }
 
   createStream(): PacketStream<P> {
-    return new PacketStream([...this.inflights_.values()]);
+    return new PacketStream(this.inflights_ ? [...this.inflights_.values()] : []);
   }
 
   /** Number of stored packets. */
   get size(): number {
-    return this.inflights_.size;
+    return this.inflights_?.size ?? 0;
   }
 
   close(cb?: DoneCallback): void {
-    if (this.options.clean) this.inflights_ = new Map();
+    if (this.options.clean) this.inflights_ = undefined;
     cb?.();
   }
 }

@@ -24,27 +24,29 @@ export interface AckSlot {
 export type Arrival = 'new' | 'duplicate' | 'exceeded';
 
 export class Incoming {
-  private readonly window_ = new Set<number>();
+  /** Created by the first QoS 1/2 PUBLISH: an idle connection keeps none. */
+  private window_: Set<number> | undefined;
   private slots_: AckSlot[] = [];
 
   /** `receiveMaximum` is the one we announced in CONNECT (65535 when absent). */
   constructor(readonly receiveMaximum: number) {}
 
   get inWindow(): number {
-    return this.window_.size;
+    return this.window_?.size ?? 0;
   }
 
   /** A QoS 1/2 PUBLISH arrived. A re-sent one (same id, still open) does not count again. */
   arrive(messageId: number): Arrival {
-    if (this.window_.has(messageId)) return 'duplicate';
-    if (this.window_.size >= this.receiveMaximum) return 'exceeded';
-    this.window_.add(messageId);
+    const window = (this.window_ ??= new Set());
+    if (window.has(messageId)) return 'duplicate';
+    if (window.size >= this.receiveMaximum) return 'exceeded';
+    window.add(messageId);
     return 'new';
   }
 
   /** The flow of `messageId` is over for the server's count (PUBACK, PUBCOMP or failed PUBREC sent). */
   close(messageId: number): void {
-    this.window_.delete(messageId);
+    this.window_?.delete(messageId);
   }
 
   /** Takes the next place in the acknowledgement order. */
@@ -75,7 +77,7 @@ export class Incoming {
   /** The connection is gone: the server re-sends what it still needs. */
   reset(): void {
     for (const s of this.slots_) s.live = false;
-    this.window_.clear();
+    this.window_?.clear();
     this.slots_ = [];
   }
 }
