@@ -1068,7 +1068,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       }
       if (this.options.manualAck) {
         // Delivered now, acknowledged by client.ack(); a QoS 2 id is held until PUBREL (method A, §4.3.3).
-        (this.pendingAcks_ ??= new Map()).set(messageId, { packet, slot, acked: false, reasonCode: 0 });
+        this.pendingAcks_ ??= new Map();
+        this.pendingAcks_.set(messageId, { packet, slot, acked: false, reasonCode: 0 });
         this.emit('message', topic, payload, packet);
         this.withHandleMessage_(packet, (err) => err && this.emit('error', err));
         return;
@@ -1368,7 +1369,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
           );
         }
         packet.topic = known;
-        (this.aliasOnly_ ??= new WeakSet()).add(packet);
+        this.aliasOnly_ ??= new WeakSet();
+        this.aliasOnly_.add(packet);
       }
     }
     if (qos > 0) {
@@ -1566,7 +1568,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   removeOutgoingMessage(messageId: number): this {
     const op = this.outgoing_.remove(messageId);
     if (op) {
-      (this.removedIds_ ??= new Set()).add(messageId);
+      this.removedIds_ ??= new Set();
+      this.removedIds_.add(messageId);
       this.messageIdProvider.deallocate(messageId);
       this.outgoingStore.del({ messageId });
       op.cb?.(new MqttClientError('MQTT_ERR_MESSAGE_REMOVED', 'Message removed'));

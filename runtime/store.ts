@@ -118,7 +118,8 @@ export class Store<P extends PacketWithId = PacketWithId> implements StoreLike<P
       cb?.(new MqttClientError(ClientErrorCode.NoMessageId, 'cannot store a packet without a messageId'));
       return this;
     }
-    (this.inflights_ ??= new Map()).set(packet.messageId, packet);
+    this.inflights_ ??= new Map();
+    this.inflights_.set(packet.messageId, packet);
     cb?.();
     return this;
   }

@@ -37,7 +37,8 @@ export class Incoming {
 
   /** A QoS 1/2 PUBLISH arrived. A re-sent one (same id, still open) does not count again. */
   arrive(messageId: number): Arrival {
-    const window = (this.window_ ??= new Set());
+    this.window_ ??= new Set();
+    const window = this.window_;
     if (window.has(messageId)) return 'duplicate';
     if (window.size >= this.receiveMaximum) return 'exceeded';
     window.add(messageId);
