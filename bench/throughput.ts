@@ -330,7 +330,10 @@ async function main(): Promise<void> {
   const { startMosquitto } = await import('../test/helpers/mosquitto.js');
   const broker = await startMosquitto({
     // No queue limits: a slow subscriber must not make the broker drop QoS 0 messages.
-    extraConfig: 'max_queued_messages 0\nmax_queued_bytes 0\nmax_inflight_messages 0\nmax_connections -1',
+    // BENCH_BROKER_CONFIG='max_inflight_messages 20;…' replaces these lines (`;` between them).
+    extraConfig:
+      process.env.BENCH_BROKER_CONFIG?.replaceAll(';', '\n') ??
+      'max_queued_messages 0\nmax_queued_bytes 0\nmax_inflight_messages 0\nmax_connections -1',
   });
   const n = quick ? 5_000 : 100_000;
   const workloads: Workload[] = [

@@ -5,8 +5,11 @@
 import type { Socket } from 'node:net';
 import type { Connection, ConnectionHandlers } from './types.js';
 
-/** Reads at least this large are not batched: the socket had that much waiting already. */
-const BATCH_BELOW_BYTES = 16 * 1024;
+/**
+ * Reads at least this large are not batched: the socket had that much waiting already. (Node
+ * reads at most 64 KiB at a time; over TCP, `ReadBuffers` gives a busy socket at least that.)
+ */
+const BATCH_BELOW_BYTES = 64 * 1024;
 
 export class SocketConnection implements Connection {
   private readonly socket_: Socket;
@@ -19,6 +22,7 @@ export class SocketConnection implements Connection {
   private lastReadAt_ = -Infinity;
   private waiting_ = false;
   private readonly batchReadsMs_: number;
+  private readonly handlers_: ConnectionHandlers;
 
   /**
    * `connectEvent` is `connect` for TCP and `secureConnect` for TLS (after the handshake).
@@ -39,10 +43,9 @@ export class SocketConnection implements Connection {
       this.connected_ = true;
       handlers.connect();
     });
-    socket.on('data', (chunk: Uint8Array) => {
-      if (this.closed_) return;
-      if (handlers.data(chunk) === true && this.batchReadsMs_ > 0) this.batchReads_(chunk.length);
-    });
+    this.handlers_ = handlers;
+    // Without `onread` (TLS), the socket's 'data' events bring the reads.
+    socket.on('data', (chunk: Uint8Array) => this.received(chunk));
     socket.on('drain', () => {
       if (!this.closed_) handlers.drain();
     });
@@ -56,6 +59,12 @@ export class SocketConnection implements Connection {
       this.closed_ = true;
       handlers.close();
     });
+  }
+
+  /** What one read brought: from a 'data' event, or from `onread` (see tcp.ts). */
+  received(chunk: Uint8Array): void {
+    if (this.closed_) return;
+    if (this.handlers_.data(chunk) === true && this.batchReadsMs_ > 0) this.batchReads_(chunk.length);
   }
 
   /**

@@ -300,6 +300,45 @@ describe('tcp transport', () => {
     assert.equal(rec.events.at(-1), 'close');
   });
 
+  test('a busy socket reads more than 64 KiB at a time, and no read overwrites an earlier one', async () => {
+    const server = await freshServer();
+    const total = 4 * 1024 * 1024;
+    const sent = Buffer.alloc(total);
+    for (let i = 0; i < total; i++) sent[i] = (i * 7 + (i >> 12)) & 0xff;
+    const chunks: Uint8Array[] = []; // the views themselves, not copies
+    let length = 0;
+    let done!: () => void;
+    const all = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    const rec = recorder();
+    const connection = openTcp(
+      { protocol: 'mqtt', host: '127.0.0.1', port: server.port, batchReadsMs: 0 },
+      {
+        ...rec.handlers,
+        data: (chunk) => {
+          if (chunks.length === 0) {
+            // Fall behind once, so that the kernel has plenty waiting for the next reads.
+            const until = Date.now() + 30;
+            while (Date.now() < until);
+          }
+          chunks.push(chunk);
+          length += chunk.length;
+          if (length >= total) done();
+          return false;
+        },
+      },
+    );
+    const peer = await server.nextSocket();
+    await rec.connected;
+    peer.write(sent);
+    await all;
+    connection.destroy();
+    assert.ok(Buffer.concat(chunks).equals(sent), 'every byte arrived, in order, and stayed');
+    const largest = Math.max(...chunks.map((c) => c.length));
+    assert.ok(largest > 64 * 1024, `largest read ${largest} bytes`);
+  });
+
   test('reports a unix socket without a path as MQTT_ERR_INVALID_OPTIONS', async () => {
     const rec = recorder();
     openTcp({ protocol: 'mqtt', host: 'localhost', port: 1883, unixSocket: true }, rec.handlers);
