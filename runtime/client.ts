@@ -500,6 +500,12 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       this.overrides_ = { ...this.overrides_, host: target.host };
       if (target.port !== undefined) this.overrides_.port = target.port;
     }
+    // Ending: nothing is followed, and a 0x9C target is dropped so that reconnect() after end()
+    // starts from the configured servers (a 0x9D move holds).
+    if (this.disconnecting) {
+      this.redirectOnce_ = undefined;
+      return;
+    }
     this.reconnectSuppressed_ = false;
     this.redirectPending_ = true;
   }
@@ -1591,6 +1597,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.disconnecting = true;
     if (this.reconnectTimer_) timers.clearTimeout(this.reconnectTimer_);
     this.reconnectTimer_ = undefined;
+    this.redirectOnce_ = undefined; // a pending 0x9C target goes: reconnect() uses the configured servers
+    this.redirectPending_ = false;
     const conn = this.connection_;
     if (!conn) {
       queueMicrotask(() => this.finishEnd_());
