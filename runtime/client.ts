@@ -666,6 +666,11 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     );
   }
 
+  /** Ending or ended (and not reopened by reconnect()): calls fail with MQTT_ERR_CLIENT_ENDED. */
+  private ended_(): boolean {
+    return this.disconnecting || (this.disconnected && !this.connection_);
+  }
+
   /**
    * While an asynchronous store is read back, holds `call` until the stored flows are in place:
    * it takes message ids, which must not be ones a stored message holds, and goes after them.
@@ -1329,7 +1334,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       this.failLater_(cb, error);
       return undefined;
     };
-    if (this.disconnecting || (this.disconnected && !this.connection_)) return fail(clientEnded());
+    if (this.ended_()) return fail(clientEnded());
     const qos = checkQos(opts.qos ?? 0);
     if (typeof qos !== 'number') return fail(qos);
     // An empty topic is allowed only with a Topic Alias (MQTT 5) [MQTT-3.3.2-1, MQTT-3.3.2-2].
@@ -1447,7 +1452,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     const opts: SubscribeOptions =
       typeof optsOrCb === 'number' ? { qos: optsOrCb } : typeof optsOrCb === 'object' ? optsOrCb : {};
     const fail = (error: Error) => this.failLater_(cb ? (e) => cb(e) : undefined, error);
-    if (this.disconnecting) return fail(clientEnded());
+    if (this.ended_()) return fail(clientEnded());
     if (this.restoring_ && this.heldForRestore_(() => this.subscribe(topics, opts, cb))) return this;
     const subs = subscriptionsFor(topics, opts, this.protocolVersion);
     if (!Array.isArray(subs)) return fail(subs);
@@ -1512,7 +1517,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   ): this {
     const cb = typeof optsOrCb === 'function' ? optsOrCb : maybeCb;
     const opts = typeof optsOrCb === 'object' ? optsOrCb : {};
-    if (this.disconnecting) return this.failLater_(cb, clientEnded());
+    if (this.ended_()) return this.failLater_(cb, clientEnded());
     if (this.restoring_ && this.heldForRestore_(() => this.unsubscribe(topics, opts, cb))) return this;
     const list = unsubscriptionsFor(topics);
     if (!Array.isArray(list)) return this.failLater_(cb, list);
