@@ -639,7 +639,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   private restoreOutgoing_(): void {
     const store = this.outgoingStore as StoreLike & { loadSync?: () => PacketWithId[] };
     const done = (packets: PacketWithId[]) => {
-      const ops = restoredOperations(packets, this.outgoing_);
+      // Ended meanwhile: nothing is queued (the flows stay in the store for the next client).
+      const ops = this.ended_() ? [] : restoredOperations(packets, this.outgoing_);
       for (const op of ops) {
         const id = (op.packet as { messageId?: number }).messageId;
         if (id !== undefined) this.messageIdProvider.register(id);
@@ -676,7 +677,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    * it takes message ids, which must not be ones a stored message holds, and goes after them.
    */
   private heldForRestore_(call: () => void): boolean {
-    if (!this.restoring_ || this.disconnecting) return false;
+    // An ended client holds nothing: the call fails at once, as it does once the restore is over.
+    if (!this.restoring_ || this.ended_()) return false;
     this.afterRestore_.push(call);
     return true;
   }
