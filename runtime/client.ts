@@ -1211,7 +1211,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     const pubrel = { cmd: 'pubrel', messageId } as const;
     const op = this.outgoing_.release(messageId, pubrel);
     if (!op) {
-      // Not ours (any more): answer so the server can finish its side [MQTT-4.3.3-8].
+      // Not ours (any more): a PUBREL all the same [MQTT-4.3.3-4], so the server can end its flow;
+      // in MQTT 5 with 0x92 Packet Identifier not found (MQTT 5.0 §3.6.2.1).
       this.writePacket_(this.protocolVersion === 5 ? { cmd: 'pubrel', messageId, reasonCode: 0x92 } : pubrel);
       return;
     }
