@@ -504,6 +504,12 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       this.overrides_ = { ...this.overrides_, host: target.host };
       if (target.port !== undefined) this.overrides_.port = target.port;
     }
+    // Ending: nothing is followed, and a 0x9C target is dropped so that reconnect() after end()
+    // starts from the configured servers (a 0x9D move holds).
+    if (this.disconnecting) {
+      this.redirectOnce_ = undefined;
+      return;
+    }
     this.reconnectSuppressed_ = false;
     this.redirectPending_ = true;
   }
@@ -639,7 +645,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   private restoreOutgoing_(): void {
     const store = this.outgoingStore as StoreLike & { loadSync?: () => PacketWithId[] };
     const done = (packets: PacketWithId[]) => {
-      const ops = restoredOperations(packets, this.outgoing_);
+      // Ended meanwhile: nothing is queued (the flows stay in the store for the next client).
+      const ops = this.ended_() ? [] : restoredOperations(packets, this.outgoing_);
       for (const op of ops) {
         const id = (op.packet as { messageId?: number }).messageId;
         if (id !== undefined) this.messageIdProvider.register(id);
@@ -666,12 +673,18 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     );
   }
 
+  /** Ending or ended (and not reopened by reconnect()): calls fail with MQTT_ERR_CLIENT_ENDED. */
+  private ended_(): boolean {
+    return this.disconnecting || (this.disconnected && !this.connection_);
+  }
+
   /**
    * While an asynchronous store is read back, holds `call` until the stored flows are in place:
    * it takes message ids, which must not be ones a stored message holds, and goes after them.
    */
   private heldForRestore_(call: () => void): boolean {
-    if (!this.restoring_ || this.disconnecting) return false;
+    // An ended client holds nothing: the call fails at once, as it does once the restore is over.
+    if (!this.restoring_ || this.ended_()) return false;
     this.afterRestore_.push(call);
     return true;
   }
@@ -1205,7 +1218,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     const pubrel = { cmd: 'pubrel', messageId } as const;
     const op = this.outgoing_.release(messageId, pubrel);
     if (!op) {
-      // Not ours (any more): answer so the server can finish its side [MQTT-4.3.3-8].
+      // Not ours (any more): a PUBREL all the same [MQTT-4.3.3-4], so the server can end its flow;
+      // in MQTT 5 with 0x92 Packet Identifier not found (MQTT 5.0 §3.6.2.1).
       this.writePacket_(this.protocolVersion === 5 ? { cmd: 'pubrel', messageId, reasonCode: 0x92 } : pubrel);
       return;
     }
@@ -1330,7 +1344,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       this.failLater_(cb, error);
       return undefined;
     };
-    if (this.disconnecting || (this.disconnected && !this.connection_)) return fail(clientEnded());
+    if (this.ended_()) return fail(clientEnded());
     const qos = checkQos(opts.qos ?? 0);
     if (typeof qos !== 'number') return fail(qos);
     // An empty topic is allowed only with a Topic Alias (MQTT 5) [MQTT-3.3.2-1, MQTT-3.3.2-2].
@@ -1449,7 +1463,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     const opts: SubscribeOptions =
       typeof optsOrCb === 'number' ? { qos: optsOrCb } : typeof optsOrCb === 'object' ? optsOrCb : {};
     const fail = (error: Error) => this.failLater_(cb ? (e) => cb(e) : undefined, error);
-    if (this.disconnecting) return fail(clientEnded());
+    if (this.ended_()) return fail(clientEnded());
     if (this.restoring_ && this.heldForRestore_(() => this.subscribe(topics, opts, cb))) return this;
     const subs = subscriptionsFor(topics, opts, this.protocolVersion);
     if (!Array.isArray(subs)) return fail(subs);
@@ -1514,7 +1528,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   ): this {
     const cb = typeof optsOrCb === 'function' ? optsOrCb : maybeCb;
     const opts = typeof optsOrCb === 'object' ? optsOrCb : {};
-    if (this.disconnecting) return this.failLater_(cb, clientEnded());
+    if (this.ended_()) return this.failLater_(cb, clientEnded());
     if (this.restoring_ && this.heldForRestore_(() => this.unsubscribe(topics, opts, cb))) return this;
     const list = unsubscriptionsFor(topics);
     if (!Array.isArray(list)) return this.failLater_(cb, list);
@@ -1600,6 +1614,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.disconnecting = true;
     if (this.reconnectTimer_) timers.clearTimeout(this.reconnectTimer_);
     this.reconnectTimer_ = undefined;
+    this.redirectOnce_ = undefined; // a pending 0x9C target goes: reconnect() uses the configured servers
+    this.redirectPending_ = false;
     const conn = this.connection_;
     if (!conn) {
       queueMicrotask(() => this.finishEnd_());

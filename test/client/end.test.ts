@@ -108,6 +108,19 @@ describe('end', { skip: !isMosquittoAvailable() }, () => {
     await assert.rejects(client.publishAsync('t', '3', { qos: 1 }), { code: 'MQTT_ERR_CLIENT_ENDED' });
   });
 
+  test('fails a subscribe and an unsubscribe made after the end with MQTT_ERR_CLIENT_ENDED, as a publish', async () => {
+    const client = connect(broker.url, { reconnectPeriod: 0 });
+    await once(client, 'connect');
+    await client.endAsync();
+    const outcomes: (string | undefined)[] = [];
+    const settle = (error?: Error | null) => outcomes.push((error as { code?: string } | null)?.code ?? 'ok');
+    client.publish('t', 'x', { qos: 1 }, settle);
+    client.subscribe('t', settle);
+    client.unsubscribe('t', settle);
+    await waitFor(() => outcomes.length === 3, 500, 'every callback').catch(() => {});
+    assert.deepEqual(outcomes, Array(3).fill('MQTT_ERR_CLIENT_ENDED'));
+  });
+
   test('rejects a publish made offline when the client ends', async () => {
     const port = await freePort();
     const client = connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 50 });

@@ -254,6 +254,58 @@ describe('reconnect', () => {
     assert.deepEqual(seen, [other.port, home.port]);
   });
 
+  for (const moment of ['redirect', 'close'] as const) {
+    test(`reconnect() after an end() called on ${moment} of a CONNACK 0x9C goes to the configured server, not the 0x9C target`, async (t) => {
+      const home = await startScriptedBroker(5);
+      const other = await startScriptedBroker(5);
+      t.after(() => Promise.all([home.stop(), other.stop()]));
+      const c = track(
+        connect(home.url, { protocolVersion: 5, reconnectPeriod: 20, followRedirects: true }),
+        t,
+      );
+      collectErrors(c);
+      c.once(moment, () => c.end(true));
+      const ended = once(c, 'end');
+      const conn = await home.nextConnection();
+      await home.next(conn);
+      await home.send(conn, {
+        cmd: 'connack',
+        sessionPresent: false,
+        reasonCode: 0x9c,
+        properties: { serverReference: `127.0.0.1:${other.port}` },
+      });
+      await ended;
+      c.reconnect();
+      await home.accept();
+      await once(c, 'connect');
+      assert.equal(other.connections.length, 0, 'the 0x9C target is not used after end()');
+    });
+  }
+
+  test('reconnect() after an end() during which the server sent DISCONNECT 0x9C goes to the configured server', async (t) => {
+    const home = await startScriptedBroker(5);
+    const other = await startScriptedBroker(5);
+    t.after(() => Promise.all([home.stop(), other.stop()]));
+    const c = track(connect(home.url, { protocolVersion: 5, reconnectPeriod: 20, followRedirects: true }), t);
+    collectErrors(c);
+    const conn = await home.accept();
+    await once(c, 'connect');
+    const published = c.publishAsync('t', 'm', { qos: 1 }).catch(() => {});
+    assert.equal((await home.next(conn)).cmd, 'publish');
+    const ended = c.endAsync(); // waits for the PUBACK that never comes
+    await home.send(conn, {
+      cmd: 'disconnect',
+      reasonCode: 0x9c,
+      properties: { serverReference: `127.0.0.1:${other.port}` },
+    });
+    await ended;
+    await published;
+    c.reconnect();
+    await home.accept();
+    await once(c, 'connect');
+    assert.equal(other.connections.length, 0, 'the 0x9C target is not used after end()');
+  });
+
   test('resubscribes once, in batches, with the original options, after a reconnect without session', async (t) => {
     const broker = await startScriptedBroker(5);
     t.after(() => broker.stop());

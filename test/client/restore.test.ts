@@ -216,6 +216,52 @@ describe('restoring an asynchronous outgoing store', () => {
     }
   });
 
+  for (const force of [true, false]) {
+    test(`a restore that finishes after end(${force}) queues nothing, and calls made after the end fail at once with MQTT_ERR_CLIENT_ENDED`, async (t) => {
+      const broker = await startScriptedBroker(4);
+      t.after(() => broker.stop());
+      let open = () => {};
+      const store = new SlowStore(
+        storedPublishes('t', 1, [1, 2]),
+        new Promise<void>((resolve) => {
+          open = resolve;
+        }),
+      );
+      const c = connect(broker.url, { reconnectPeriod: 0, outgoingStore: store });
+      t.after(() => c.end(true));
+      collectErrors(c);
+      const connected = once(c, 'connect');
+      // end() waits for the restore while calls are held for it, as the restart of the stored flows
+      // after a CONNACK without session is: with a session present nothing is, and end() goes ahead.
+      await broker.accept({ sessionPresent: !force });
+      await connected;
+      await c.endAsync(force);
+
+      const outcomes: (string | undefined)[] = [];
+      const settle = (error?: Error | null) =>
+        outcomes.push((error as { code?: string } | null)?.code ?? 'ok');
+      c.publish('t', 'cb', { qos: 1 }, settle);
+      c.subscribe('s', { qos: 1 }, settle);
+      c.unsubscribe('s', settle);
+      c.publishAsync('t', 'promise', { qos: 1 }).then(() => settle(), settle);
+      c.subscribeAsync('s').then(() => settle(), settle);
+      c.unsubscribeAsync('s').then(() => settle(), settle);
+      await waitFor(() => outcomes.length === 6, 500, 'every call to settle before the restore ends').catch(
+        () => {},
+      );
+      assert.deepEqual(outcomes, Array(6).fill('MQTT_ERR_CLIENT_ENDED'));
+
+      open();
+      await waitFor(() => !(c as unknown as { restoring_: boolean }).restoring_, 2000, 'the restore to end');
+      assert.deepEqual(outcomes, Array(6).fill('MQTT_ERR_CLIENT_ENDED'), 'nothing settles twice');
+      // Reopened, the client sends none of what the late restore read: it was not queued.
+      c.reconnect();
+      const conn2 = await broker.accept({ sessionPresent: true });
+      await assert.rejects(conn2.nextPacket(200), 'no PUBLISH, SUBSCRIBE or UNSUBSCRIBE after reconnect()');
+      assert.equal(store.packets.size, 2, 'the stored flows stay in the store for the next client');
+    });
+  }
+
   test('a CONNACK without session and a SUBSCRIBE during the restore: stored messages start over first, the SUBSCRIBE gets a free id', async (t) => {
     const broker = await startScriptedBroker(5);
     t.after(() => broker.stop());

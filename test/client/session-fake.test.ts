@@ -226,6 +226,24 @@ for (const version of [3, 4, 5] as Version[]) {
       c.end(true);
     });
 
+    bt(
+      'answers a PUBREC for an unknown packet identifier with PUBREL, 0x92 Packet Identifier not found in MQTT 5',
+      {},
+      async (broker) => {
+        const c = client(broker);
+        const errors = collectErrors(c);
+        const conn = await broker.accept();
+        await once(c, 'connect');
+        await broker.send(conn, { cmd: 'pubrec', messageId: 42 });
+        // MQTT 5.0 §3.6.2.1: Reason Code 0x92; before MQTT 5 a PUBREL has none.
+        const pubrel = await conn.nextPacket();
+        assert.deepEqual([...pubrel], [...hex(version === 5 ? '62 03 00 2a 92' : '62 02 00 2a')]);
+        assert.deepEqual(errors, [], 'not a protocol error: the connection stays');
+        assert.equal(c.connected, true);
+        c.end(true);
+      },
+    );
+
     /** A QoS 2 PUBLISH from the server, id 7, payload 'once'. */
     const q2 = (dup: boolean) =>
       ({ cmd: 'publish', topic: 'q2', payload: 'once', qos: 2, messageId: 7, dup, retain: false }) as const;
