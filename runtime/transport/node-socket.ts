@@ -11,6 +11,13 @@ import type { Connection, ConnectionHandlers } from './types.js';
  */
 const BATCH_BELOW_BYTES = 64 * 1024;
 
+/**
+ * How much may wait unsent in the socket before `write()` says to wait for 'drain'. Node's own
+ * mark (16 KiB) is less than one 16 KiB PUBLISH: waiting on it cost a system call per message
+ * (20,000 writev for 20,000 messages; 1,282 with this).
+ */
+export const WRITE_BUFFER_BYTES = 256 * 1024;
+
 export class SocketConnection implements Connection {
   private readonly socket_: Socket;
   private connected_ = false;
@@ -96,7 +103,7 @@ export class SocketConnection implements Connection {
 
   write(chunk: Uint8Array): boolean {
     if (!this.writable) return false;
-    return this.socket_.write(chunk);
+    return this.socket_.write(chunk) || this.socket_.writableLength < WRITE_BUFFER_BYTES;
   }
 
   cork(): void {

@@ -339,6 +339,40 @@ describe('tcp transport', () => {
     assert.ok(largest > 64 * 1024, `largest read ${largest} bytes`);
   });
 
+  test('write() asks to wait only once 256 KiB wait unsent, and drain follows when the peer reads', async () => {
+    const server = await freshServer();
+    const chunk = Buffer.alloc(16 * 1024, 7);
+    /** Writes to a peer that does not read until `write` says to wait; returns the bytes taken. */
+    const fill = (write: (b: Buffer) => boolean) => {
+      let taken = 0;
+      for (let more = true; more && taken < 64 * 1024 * 1024; taken += chunk.length) more = write(chunk);
+      return taken;
+    };
+    // A plain socket beside ours, to the same server: the kernel takes the same amount from both.
+    const plain = new Socket();
+    await new Promise<void>((resolve) => plain.connect(server.port, '127.0.0.1', resolve));
+    const plainPeer = await server.nextSocket();
+    plainPeer.pause();
+    const rec = recorder();
+    const connection = openTcp({ protocol: 'mqtt', host: '127.0.0.1', port: server.port }, rec.handlers);
+    const peer = await server.nextSocket();
+    peer.pause();
+    await rec.connected;
+    const plainTaken = fill((b) => plain.write(b));
+    const ours = fill((b) => connection.write(b));
+    // Node's own mark is 16 KiB; ours is WRITE_BUFFER_BYTES (256 KiB) of the same buffering.
+    assert.ok(ours - plainTaken >= 200 * 1024, `ours took ${ours} bytes, a plain socket ${plainTaken}`);
+    assert.ok(ours - plainTaken <= 512 * 1024, `ours took ${ours} bytes, a plain socket ${plainTaken}`);
+    assert.equal(rec.events.includes('drain'), false);
+    peer.resume();
+    await new Promise<void>((resolve) => {
+      const check = () => (rec.events.includes('drain') ? resolve() : setTimeout(check, 5));
+      check();
+    });
+    plain.destroy();
+    connection.destroy();
+  });
+
   test('reports a unix socket without a path as MQTT_ERR_INVALID_OPTIONS', async () => {
     const rec = recorder();
     openTcp({ protocol: 'mqtt', host: 'localhost', port: 1883, unixSocket: true }, rec.handlers);
