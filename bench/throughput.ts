@@ -111,7 +111,11 @@ function stats(cpuStart: NodeJS.CpuUsage): ProcessStats {
   const cpu = process.cpuUsage(cpuStart);
   if (process.env.BENCH_VERBOSE)
     process.stderr.write(
-      `${process.argv[2]} ${process.argv[3]} user ${cpu.user} system ${cpu.system} minor faults ${process.resourceUsage().minorPageFault}\n`,
+      `${process.argv[2]} ${process.argv[3]} user ${cpu.user} system ${cpu.system} minor faults ${process.resourceUsage().minorPageFault} memory MiB ${Object.entries(
+        process.memoryUsage(),
+      )
+        .map(([k, v]) => `${k} ${(v / 1048576).toFixed(1)}`)
+        .join(' ')}\n`,
     );
   return { cpuUs: cpu.user + cpu.system, maxRssKb: process.resourceUsage().maxRSS };
 }
