@@ -423,6 +423,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (!this.reconnecting) {
       this.reconnecting = true;
       this.emit('offline');
+      if (this.disconnecting || this.connection_) return; // the handler called end() or reconnect()
     }
     const attempt = ++this.reconnectAttempts_;
     const delay = this.redirectPending_ ? 0 : reconnectDelay(attempt, period, this.options.reconnectBackoff);
@@ -455,6 +456,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
 
   /** Runs `beforeReconnect` (sync or async), applies what it returns, then connects. */
   private reconnectWithHook_(): void {
+    if (this.disconnecting) return; // a `reconnect` handler called end()
     const hook = this.options.beforeReconnect;
     if (!hook) {
       this.connect();
