@@ -516,12 +516,16 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.redirectPending_ = true;
   }
 
-  /** Reconnects now (MQTT.js `client.reconnect()`), also after `end()`. */
+  /**
+   * Reconnects now (MQTT.js `client.reconnect()`), also after `end()`; during `end()`, once it
+   * has finished and called back, as MQTT.js does.
+   */
   reconnect(): this {
+    this.reconnectAfterEnd_ = this.disconnecting;
+    if (this.disconnecting) return this;
     if (this.reconnectTimer_) timers.clearTimeout(this.reconnectTimer_);
     this.reconnectTimer_ = undefined;
     this.reconnectSuppressed_ = false;
-    this.disconnecting = false;
     if (this.connection_) {
       this.connection_.destroy();
       return this;
@@ -1612,7 +1616,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (!force && this.afterRestore_.length > 0 && this.heldForRestore_(() => this.end(force, opts, cb)))
       return this;
     if (cb) this.endWaitersCb_.push(cb);
-    if (this.disconnecting) return this;
+    this.reconnectAfterEnd_ = false; // the later of end() and reconnect() wins
+    // Ending, or ended with no callback to call: nothing to do (and `disconnecting` not left set).
+    if (this.disconnecting || (!cb && this.disconnected && !this.connection_)) return this;
     this.disconnecting = true;
     if (this.reconnectTimer_) timers.clearTimeout(this.reconnectTimer_);
     this.reconnectTimer_ = undefined;
@@ -1644,6 +1650,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   }
 
   private endWaitersCb_: EndCallback[] = [];
+  /** reconnect() was called during end(): it runs once the end has called back. */
+  private reconnectAfterEnd_ = false;
 
   endAsync(force?: boolean, opts?: EndOptions): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -1673,6 +1681,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       this.disconnecting = false;
       if (!wasDisconnected) this.emit('end');
       for (const cb of callbacks) cb(error);
+      if (this.reconnectAfterEnd_) this.reconnect();
     };
     this.incomingStore.close((e1) => this.outgoingStore.close((e2) => done(e1 ?? e2)));
   }
