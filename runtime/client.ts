@@ -462,13 +462,15 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       this.connect();
       return;
     }
+    // Ended meanwhile (`disconnected` until reconnect()), or connected by another call: stale.
+    const stale = () => this.disconnecting || this.disconnected || this.connection_ !== undefined;
     const fail = (error: unknown) => {
-      if (this.disconnecting || this.connection_) return;
+      if (stale()) return;
       this.emit('error', error instanceof Error ? error : new Error(String(error)));
       this.scheduleReconnect_();
     };
     const apply = (update: ConnectionUpdate | undefined) => {
-      if (this.disconnecting || this.connection_) return;
+      if (stale()) return;
       if (update) {
         // Another host chosen here wins over a 0x9C redirect; `current` handed back keeps it temporary.
         if (update.host !== undefined && update.host !== this.redirectOnce_?.host)
@@ -526,6 +528,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (this.reconnectTimer_) timers.clearTimeout(this.reconnectTimer_);
     this.reconnectTimer_ = undefined;
     this.reconnectSuppressed_ = false;
+    // Reopened at once, as in MQTT.js: calls made while an async beforeReconnect runs are queued.
+    this.disconnected = false;
     if (this.connection_) {
       this.connection_.destroy();
       return this;

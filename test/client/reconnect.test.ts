@@ -94,6 +94,93 @@ describe('reconnect', () => {
     });
   }
 
+  test('reconnect() after end() with an async beforeReconnect queues the calls made while the hook runs and sends them once connected', {
+    timeout: 5000,
+  }, async (t) => {
+    const broker = await startScriptedBroker(4);
+    t.after(() => broker.stop());
+    let release = () => {};
+    const c = track(
+      connect(broker.url, {
+        reconnectPeriod: 0,
+        beforeReconnect: () =>
+          new Promise<undefined>((resolve) => {
+            release = () => resolve(undefined);
+          }),
+      }),
+      t,
+    );
+    collectErrors(c);
+    await broker.accept();
+    await once(c, 'connect');
+    await c.endAsync();
+    c.reconnect();
+    assert.equal(c.disconnected, false, 'reopened at once, as in MQTT.js');
+    const outcomes: string[] = [];
+    const settle = (call: string) => (error?: Error | null) =>
+      outcomes.push(`${call} ${(error as { code?: string } | null | undefined)?.code ?? 'ok'}`);
+    c.publish('t', 'while the hook runs', { qos: 1 }, settle('publish'));
+    c.subscribe('s', { qos: 1 }, settle('subscribe'));
+    c.unsubscribe('u', settle('unsubscribe'));
+    await sleep(20);
+    assert.deepEqual(outcomes, [], 'nothing fails while the hook runs');
+    release();
+    const conn = await broker.accept();
+    const sent: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const packet = (await broker.next(conn)) as { cmd: string; messageId: number };
+      sent.push(packet.cmd);
+      const { messageId } = packet;
+      if (packet.cmd === 'publish') await broker.send(conn, { cmd: 'puback', messageId });
+      if (packet.cmd === 'subscribe') await broker.send(conn, { cmd: 'suback', messageId, granted: [1] });
+      if (packet.cmd === 'unsubscribe') await broker.send(conn, { cmd: 'unsuback', messageId });
+    }
+    assert.deepEqual(sent, ['publish', 'subscribe', 'unsubscribe']);
+    await waitFor(() => outcomes.length === 3, 2000, 'every call to settle');
+    assert.deepEqual(outcomes, ['publish ok', 'subscribe ok', 'unsubscribe ok']);
+  });
+
+  for (const outcome of ['resolves', 'rejects'] as const) {
+    test(`an async beforeReconnect that ${outcome} after end() does not reopen the client`, {
+      timeout: 5000,
+    }, async (t) => {
+      const broker = await startScriptedBroker(4);
+      t.after(() => broker.stop());
+      let settleHook = () => {};
+      const c = track(
+        connect(broker.url, {
+          reconnectPeriod: 20,
+          beforeReconnect: () =>
+            new Promise<undefined>((resolve, reject) => {
+              settleHook = () =>
+                outcome === 'resolves' ? resolve(undefined) : reject(new Error('no token'));
+            }),
+        }),
+        t,
+      );
+      const errors = collectErrors(c);
+      const conn = await broker.accept();
+      await once(c, 'connect');
+      const hookRuns = once(c, 'reconnect');
+      conn.drop();
+      await hookRuns;
+      await c.endAsync();
+      const errorsBefore = errors.length;
+      let reconnects = 0;
+      c.on('reconnect', () => reconnects++);
+      settleHook();
+      await sleep(100);
+      assert.equal(broker.connections.length, 1, 'no new connection after end()');
+      assert.equal(reconnects, 0, 'no reconnect after end()');
+      assert.equal(c.disconnected, true);
+      assert.deepEqual(
+        errors.slice(errorsBefore),
+        [],
+        'a hook that fails after end() is no error of the ended client',
+      );
+    });
+  }
+
   test('fails publishes beyond maxQueuedMessages with MQTT_ERR_QUEUE_FULL', async (t) => {
     const port = await freePort();
     const c = track(connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 1000, maxQueuedMessages: 2 }), t);
