@@ -1187,14 +1187,20 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     });
   }
 
-  /** An acknowledgement for an id we have no flow for [MQTT-4.3.2-?]: the server is confused. */
+  /**
+   * An acknowledgement whose Packet Identifier is on no flow of ours. An ack carries the id of the
+   * packet it answers (MQTT 5.0 §2.2.1); PUBACK, SUBACK and UNSUBACK have no 0x92 Packet Identifier
+   * not found (PUBREL and PUBCOMP alone do, §3.6.2.1, §3.7.2.1): a Protocol Error (§4.13).
+   */
   private unknownAck_(cmd: string, messageId: number): void {
     if (this.removedIds_?.delete(messageId)) {
       log('%s for removed message id %d', cmd, messageId);
       return;
     }
+    // [MQTT-2.2.1-5] PUBACK, PUBCOMP; [MQTT-2.2.1-6] SUBACK, UNSUBACK
+    const spec = `MQTT 5.0 §2.2.1 [MQTT-2.2.1-${cmd.startsWith('PUB') ? 5 : 6}]`;
     this.protocolViolation_(
-      protocolViolation(`${cmd} for unknown packet identifier ${messageId}`, 0x82, 'MQTT 5.0 §2.2.1'),
+      protocolViolation(`${cmd} for unknown packet identifier ${messageId}`, 0x82, spec),
       0x82,
     );
   }
