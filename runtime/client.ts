@@ -423,6 +423,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (!this.reconnecting) {
       this.reconnecting = true;
       this.emit('offline');
+      if (this.disconnecting || this.connection_) return; // the handler called end() or reconnect()
     }
     const attempt = ++this.reconnectAttempts_;
     const delay = this.redirectPending_ ? 0 : reconnectDelay(attempt, period, this.options.reconnectBackoff);
@@ -455,18 +456,21 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
 
   /** Runs `beforeReconnect` (sync or async), applies what it returns, then connects. */
   private reconnectWithHook_(): void {
+    if (this.disconnecting) return; // a `reconnect` handler called end()
     const hook = this.options.beforeReconnect;
     if (!hook) {
       this.connect();
       return;
     }
+    // Ended meanwhile (`disconnected` until reconnect()), or connected by another call: stale.
+    const stale = () => this.disconnecting || this.disconnected || this.connection_ !== undefined;
     const fail = (error: unknown) => {
-      if (this.disconnecting || this.connection_) return;
+      if (stale()) return;
       this.emit('error', error instanceof Error ? error : new Error(String(error)));
       this.scheduleReconnect_();
     };
     const apply = (update: ConnectionUpdate | undefined) => {
-      if (this.disconnecting || this.connection_) return;
+      if (stale()) return;
       if (update) {
         // Another host chosen here wins over a 0x9C redirect; `current` handed back keeps it temporary.
         if (update.host !== undefined && update.host !== this.redirectOnce_?.host)
@@ -514,12 +518,18 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.redirectPending_ = true;
   }
 
-  /** Reconnects now (MQTT.js `client.reconnect()`), also after `end()`. */
+  /**
+   * Reconnects now (MQTT.js `client.reconnect()`), also after `end()`; during `end()`, once it
+   * has finished and called back, as MQTT.js does.
+   */
   reconnect(): this {
+    this.reconnectAfterEnd_ = this.disconnecting;
+    if (this.disconnecting) return this;
     if (this.reconnectTimer_) timers.clearTimeout(this.reconnectTimer_);
     this.reconnectTimer_ = undefined;
     this.reconnectSuppressed_ = false;
-    this.disconnecting = false;
+    // Reopened at once, as in MQTT.js: calls made while an async beforeReconnect runs are queued.
+    this.disconnected = false;
     if (this.connection_) {
       this.connection_.destroy();
       return this;
@@ -1177,14 +1187,20 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     });
   }
 
-  /** An acknowledgement for an id we have no flow for [MQTT-4.3.2-?]: the server is confused. */
+  /**
+   * An acknowledgement whose Packet Identifier is on no flow of ours. An ack carries the id of the
+   * packet it answers (MQTT 5.0 §2.2.1); PUBACK, SUBACK and UNSUBACK have no 0x92 Packet Identifier
+   * not found (PUBREL and PUBCOMP alone do, §3.6.2.1, §3.7.2.1): a Protocol Error (§4.13).
+   */
   private unknownAck_(cmd: string, messageId: number): void {
     if (this.removedIds_?.delete(messageId)) {
       log('%s for removed message id %d', cmd, messageId);
       return;
     }
+    // [MQTT-2.2.1-5] PUBACK, PUBCOMP; [MQTT-2.2.1-6] SUBACK, UNSUBACK
+    const spec = `MQTT 5.0 §2.2.1 [MQTT-2.2.1-${cmd.startsWith('PUB') ? 5 : 6}]`;
     this.protocolViolation_(
-      protocolViolation(`${cmd} for unknown packet identifier ${messageId}`, 0x82, 'MQTT 5.0 §2.2.1'),
+      protocolViolation(`${cmd} for unknown packet identifier ${messageId}`, 0x82, spec),
       0x82,
     );
   }
@@ -1610,7 +1626,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (!force && this.afterRestore_.length > 0 && this.heldForRestore_(() => this.end(force, opts, cb)))
       return this;
     if (cb) this.endWaitersCb_.push(cb);
-    if (this.disconnecting) return this;
+    this.reconnectAfterEnd_ = false; // the later of end() and reconnect() wins
+    // Ending, or ended with no callback to call: nothing to do (and `disconnecting` not left set).
+    if (this.disconnecting || (!cb && this.disconnected && !this.connection_)) return this;
     this.disconnecting = true;
     if (this.reconnectTimer_) timers.clearTimeout(this.reconnectTimer_);
     this.reconnectTimer_ = undefined;
@@ -1642,6 +1660,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   }
 
   private endWaitersCb_: EndCallback[] = [];
+  /** reconnect() was called during end(): it runs once the end has called back. */
+  private reconnectAfterEnd_ = false;
 
   endAsync(force?: boolean, opts?: EndOptions): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -1671,6 +1691,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       this.disconnecting = false;
       if (!wasDisconnected) this.emit('end');
       for (const cb of callbacks) cb(error);
+      if (this.reconnectAfterEnd_) this.reconnect();
     };
     this.incomingStore.close((e1) => this.outgoingStore.close((e2) => done(e1 ?? e2)));
   }

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { connect } from '../../runtime/index.js';
 import { freePort } from '../helpers/free-port.js';
 import { isMosquittoAvailable, type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
-import { collectErrors, once, startScriptedBroker, waitFor } from './support.js';
+import { collectErrors, once, sleep, startScriptedBroker, waitFor } from './support.js';
 
 const child = fileURLToPath(new URL('./fixtures/end-child.ts', import.meta.url));
 
@@ -136,6 +136,35 @@ describe('end', { skip: !isMosquittoAvailable() }, () => {
       const result = await runChild(url, mode);
       assert.equal(result.code, 0);
       assert.equal(result.stdout, 'ended\n');
+    });
+  }
+});
+
+describe('end() in an event handler', () => {
+  for (const event of ['offline', 'close', 'error', 'reconnect'] as const) {
+    test(`ends for good when a handler of '${event}' calls it: no reconnect by itself`, async (t) => {
+      const broker = await startScriptedBroker(4);
+      t.after(() => broker.stop());
+      const client = connect(broker.url, { reconnectPeriod: 20 });
+      t.after(() => client.end(true));
+      collectErrors(client);
+      const conn = await broker.accept();
+      await once(client, 'connect');
+      let calledBack = 0;
+      client.once(event, () => client.end(() => calledBack++));
+      const ended = once(client, 'end');
+      // A PUBACK for no flow of ours is a protocol error: `error`, then the connection closes.
+      if (event === 'error') await broker.send(conn, { cmd: 'puback', messageId: 7 });
+      else conn.drop();
+      await ended;
+      let reconnects = 0;
+      client.on('reconnect', () => reconnects++);
+      await sleep(150); // several reconnect periods
+      assert.equal(calledBack, 1);
+      assert.equal(reconnects, 0, 'no reconnect after end()');
+      assert.equal(broker.connections.length, 1, 'no new connection after end()');
+      assert.equal(client.reconnecting, false);
+      assert.equal(client.disconnected, true);
     });
   }
 });

@@ -5,7 +5,7 @@ import { decode } from '../../generated/index.js';
 import { connect, type MqttClient, Store } from '../../runtime/index.js';
 import { PacketType, packetType } from '../helpers/fake-broker.js';
 import { freePort } from '../helpers/free-port.js';
-import { collectErrors, dropConnection, once, startScriptedBroker, waitFor } from './support.js';
+import { collectErrors, dropConnection, once, sleep, startScriptedBroker, waitFor } from './support.js';
 
 function track(c: MqttClient, t: { after(fn: () => unknown): void }): MqttClient {
   t.after(() => c.end(true));
@@ -91,6 +91,93 @@ describe('reconnect', () => {
       assert.equal(Buffer.from(second.password!).toString(), 'token-1');
       assert.equal(second.clientId, 'refreshed');
       assert.equal(c.options.password, 'old', 'options are not overwritten');
+    });
+  }
+
+  test('reconnect() after end() with an async beforeReconnect queues the calls made while the hook runs and sends them once connected', {
+    timeout: 5000,
+  }, async (t) => {
+    const broker = await startScriptedBroker(4);
+    t.after(() => broker.stop());
+    let release = () => {};
+    const c = track(
+      connect(broker.url, {
+        reconnectPeriod: 0,
+        beforeReconnect: () =>
+          new Promise<undefined>((resolve) => {
+            release = () => resolve(undefined);
+          }),
+      }),
+      t,
+    );
+    collectErrors(c);
+    await broker.accept();
+    await once(c, 'connect');
+    await c.endAsync();
+    c.reconnect();
+    assert.equal(c.disconnected, false, 'reopened at once, as in MQTT.js');
+    const outcomes: string[] = [];
+    const settle = (call: string) => (error?: Error | null) =>
+      outcomes.push(`${call} ${(error as { code?: string } | null | undefined)?.code ?? 'ok'}`);
+    c.publish('t', 'while the hook runs', { qos: 1 }, settle('publish'));
+    c.subscribe('s', { qos: 1 }, settle('subscribe'));
+    c.unsubscribe('u', settle('unsubscribe'));
+    await sleep(20);
+    assert.deepEqual(outcomes, [], 'nothing fails while the hook runs');
+    release();
+    const conn = await broker.accept();
+    const sent: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const packet = (await broker.next(conn)) as { cmd: string; messageId: number };
+      sent.push(packet.cmd);
+      const { messageId } = packet;
+      if (packet.cmd === 'publish') await broker.send(conn, { cmd: 'puback', messageId });
+      if (packet.cmd === 'subscribe') await broker.send(conn, { cmd: 'suback', messageId, granted: [1] });
+      if (packet.cmd === 'unsubscribe') await broker.send(conn, { cmd: 'unsuback', messageId });
+    }
+    assert.deepEqual(sent, ['publish', 'subscribe', 'unsubscribe']);
+    await waitFor(() => outcomes.length === 3, 2000, 'every call to settle');
+    assert.deepEqual(outcomes, ['publish ok', 'subscribe ok', 'unsubscribe ok']);
+  });
+
+  for (const outcome of ['resolves', 'rejects'] as const) {
+    test(`an async beforeReconnect that ${outcome} after end() does not reopen the client`, {
+      timeout: 5000,
+    }, async (t) => {
+      const broker = await startScriptedBroker(4);
+      t.after(() => broker.stop());
+      let settleHook = () => {};
+      const c = track(
+        connect(broker.url, {
+          reconnectPeriod: 20,
+          beforeReconnect: () =>
+            new Promise<undefined>((resolve, reject) => {
+              settleHook = () =>
+                outcome === 'resolves' ? resolve(undefined) : reject(new Error('no token'));
+            }),
+        }),
+        t,
+      );
+      const errors = collectErrors(c);
+      const conn = await broker.accept();
+      await once(c, 'connect');
+      const hookRuns = once(c, 'reconnect');
+      conn.drop();
+      await hookRuns;
+      await c.endAsync();
+      const errorsBefore = errors.length;
+      let reconnects = 0;
+      c.on('reconnect', () => reconnects++);
+      settleHook();
+      await sleep(100);
+      assert.equal(broker.connections.length, 1, 'no new connection after end()');
+      assert.equal(reconnects, 0, 'no reconnect after end()');
+      assert.equal(c.disconnected, true);
+      assert.deepEqual(
+        errors.slice(errorsBefore),
+        [],
+        'a hook that fails after end() is no error of the ended client',
+      );
     });
   }
 
@@ -304,6 +391,98 @@ describe('reconnect', () => {
     await home.accept();
     await once(c, 'connect');
     assert.equal(other.connections.length, 0, 'the 0x9C target is not used after end()');
+  });
+
+  for (const state of ['connected', 'offline'] as const) {
+    test(`reconnect() during end() (${state}) waits for the end, calls every end() back once, then connects`, {
+      timeout: 5000,
+    }, async (t) => {
+      const broker = await startScriptedBroker(4);
+      t.after(() => broker.stop());
+      const c = track(connect(broker.url, { reconnectPeriod: 10_000 }), t);
+      collectErrors(c);
+      const conn = await broker.accept();
+      await once(c, 'connect');
+      if (state === 'offline') {
+        conn.drop();
+        await once(c, 'offline');
+      }
+      const events: string[] = [];
+      for (const event of ['end', 'reconnect', 'connect'] as const) c.on(event, () => events.push(event));
+      c.end(() => events.push('end callback'));
+      const ended = c.endAsync();
+      c.reconnect();
+      await broker.accept();
+      await once(c, 'connect');
+      await ended;
+      await sleep(50);
+      assert.deepEqual(events, ['end', 'end callback', 'reconnect', 'connect']);
+      assert.equal(c.connected, true);
+      assert.equal(c.disconnected, false);
+      if (state === 'connected') assert.equal((await broker.next(conn)).cmd, 'disconnect');
+      const published = c.publishAsync('t', 'after', { qos: 1 });
+      const pub = (await broker.next(broker.connections[1]!)) as { cmd: string; messageId: number };
+      assert.equal(pub.cmd, 'publish');
+      await broker.send(broker.connections[1]!, { cmd: 'puback', messageId: pub.messageId });
+      await published;
+    });
+  }
+
+  test('reconnect() during end() waits for in-flight messages as the end does', {
+    timeout: 5000,
+  }, async (t) => {
+    const broker = await startScriptedBroker(4);
+    t.after(() => broker.stop());
+    const c = track(connect(broker.url, { reconnectPeriod: 0 }), t);
+    collectErrors(c);
+    const conn = await broker.accept();
+    await once(c, 'connect');
+    const published = c.publishAsync('t', 'in flight', { qos: 1 });
+    const pub = (await broker.next(conn)) as { cmd: string; messageId: number };
+    const ended = c.endAsync();
+    c.reconnect();
+    await sleep(50);
+    assert.equal(broker.connections.length, 1, 'no reconnect before the end');
+    await broker.send(conn, { cmd: 'puback', messageId: pub.messageId });
+    await published;
+    await ended;
+    assert.equal((await broker.next(conn)).cmd, 'disconnect');
+    await broker.accept();
+    await once(c, 'connect');
+  });
+
+  test('end() after a reconnect() that waits for an earlier end() keeps the client ended', {
+    timeout: 5000,
+  }, async (t) => {
+    const broker = await startScriptedBroker(4);
+    t.after(() => broker.stop());
+    const c = track(connect(broker.url, { reconnectPeriod: 20 }), t);
+    collectErrors(c);
+    await broker.accept();
+    await once(c, 'connect');
+    const first = c.endAsync();
+    c.reconnect();
+    const second = c.endAsync();
+    await Promise.all([first, second]);
+    await sleep(100);
+    assert.equal(broker.connections.length, 1);
+    assert.equal(c.disconnected, true);
+  });
+
+  test('reconnect() reopens a client that end() without a callback was called on once more after it ended', {
+    timeout: 5000,
+  }, async (t) => {
+    const broker = await startScriptedBroker(4);
+    t.after(() => broker.stop());
+    const c = track(connect(broker.url, { reconnectPeriod: 0 }), t);
+    collectErrors(c);
+    await broker.accept();
+    await once(c, 'connect');
+    await c.endAsync();
+    c.end();
+    c.reconnect();
+    await broker.accept();
+    await once(c, 'connect');
   });
 
   test('resubscribes once, in batches, with the original options, after a reconnect without session', async (t) => {

@@ -244,6 +244,33 @@ for (const version of [3, 4, 5] as Version[]) {
       },
     );
 
+    for (const [cmd, rule] of [
+      ['puback', 'MQTT-2.2.1-5'],
+      ['suback', 'MQTT-2.2.1-6'],
+    ] as const) {
+      bt(
+        `reports a ${cmd.toUpperCase()} for an unknown packet identifier as a protocol error [${rule}]`,
+        {},
+        async (broker) => {
+          const c = client(broker);
+          const errors = collectErrors(c);
+          const conn = await broker.accept();
+          await once(c, 'connect');
+          const closed = once(c, 'close');
+          await broker.send(
+            conn,
+            cmd === 'puback' ? { cmd, messageId: 42 } : { cmd, messageId: 42, granted: [0] },
+          );
+          await closed;
+          const error = errors[0] as { code?: string; reasonCode?: number; spec?: string };
+          assert.equal(error.code, 'MQTT_ERR_PROTOCOL_VIOLATION');
+          assert.equal(error.reasonCode, 0x82);
+          assert.equal(error.spec, `MQTT 5.0 §2.2.1 [${rule}]`);
+          c.end(true);
+        },
+      );
+    }
+
     /** A QoS 2 PUBLISH from the server, id 7, payload 'once'. */
     const q2 = (dup: boolean) =>
       ({ cmd: 'publish', topic: 'q2', payload: 'once', qos: 2, messageId: 7, dup, retain: false }) as const;
