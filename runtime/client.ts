@@ -405,6 +405,12 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       this.finishEnd_();
       return;
     }
+    if (this.reconnectNow_) {
+      this.reconnectNow_ = false;
+      this.emit('reconnect');
+      this.reconnectWithHook_();
+      return;
+    }
     if (wasConnected || this.reconnecting || !this.reconnectSuppressed_) this.scheduleReconnect_();
   }
 
@@ -531,7 +537,14 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     // Reopened at once, as in MQTT.js: calls made while an async beforeReconnect runs are queued.
     this.disconnected = false;
     if (this.connection_) {
-      this.connection_.destroy();
+      // As MQTT.js: a clean DISCONNECT (the will is not published), then a new connection at once,
+      // whatever reconnectPeriod says. Unacknowledged messages stay and are resent.
+      this.reconnectNow_ = true;
+      if (this.connected && !this.disconnectSent_) {
+        this.writePacket_({ cmd: 'disconnect' });
+        this.disconnectSent_ = true; // nothing may follow DISCONNECT [MQTT-3.14.4-1]
+        queueMicrotask(() => this.connection_?.end());
+      } else this.connection_.destroy();
       return this;
     }
     this.emit('reconnect');
@@ -1627,6 +1640,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       return this;
     if (cb) this.endWaitersCb_.push(cb);
     this.reconnectAfterEnd_ = false; // the later of end() and reconnect() wins
+    this.reconnectNow_ = false;
     // Ending, or ended with no callback to call: nothing to do (and `disconnecting` not left set).
     if (this.disconnecting || (!cb && this.disconnected && !this.connection_)) return this;
     this.disconnecting = true;
@@ -1660,6 +1674,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   }
 
   private endWaitersCb_: EndCallback[] = [];
+  /** reconnect() closed a live connection: the next one is opened as soon as it has closed. */
+  private reconnectNow_ = false;
   /** reconnect() was called during end(): it runs once the end has called back. */
   private reconnectAfterEnd_ = false;
 

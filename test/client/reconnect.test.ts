@@ -594,3 +594,36 @@ describe('reconnect', () => {
     assert.equal(Buffer.from(again.payload!).toString(), 'exactly');
   });
 });
+
+describe('reconnect() on a live connection', () => {
+  for (const reconnectPeriod of [0, 60_000]) {
+    test(`sends DISCONNECT, connects again at once (reconnectPeriod ${reconnectPeriod}) and resends what was unacknowledged`, {
+      timeout: 5000,
+    }, async (t) => {
+      const broker = await startScriptedBroker(4);
+      t.after(() => broker.stop());
+      const c = track(connect(broker.url, { reconnectPeriod, clientId: 'live', clean: false }), t);
+      collectErrors(c);
+      const conn1 = await broker.accept();
+      await once(c, 'connect');
+      const events: string[] = [];
+      for (const e of ['close', 'offline', 'reconnect', 'connect', 'end'] as const)
+        c.on(e, () => events.push(e));
+      const acked = c.publishAsync('t', 'kept', { qos: 1 });
+      acked.catch(() => {}); // awaited below; a failed assertion before that must not leave it unhandled
+      const first = (await broker.next(conn1)) as { cmd: string; messageId: number };
+      assert.equal(first.cmd, 'publish');
+      c.reconnect();
+      assert.equal((await broker.next(conn1)).cmd, 'disconnect', 'a clean DISCONNECT: no will is published');
+      const conn2 = await broker.accept({ sessionPresent: true });
+      const again = (await broker.next(conn2)) as { cmd: string; messageId: number; dup: boolean };
+      assert.equal(again.cmd, 'publish');
+      assert.equal(again.messageId, first.messageId);
+      assert.equal(again.dup, true);
+      await broker.send(conn2, { cmd: 'puback', messageId: again.messageId });
+      await acked;
+      assert.deepEqual(events, ['close', 'reconnect', 'connect']);
+      assert.equal(c.connected, true);
+    });
+  }
+});
