@@ -3,6 +3,7 @@
  * `types.ts`: connect at most once, error at most once and only before close, close exactly once.
  */
 import type { Socket } from 'node:net';
+import type { ReadBuffers } from './read-buffers.js';
 import type { Connection, ConnectionHandlers } from './types.js';
 
 /**
@@ -18,6 +19,26 @@ const BATCH_BELOW_BYTES = 64 * 1024;
  */
 export const WRITE_BUFFER_BYTES = 256 * 1024;
 
+/** The SocketConnection a socket belongs to, for the listeners all sockets share. */
+const CONNECTION = Symbol('mqttforge.connection');
+type Owned = Socket & { [CONNECTION]: SocketConnection };
+
+function onOpened(this: Socket): void {
+  SocketConnection.of(this).opened();
+}
+function onData(this: Socket, chunk: Uint8Array): void {
+  SocketConnection.of(this).received(chunk);
+}
+function onDrained(this: Socket): void {
+  SocketConnection.of(this).drained();
+}
+function onFailed(this: Socket, error: Error): void {
+  SocketConnection.of(this).failed(error);
+}
+function onClosed(this: Socket): void {
+  SocketConnection.of(this).closed();
+}
+
 export class SocketConnection implements Connection {
   private readonly socket_: Socket;
   private connected_ = false;
@@ -30,6 +51,8 @@ export class SocketConnection implements Connection {
   private waiting_ = false;
   private readonly batchReadsMs_: number;
   private readonly handlers_: ConnectionHandlers;
+  /** tcp.ts's read buffers of this connection while it is busy; undefined while quiet. */
+  readBuffers: ReadBuffers | undefined;
 
   /**
    * `connectEvent` is `connect` for TCP and `secureConnect` for TLS (after the handshake).
@@ -43,29 +66,46 @@ export class SocketConnection implements Connection {
   ) {
     this.socket_ = socket;
     this.batchReadsMs_ = batchReadsMs;
+    this.handlers_ = handlers;
     // MQTT packets are small and latency-bound; batching is done with cork()/uncork() instead.
     socket.setNoDelay(true);
-    socket.on(connectEvent, () => {
-      if (this.connected_ || this.closed_) return;
-      this.connected_ = true;
-      handlers.connect();
-    });
-    this.handlers_ = handlers;
+    // The listeners are shared by all sockets (no closures per connection: an idle client's
+    // memory), and find their connection on the socket, which Node passes as `this`.
+    (socket as Owned)[CONNECTION] = this;
+    socket.on(connectEvent, onOpened);
     // Without `onread` (TLS), the socket's 'data' events bring the reads.
-    socket.on('data', (chunk: Uint8Array) => this.received(chunk));
-    socket.on('drain', () => {
-      if (!this.closed_) handlers.drain();
-    });
-    socket.on('error', (error: Error) => {
-      if (this.errored_ || this.closed_) return;
-      this.errored_ = true;
-      handlers.error(error);
-    });
-    socket.on('close', () => {
-      if (this.closed_) return;
-      this.closed_ = true;
-      handlers.close();
-    });
+    socket.on('data', onData);
+    socket.on('drain', onDrained);
+    socket.on('error', onFailed);
+    socket.on('close', onClosed);
+  }
+
+  /** The connection of `socket` (one that a SocketConnection was made for). */
+  static of(socket: Socket): SocketConnection {
+    return (socket as Owned)[CONNECTION];
+  }
+
+  /** The socket's `connect` (TCP) or `secureConnect` (TLS) event. */
+  opened(): void {
+    if (this.connected_ || this.closed_) return;
+    this.connected_ = true;
+    this.handlers_.connect();
+  }
+
+  drained(): void {
+    if (!this.closed_) this.handlers_.drain();
+  }
+
+  failed(error: Error): void {
+    if (this.errored_ || this.closed_) return;
+    this.errored_ = true;
+    this.handlers_.error(error);
+  }
+
+  closed(): void {
+    if (this.closed_) return;
+    this.closed_ = true;
+    this.handlers_.close();
   }
 
   /** What one read brought: from a 'data' event, or from `onread` (see tcp.ts). */

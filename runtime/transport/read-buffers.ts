@@ -34,6 +34,11 @@ export class ReadBuffers {
   private slab_: Buffer | undefined;
   private offset_ = 0;
 
+  /** Reading into a slab of its own (until a small read makes it quiet again). */
+  get busy(): boolean {
+    return this.slab_ !== undefined;
+  }
+
   /** The room the next read goes to. */
   next(): Uint8Array {
     let slab = this.slab_;
