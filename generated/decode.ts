@@ -2,6 +2,7 @@
 // Edit the schema (or the generator) and run `npm run generate`.
 
 import {
+  type BodyDecoder,
   decodeProperties,
   Framer,
   frameOne,
@@ -526,6 +527,60 @@ export function decodeBody(r: Reader, first: number, v: ProtocolVersion): Packet
   }
 }
 
+/**
+ * `decodeBody` for a client: the packets only clients send (CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ) are a
+ * Protocol Error, and their decoders are left out of bundles that use only this.
+ */
+export function decodeFromServer(r: Reader, first: number, v: ProtocolVersion): Packet {
+  const flags = first & 0x0f;
+  switch (first >>> 4) {
+    case 1:
+      throw protocolError('MQTT_ERR_PACKET_TYPE', 'CONNECT is sent by clients only', 'MQTT 5.0 §2.1.2, Table 2-1');
+    case 2:
+      r.packet = 'CONNACK';
+      return decodeConnack(r, flags, v);
+    case 3:
+      r.packet = 'PUBLISH';
+      return decodePublish(r, flags, v);
+    case 4:
+      r.packet = 'PUBACK';
+      return decodePuback(r, flags, v);
+    case 5:
+      r.packet = 'PUBREC';
+      return decodePubrec(r, flags, v);
+    case 6:
+      r.packet = 'PUBREL';
+      return decodePubrel(r, flags, v);
+    case 7:
+      r.packet = 'PUBCOMP';
+      return decodePubcomp(r, flags, v);
+    case 8:
+      throw protocolError('MQTT_ERR_PACKET_TYPE', 'SUBSCRIBE is sent by clients only', 'MQTT 5.0 §2.1.2, Table 2-1');
+    case 9:
+      r.packet = 'SUBACK';
+      return decodeSuback(r, flags, v);
+    case 10:
+      throw protocolError('MQTT_ERR_PACKET_TYPE', 'UNSUBSCRIBE is sent by clients only', 'MQTT 5.0 §2.1.2, Table 2-1');
+    case 11:
+      r.packet = 'UNSUBACK';
+      return decodeUnsuback(r, flags, v);
+    case 12:
+      throw protocolError('MQTT_ERR_PACKET_TYPE', 'PINGREQ is sent by clients only', 'MQTT 5.0 §2.1.2, Table 2-1');
+    case 13:
+      r.packet = 'PINGRESP';
+      return decodePingresp(r, flags, v);
+    case 14:
+      r.packet = 'DISCONNECT';
+      return decodeDisconnect(r, flags, v);
+    case 15:
+      if (!(v === 5)) throw malformed('MQTT_ERR_PACKET_TYPE', 'packet type 15 (AUTH) does not exist before MQTT 5', 'MQTT 5.0 §2.1.2');
+      r.packet = 'AUTH';
+      return decodeAuth(r, flags, v);
+    default:
+      throw malformed('MQTT_ERR_PACKET_TYPE', `packet type ${first >>> 4} is reserved`, 'MQTT 5.0 §2.1.2, Table 2-1');
+  }
+}
+
 export interface DecodeOptions {
   /** Protocol level of the connection: 3, 4 (default) or 5. A CONNECT sets its own. */
   protocolVersion?: ProtocolVersion;
@@ -541,8 +596,8 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Packet {
 }
 
 /**
- * A streaming decoder: `push` takes chunks of any size, split anywhere, and returns the
- * packets each chunk completes, in order. After a CONNECT, the decoder switches to that
+ * A streaming decoder (Decoder and ClientDecoder are the two kinds): `push` takes chunks of
+ * any size, split anywhere, and returns the packets each chunk completes, in order. After a CONNECT, the decoder switches to that
  * CONNECT's protocol level (what a server needs). Once `push` has thrown, the stream is
  * unusable and every later call throws the same error.
  *
@@ -551,18 +606,24 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Packet {
  * once then): do not reuse a chunk's memory after pushing it. A Remaining Length above
  * `maximumPacketSize` is refused from the fixed header, before any body is held.
  */
-export class Decoder {
+export class PacketDecoder implements BodyDecoder<Packet> {
   protocolVersion: ProtocolVersion;
   private readonly reader_ = new Reader();
   private readonly framer_: Framer<Packet>;
+  private readonly body_: typeof decodeBody;
 
-  constructor(options: DecodeOptions = {}) {
+  /** `body` decodes the packet bodies: `decodeBody` (Decoder) or `decodeFromServer` (ClientDecoder). */
+  constructor(options: DecodeOptions, body: typeof decodeBody) {
     this.protocolVersion = options.protocolVersion ?? 4;
-    this.framer_ = new Framer((first, buf, start, end) => {
-      const packet = decodeBody(this.reader_.reset(buf, start, end, ''), first, this.protocolVersion);
-      if (packet.cmd === 'connect') this.protocolVersion = packet.protocolVersion;
-      return packet;
-    }, options.maximumPacketSize);
+    this.body_ = body;
+    this.framer_ = new Framer(this, options.maximumPacketSize);
+  }
+
+  /** For the Framer. */
+  decodeBody_(first: number, buf: Uint8Array, start: number, end: number): Packet {
+    const packet = this.body_(this.reader_.reset(buf, start, end, ''), first, this.protocolVersion);
+    if (packet.cmd === 'connect') this.protocolVersion = packet.protocolVersion;
+    return packet;
   }
 
   /** Largest packet accepted, fixed header included. */
@@ -580,7 +641,27 @@ export class Decoder {
   }
 
   push(chunk: Uint8Array): Packet[] {
-    return this.framer_.push(chunk);
+    const packets = this.framer_.push(chunk);
+    this.reader_.clear();
+    return packets;
+  }
+}
+
+/** The streaming decoder of every packet, in both directions (a broker's, a tool's). */
+export class Decoder extends PacketDecoder {
+  constructor(options: DecodeOptions = {}) {
+    super(options, decodeBody);
+  }
+}
+
+/**
+ * The streaming decoder of a client: what a server sends. A packet only clients send is a
+ * Protocol Error (`MQTT_ERR_PACKET_TYPE`, reason code 0x82), and the decoders of those packets
+ * are left out of bundles that use only this (the browser build).
+ */
+export class ClientDecoder extends PacketDecoder {
+  constructor(options: DecodeOptions = {}) {
+    super(options, decodeFromServer);
   }
 }
 

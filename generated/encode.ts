@@ -690,6 +690,49 @@ export function encode(packet: PacketInput, options: EncodeOptions = {}): Uint8A
   }
 }
 
+/**
+ * `encode` for a client: the packets a server sends (CONNACK, SUBACK, UNSUBACK, PINGRESP) are refused,
+ * and their encoders are left out of bundles that use only this (the browser build).
+ */
+export function encodeFromClient(packet: PacketInput, options: EncodeOptions = {}): Uint8Array {
+  const v = options.protocolVersion ?? 4;
+  const max = options.maximumPacketSize ?? 268_435_460;
+  switch (packet?.cmd) {
+    case 'connect':
+      return encodeConnect(packet, v, max);
+    case 'connack':
+      throw encodeError('MQTT_ERR_PACKET_TYPE', 'CONNACK is sent by servers only', 'MQTT 5.0 §2.1.2, Table 2-1');
+    case 'publish':
+      return encodePublish(packet, v, max);
+    case 'puback':
+      return encodePuback(packet, v, max);
+    case 'pubrec':
+      return encodePubrec(packet, v, max);
+    case 'pubrel':
+      return encodePubrel(packet, v, max);
+    case 'pubcomp':
+      return encodePubcomp(packet, v, max);
+    case 'subscribe':
+      return encodeSubscribe(packet, v, max);
+    case 'suback':
+      throw encodeError('MQTT_ERR_PACKET_TYPE', 'SUBACK is sent by servers only', 'MQTT 5.0 §2.1.2, Table 2-1');
+    case 'unsubscribe':
+      return encodeUnsubscribe(packet, v, max);
+    case 'unsuback':
+      throw encodeError('MQTT_ERR_PACKET_TYPE', 'UNSUBACK is sent by servers only', 'MQTT 5.0 §2.1.2, Table 2-1');
+    case 'pingreq':
+      return encodePingreq(packet, v, max);
+    case 'pingresp':
+      throw encodeError('MQTT_ERR_PACKET_TYPE', 'PINGRESP is sent by servers only', 'MQTT 5.0 §2.1.2, Table 2-1');
+    case 'disconnect':
+      return encodeDisconnect(packet, v, max);
+    case 'auth':
+      return encodeAuth(packet, v, max);
+    default:
+      throw encodeError('MQTT_ERR_PACKET_TYPE', `unknown packet cmd '${String((packet as { cmd?: unknown } | undefined)?.cmd)}'`);
+  }
+}
+
 
 /**
  * Encodes a PUBLISH as two parts: its head (fixed header to the last field before the payload)

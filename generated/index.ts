@@ -2,8 +2,8 @@
 // Edit the schema (or the generator) and run `npm run generate`.
 
 export { isMqttError, MqttDecodeError, MqttEncodeError, MqttError } from '../runtime/wire/errors.js';
-export { type DecodeOptions, Decoder, decode } from './decode.js';
-export { type EncodeOptions, encode, encodePublishParts } from './encode.js';
+export { ClientDecoder, type DecodeOptions, Decoder, decode, PacketDecoder } from './decode.js';
+export { type EncodeOptions, encode, encodeFromClient, encodePublishParts } from './encode.js';
 export * from './packets.js';
 export * from './properties.js';
 export * from './reason-codes.js';

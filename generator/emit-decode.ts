@@ -394,6 +394,7 @@ export function emitDecode(m: Model): string {
     ...new Set(m.packets.flatMap((p) => p.fields.filter((f) => f.kind === 'properties').map((f) => f.set!))),
   ];
   out.push(`import {
+  type BodyDecoder,
   decodeProperties,
   Framer,
   frameOne,
@@ -413,21 +414,42 @@ import type { ${sets
 import { ${[...reasonPackets, ...returnTables].sort().join(', ')} } from './reason-codes.js';
 `);
   for (const p of m.packets) out.push(emitPacketDecoder(p), '');
+  const cases = (fromServer: boolean) =>
+    m.packets
+      .map((p) => {
+        if (fromServer && p.direction === 'client to server') {
+          return `    case ${p.type}:\n      throw protocolError('MQTT_ERR_PACKET_TYPE', '${p.name} is sent by clients only', 'MQTT 5.0 §2.1.2, Table 2-1');`;
+        }
+        const vc = versionCond(p.versions, [3, 4, 5]);
+        const guard = vc
+          ? `\n      if (!(${vc})) throw malformed('MQTT_ERR_PACKET_TYPE', 'packet type ${p.type} (${p.name}) does not exist before MQTT 5', 'MQTT 5.0 §2.1.2');`
+          : '';
+        return `    case ${p.type}:${guard}\n      r.packet = '${p.name}';\n      return decode${typeName(p.name)}(r, flags, v);`;
+      })
+      .join('\n');
+  const reserved = `    default:
+      throw malformed('MQTT_ERR_PACKET_TYPE', \`packet type \${first >>> 4} is reserved\`, 'MQTT 5.0 §2.1.2, Table 2-1');`;
   out.push(`/** Decodes one packet body, buf[start, end), whose fixed header began with \`first\`. */
 export function decodeBody(r: Reader, first: number, v: ProtocolVersion): Packet {
   const flags = first & 0x0f;
   switch (first >>> 4) {
-${m.packets
-  .map((p) => {
-    const vc = versionCond(p.versions, [3, 4, 5]);
-    const guard = vc
-      ? `\n      if (!(${vc})) throw malformed('MQTT_ERR_PACKET_TYPE', 'packet type ${p.type} (${p.name}) does not exist before MQTT 5', 'MQTT 5.0 §2.1.2');`
-      : '';
-    return `    case ${p.type}:${guard}\n      r.packet = '${p.name}';\n      return decode${typeName(p.name)}(r, flags, v);`;
-  })
-  .join('\n')}
-    default:
-      throw malformed('MQTT_ERR_PACKET_TYPE', \`packet type \${first >>> 4} is reserved\`, 'MQTT 5.0 §2.1.2, Table 2-1');
+${cases(false)}
+${reserved}
+  }
+}
+
+/**
+ * \`decodeBody\` for a client: the packets only clients send (${m.packets
+   .filter((p) => p.direction === 'client to server')
+   .map((p) => p.name)
+   .join(', ')}) are a
+ * Protocol Error, and their decoders are left out of bundles that use only this.
+ */
+export function decodeFromServer(r: Reader, first: number, v: ProtocolVersion): Packet {
+  const flags = first & 0x0f;
+  switch (first >>> 4) {
+${cases(true)}
+${reserved}
   }
 }
 
@@ -446,8 +468,8 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Packet {
 }
 
 /**
- * A streaming decoder: \`push\` takes chunks of any size, split anywhere, and returns the
- * packets each chunk completes, in order. After a CONNECT, the decoder switches to that
+ * A streaming decoder (Decoder and ClientDecoder are the two kinds): \`push\` takes chunks of
+ * any size, split anywhere, and returns the packets each chunk completes, in order. After a CONNECT, the decoder switches to that
  * CONNECT's protocol level (what a server needs). Once \`push\` has thrown, the stream is
  * unusable and every later call throws the same error.
  *
@@ -456,18 +478,24 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Packet {
  * once then): do not reuse a chunk's memory after pushing it. A Remaining Length above
  * \`maximumPacketSize\` is refused from the fixed header, before any body is held.
  */
-export class Decoder {
+export class PacketDecoder implements BodyDecoder<Packet> {
   protocolVersion: ProtocolVersion;
   private readonly reader_ = new Reader();
   private readonly framer_: Framer<Packet>;
+  private readonly body_: typeof decodeBody;
 
-  constructor(options: DecodeOptions = {}) {
+  /** \`body\` decodes the packet bodies: \`decodeBody\` (Decoder) or \`decodeFromServer\` (ClientDecoder). */
+  constructor(options: DecodeOptions, body: typeof decodeBody) {
     this.protocolVersion = options.protocolVersion ?? 4;
-    this.framer_ = new Framer((first, buf, start, end) => {
-      const packet = decodeBody(this.reader_.reset(buf, start, end, ''), first, this.protocolVersion);
-      if (packet.cmd === 'connect') this.protocolVersion = packet.protocolVersion;
-      return packet;
-    }, options.maximumPacketSize);
+    this.body_ = body;
+    this.framer_ = new Framer(this, options.maximumPacketSize);
+  }
+
+  /** For the Framer. */
+  decodeBody_(first: number, buf: Uint8Array, start: number, end: number): Packet {
+    const packet = this.body_(this.reader_.reset(buf, start, end, ''), first, this.protocolVersion);
+    if (packet.cmd === 'connect') this.protocolVersion = packet.protocolVersion;
+    return packet;
   }
 
   /** Largest packet accepted, fixed header included. */
@@ -485,7 +513,27 @@ export class Decoder {
   }
 
   push(chunk: Uint8Array): Packet[] {
-    return this.framer_.push(chunk);
+    const packets = this.framer_.push(chunk);
+    this.reader_.clear();
+    return packets;
+  }
+}
+
+/** The streaming decoder of every packet, in both directions (a broker's, a tool's). */
+export class Decoder extends PacketDecoder {
+  constructor(options: DecodeOptions = {}) {
+    super(options, decodeBody);
+  }
+}
+
+/**
+ * The streaming decoder of a client: what a server sends. A packet only clients send is a
+ * Protocol Error (\`MQTT_ERR_PACKET_TYPE\`, reason code 0x82), and the decoders of those packets
+ * are left out of bundles that use only this (the browser build).
+ */
+export class ClientDecoder extends PacketDecoder {
+  constructor(options: DecodeOptions = {}) {
+    super(options, decodeFromServer);
   }
 }
 `);

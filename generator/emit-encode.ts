@@ -505,6 +505,29 @@ ${m.packets.map((p) => `    case '${p.cmd}':\n      return encode${typeName(p.na
       throw encodeError('MQTT_ERR_PACKET_TYPE', \`unknown packet cmd '\${String((packet as { cmd?: unknown } | undefined)?.cmd)}'\`);
   }
 }
+
+/**
+ * \`encode\` for a client: the packets a server sends (${m.packets
+   .filter((p) => p.direction === 'server to client')
+   .map((p) => p.name)
+   .join(', ')}) are refused,
+ * and their encoders are left out of bundles that use only this (the browser build).
+ */
+export function encodeFromClient(packet: PacketInput, options: EncodeOptions = {}): Uint8Array {
+  const v = options.protocolVersion ?? 4;
+  const max = options.maximumPacketSize ?? 268_435_460;
+  switch (packet?.cmd) {
+${m.packets
+  .map((p) =>
+    p.direction === 'server to client'
+      ? `    case '${p.cmd}':\n      throw encodeError('MQTT_ERR_PACKET_TYPE', '${p.name} is sent by servers only', 'MQTT 5.0 §2.1.2, Table 2-1');`
+      : `    case '${p.cmd}':\n      return encode${typeName(p.name)}(packet, v, max);`,
+  )
+  .join('\n')}
+    default:
+      throw encodeError('MQTT_ERR_PACKET_TYPE', \`unknown packet cmd '\${String((packet as { cmd?: unknown } | undefined)?.cmd)}'\`);
+  }
+}
 `);
   for (const p of m.packets.filter((x) => splitPayload(x))) {
     const name = typeName(p.name);

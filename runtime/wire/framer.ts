@@ -17,8 +17,11 @@ import { alloc } from './alloc.js';
 import { MqttDecodeError, malformed } from './errors.js';
 import { scanVbi, VBI_NEED_MORE, VBI_NOT_MINIMAL } from './vbi.js';
 
-/** Decodes one packet body: buf[start, end) with the fixed header's first byte. */
-export type BodyDecoder<T> = (first: number, buf: Uint8Array, start: number, end: number) => T;
+/** What a Framer hands each packet body to (an object, not a closure: less memory per connection). */
+export interface BodyDecoder<T> {
+  /** Decodes one packet body: buf[start, end) with the fixed header's first byte. */
+  decodeBody_(first: number, buf: Uint8Array, start: number, end: number): T;
+}
 
 enum State {
   Header = 0, // waiting for (more of) the fixed header; bytes kept in `head`
@@ -87,10 +90,13 @@ const SMALL = 1024;
 /** Size of a staging buffer (or less, when the body needs less). */
 const STAGE = 16 * 1024;
 
+/** Where scanVbi leaves the offset after a Remaining Length; read at once, so one serves all. */
+const SCAN = { next: 0 };
+
 export class Framer<T> {
   private state_: State = State.Header;
-  /** Up to 5 fixed-header bytes received so far. */
-  private readonly head_ = new Uint8Array(5);
+  /** Up to 5 fixed-header bytes received so far; made by the first header split across chunks. */
+  private head_: Uint8Array | undefined;
   private headLen_ = 0;
   private first_ = 0;
   /** The pending body: its length (the Remaining Length), the bytes received, their pieces. */
@@ -99,16 +105,15 @@ export class Framer<T> {
   private parts_: Uint8Array[] = [];
   private stage_: Uint8Array | undefined;
   private stageLen_ = 0;
-  private readonly scan_ = { next: 0 };
   private error_: MqttDecodeError | undefined;
-  private readonly decodeBody_: BodyDecoder<T>;
+  private readonly bodies_: BodyDecoder<T>;
 
   constructor(
-    decodeBody: BodyDecoder<T>,
+    bodies: BodyDecoder<T>,
     /** Largest whole packet accepted, fixed header included (MQTT 5.0 §3.1.2.11.4). */
     public maximumPacketSize = DEFAULT_MAXIMUM_PACKET_SIZE,
   ) {
-    this.decodeBody_ = decodeBody;
+    this.bodies_ = bodies;
   }
 
   /** Bytes of a partial packet currently held. */
@@ -140,17 +145,18 @@ export class Framer<T> {
     }
     while (pos < end) {
       // Fast path: the fixed header is inside this chunk.
-      const rl = scanVbi(chunk, pos + 1, end, this.scan_);
+      const rl = scanVbi(chunk, pos + 1, end, SCAN);
       if (rl === VBI_NEED_MORE) {
+        this.head_ ??= new Uint8Array(5);
         this.head_.set(chunk.subarray(pos, end));
         this.headLen_ = end - pos;
         return;
       }
       const first = chunk[pos]!;
-      const start = checkHeader(first, rl, this.scan_.next - pos, this.maximumPacketSize);
+      const start = checkHeader(first, rl, SCAN.next - pos, this.maximumPacketSize);
       const bodyStart = pos + start;
       if (bodyStart + rl <= end) {
-        out.push(this.decodeBody_(first, chunk, bodyStart, bodyStart + rl));
+        out.push(this.bodies_.decodeBody_(first, chunk, bodyStart, bodyStart + rl));
         pos = bodyStart + rl;
       } else {
         this.beginBody_(first, rl);
@@ -161,16 +167,17 @@ export class Framer<T> {
 
   /** Completes a fixed header begun in an earlier chunk; returns the offset consumed. */
   private fillHead_(chunk: Uint8Array, end: number, out: T[]): number {
+    const head = this.head_!; // headLen_ > 0: consume_ made it
     let pos = 0;
     while (pos < end && this.headLen_ < 5) {
-      this.head_[this.headLen_++] = chunk[pos++]!;
-      const rl = scanVbi(this.head_, 1, this.headLen_, this.scan_);
+      head[this.headLen_++] = chunk[pos++]!;
+      const rl = scanVbi(head, 1, this.headLen_, SCAN);
       if (rl === VBI_NEED_MORE) continue;
-      const first = this.head_[0]!;
+      const first = head[0]!;
       checkHeader(first, rl, this.headLen_, this.maximumPacketSize);
       this.headLen_ = 0;
       if (rl === 0) {
-        out.push(this.decodeBody_(first, this.head_, 1, 1));
+        out.push(this.bodies_.decodeBody_(first, head, 1, 1));
         return pos;
       }
       this.beginBody_(first, rl);
@@ -202,7 +209,7 @@ export class Framer<T> {
       this.parts_ = [];
       this.stage_ = undefined;
       this.bodyLen_ = 0;
-      out.push(this.decodeBody_(this.first_, body, 0, body.length));
+      out.push(this.bodies_.decodeBody_(this.first_, body, 0, body.length));
     }
     return pos + take;
   }

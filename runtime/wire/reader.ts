@@ -8,13 +8,16 @@ import { scanVbi, VBI_NEED_MORE, VBI_NOT_MINIMAL } from './vbi.js';
 
 const SPEC_VBI = 'MQTT 5.0 §1.5.5';
 
+const NO_BYTES = new Uint8Array(0);
+/** Where scanVbi leaves the offset after a Variable Byte Integer; read at once, so one serves all. */
+const SCAN = { next: 0 };
+
 export class Reader {
-  buf: Uint8Array = new Uint8Array(0);
+  buf: Uint8Array = NO_BYTES;
   pos = 0;
   end = 0;
   /** Packet name for error messages. */
   packet = '';
-  private readonly scan_ = { next: 0 };
 
   reset(buf: Uint8Array, pos: number, end: number, packet: string): this {
     this.buf = buf;
@@ -22,6 +25,11 @@ export class Reader {
     this.end = end;
     this.packet = packet;
     return this;
+  }
+
+  /** Lets go of the bytes last read: an idle connection keeps no read buffer alive. */
+  clear(): void {
+    this.buf = NO_BYTES;
   }
 
   get remaining(): number {
@@ -101,9 +109,9 @@ export class Reader {
         return b;
       }
     }
-    const v = scanVbi(this.buf, this.pos, this.end, this.scan_);
+    const v = scanVbi(this.buf, this.pos, this.end, SCAN);
     if (v >= 0) {
-      this.pos = this.scan_.next;
+      this.pos = SCAN.next;
       return v;
     }
     if (v === VBI_NEED_MORE) this.truncated(what, spec);
