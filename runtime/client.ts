@@ -6,13 +6,13 @@
 import {
   type AuthPacket,
   type AuthPacketInput,
+  ClientDecoder,
   type ConnackPacket,
   type ConnectPacketInput,
   connackReturnCodeNames,
-  Decoder,
   type DisconnectPacket,
   type DisconnectProperties,
-  encode,
+  encodeFromClient,
   encodePublishParts,
   type Packet,
   type PacketInput,
@@ -63,7 +63,7 @@ import {
 } from './session/args.js';
 import { AuthState } from './session/auth.js';
 import { type AckSlot, Incoming } from './session/incoming.js';
-import { Keepalive } from './session/keepalive.js';
+import { Keepalive, type KeepaliveEvents } from './session/keepalive.js';
 import { type Operation, type OperationCallback, Outgoing } from './session/outgoing.js';
 import { restoredOperations } from './session/restore.js';
 import { checkPublish, checkSubscribe } from './session/server-limits.js';
@@ -74,13 +74,16 @@ import { type PacketWithId, Store, type StoreLike } from './store.js';
 import { type TimerHandle, timers } from './timers.js';
 import { validateTopicName } from './topic.js';
 import { transports } from './transport/registry.js';
-import type { Connection, TransportOptions } from './transport/types.js';
+import type { Connection, ConnectionHandlers, TransportOptions } from './transport/types.js';
 
 const log = createLog('mqttforge:client');
 
 /** A Topic Alias Maximum of 0 takes no alias and so never changes: connections without aliases share these. */
 const NO_ALIASES_IN = new TopicAliasRecv(0);
 const NO_ALIASES_OUT = new TopicAliasSend(0);
+/** No subscriptions to renew; never written to (a client swaps in a Map of its own first). */
+const NO_TOPICS = new Map<string, Granted>();
+const NO_OVERRIDES: ConnectionUpdate = Object.freeze({});
 
 export type PublishCallback = (error?: Error, packet?: Packet) => void;
 export type SubscribeCallback = (error: Error | null, granted?: Granted[], packet?: SubackPacket) => void;
@@ -141,14 +144,17 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
 
   private readonly outgoing_ = new Outgoing();
   private connection_: Connection | undefined;
-  private decoder_: Decoder | undefined;
+  private decoder_: ClientDecoder | undefined;
   /** Increases with every connection attempt; handlers of older ones ignore their events. */
   private generation_ = 0;
   private attempt_ = 0;
+  /** The events of the latest connection attempt. */
+  private handlers_: InstanceType<typeof MqttClient.Attempt_> | undefined;
   /** Reconnects scheduled since the last accepted CONNACK. */
   private reconnectAttempts_ = 0;
   /** What `beforeReconnect` or a server redirect changed for later connections. */
-  private overrides_: ConnectionUpdate = {};
+  /** Replaced, never changed in place: NO_OVERRIDES is shared. */
+  private overrides_: ConnectionUpdate = NO_OVERRIDES;
   private redirectPending_ = false;
   /** A 0x9C Server Reference: the next connection attempt only (MQTT 5.0 §4.11). */
   private redirectOnce_: ServerTarget | undefined;
@@ -168,7 +174,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   private awaitingDrain_ = false;
   private afterFlush_: (() => void)[] = [];
   /** Subscriptions the server granted, restored after a reconnect without a session. */
-  private readonly resubscribeTopics_ = new Map<string, Granted>();
+  /** NO_TOPICS (shared, never written to) until the first subscription is granted. */
+  private resubscribeTopics_ = NO_TOPICS;
   /** Incoming packets wait here while handleMessage has not called back. */
   private backlog_: Packet[] = [];
   private blocked_ = false;
@@ -198,9 +205,62 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.incomingStore = this.options.incomingStore ?? new Store();
     this.outgoingStore = this.options.outgoingStore ?? new Store();
     this.messageIdProvider = this.options.messageIdProvider ?? new DefaultMessageIdProvider();
-    this.unhandledError_ = (error) => log('error with no listener: %s', (error as Error)?.message);
     if (this.options.outgoingStore) this.restoreOutgoing_();
     if (!this.options.manualConnect) this.connect();
+  }
+
+  /**
+   * The events of one connection attempt, from its transport and its keepalive; those of an
+   * attempt that is over are ignored. One object with methods rather than a closure per event:
+   * less memory per idle client.
+   */
+  private static readonly Attempt_ = class implements ConnectionHandlers, KeepaliveEvents {
+    private readonly client_: MqttClient;
+    private readonly generation_: number;
+
+    constructor(client: MqttClient, generation: number) {
+      this.client_ = client;
+      this.generation_ = generation;
+    }
+
+    live_(): boolean {
+      return this.generation_ === this.client_.generation_;
+    }
+
+    connect(): void {
+      if (this.live_()) this.client_.onTransportConnect_();
+    }
+
+    data(chunk: Uint8Array): boolean {
+      return this.live_() && this.client_.onData_(chunk);
+    }
+
+    drain(): void {
+      if (!this.live_()) return;
+      this.client_.awaitingDrain_ = false;
+      this.client_.flush_();
+    }
+
+    error(error: Error): void {
+      if (this.live_()) this.client_.onTransportError_(error);
+    }
+
+    close(): void {
+      if (this.live_()) this.client_.onClose_();
+    }
+
+    ping(): void {
+      this.client_.writePacket_({ cmd: 'pingreq' });
+    }
+
+    timeout(): void {
+      this.client_.emit('error', keepaliveTimeout());
+      this.client_.connection_?.destroy();
+    }
+  };
+
+  protected override unhandledError_(error: unknown): void {
+    log('error with no listener: %s', (error as Error)?.message);
   }
 
   /**
@@ -223,8 +283,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   connect(): this {
     if (this.connection_) return this;
     this.disconnected = false;
-    const generation = ++this.generation_;
-    const live = () => generation === this.generation_;
+    const attempt = new MqttClient.Attempt_(this, ++this.generation_);
     this.redirected_ = this.redirectOnce_ !== undefined;
     const transportOptions = this.transportOptions(this.redirected_ ? this.attempt_ : this.attempt_++);
     this.redirectOnce_ = undefined;
@@ -232,7 +291,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.connackReceived_ = false;
     this.disconnectSent_ = false;
     this.awaitingDrain_ = false;
-    this.decoder_ = new Decoder({
+    this.decoder_ = new ClientDecoder({
       protocolVersion: this.options.protocolVersion,
       maximumPacketSize: this.options.properties?.maximumPacketSize,
     });
@@ -242,19 +301,10 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.incoming_ = new Incoming(props?.receiveMaximum ?? 65_535);
     this.auth_ = new AuthState(props?.authenticationMethod);
     if (props?.authenticationMethod !== undefined) this.auth_.phase = 'connecting';
-    this.connection_ = transports.open(transportOptions, {
-      connect: () => live() && this.onTransportConnect_(),
-      data: (chunk) => live() && this.onData_(chunk),
-      drain: () => {
-        if (!live()) return;
-        this.awaitingDrain_ = false;
-        this.flush_();
-      },
-      error: (error) => live() && this.onTransportError_(error),
-      close: () => live() && this.onClose_(),
-    });
+    this.handlers_ = attempt;
+    this.connection_ = transports.open(transportOptions, attempt);
     this.connackTimer_ = timers.setTimeout(() => {
-      if (!live() || this.connackReceived_) return;
+      if (!attempt.live_() || this.connackReceived_) return;
       this.emit('error', connectTimeout());
       this.connection_?.destroy();
     }, this.options.connectTimeout);
@@ -591,13 +641,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.serverMaximumPacketSize_ = props?.maximumPacketSize ?? 268_435_460;
     if (props?.assignedClientIdentifier) this.assignedClientId_ = props.assignedClientIdentifier;
     const keepalive = props?.serverKeepAlive ?? this.options.keepalive;
-    this.pinger_ = new Keepalive(keepalive * 1000, this.options.reschedulePings, {
-      ping: () => this.writePacket_({ cmd: 'pingreq' }),
-      timeout: () => {
-        this.emit('error', keepaliveTimeout());
-        this.connection_?.destroy();
-      },
-    });
+    this.pinger_ = new Keepalive(keepalive * 1000, this.options.reschedulePings, this.handlers_!);
     this.pinger_.start();
     // Flows a store is still reading back belong to the lost session too: start them over as well.
     if (!packet.sessionPresent && !this.heldForRestore_(() => this.restartFlows_())) this.restartFlows_();
@@ -731,7 +775,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
 
   /** Encodes for this connection: its protocol version, within the server's Maximum Packet Size. */
   private encodeForServer_(packet: PacketInput): Uint8Array {
-    return encode(packet, {
+    return encodeFromClient(packet, {
       protocolVersion: this.protocolVersion,
       maximumPacketSize: this.serverMaximumPacketSize_,
     });
@@ -1283,6 +1327,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         error ??= ackError('SUBACK', code, packet.properties?.reasonString);
         this.resubscribeTopics_.delete(sub.topic);
       } else {
+        if (this.resubscribeTopics_ === NO_TOPICS) this.resubscribeTopics_ = new Map();
         this.resubscribeTopics_.set(sub.topic, { ...sub, qos: sub.qos });
       }
       return { ...sub, qos: code };

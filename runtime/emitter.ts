@@ -9,14 +9,24 @@ type Listener = (...args: never[]) => void;
 type Callable = (...args: unknown[]) => void;
 export type EventMap = { [event: string]: Listener };
 
+/** The table of an emitter without listeners, shared; never written to (see `set_`). */
+const NO_LISTENERS = new Map<unknown, Listener[]>();
+
 export class TypedEmitter<Events extends EventMap> {
-  private readonly table_ = new Map<keyof Events, Listener[]>();
+  private table_ = NO_LISTENERS as Map<keyof Events, Listener[]>;
+
   /** Called for an 'error' that no listener takes. */
-  protected unhandledError_: (error: unknown) => void = () => {};
+  protected unhandledError_(_error: unknown): void {}
+
+  /** Every write to the table goes through here: the first one gives the emitter its own. */
+  private set_(event: keyof Events, list: Listener[]): void {
+    if (this.table_ === NO_LISTENERS) this.table_ = new Map();
+    this.table_.set(event, list);
+  }
 
   on<E extends keyof Events>(event: E, listener: Events[E]): this {
     // Copy on write: an emit in progress keeps iterating its own array.
-    this.table_.set(event, [...(this.table_.get(event) ?? []), listener]);
+    this.set_(event, [...(this.table_.get(event) ?? []), listener]);
     return this;
   }
 
@@ -25,7 +35,7 @@ export class TypedEmitter<Events extends EventMap> {
   }
 
   prependListener<E extends keyof Events>(event: E, listener: Events[E]): this {
-    this.table_.set(event, [listener, ...(this.table_.get(event) ?? [])]);
+    this.set_(event, [listener, ...(this.table_.get(event) ?? [])]);
     return this;
   }
 
@@ -46,8 +56,11 @@ export class TypedEmitter<Events extends EventMap> {
       // Copy on write: an emit in progress keeps iterating its own array.
       const next = list.slice();
       next.splice(i, 1);
-      if (next.length === 0) this.table_.delete(event);
-      else this.table_.set(event, next);
+      if (next.length > 0) this.set_(event, next);
+      else {
+        this.table_.delete(event);
+        if (this.table_.size === 0) this.table_ = NO_LISTENERS as Map<keyof Events, Listener[]>;
+      }
     }
     return this;
   }

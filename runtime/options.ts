@@ -164,9 +164,12 @@ export function resolveOptions(
   const hostname = merged.hostname || merged.host || 'localhost';
   const keepPath = unixSocket || /^(ws|wx|ali)/.test(protocol);
 
-  const tls: TlsOptions = {};
+  // Only when some TLS option was given: a client without any holds no empty object.
+  let tls: TlsOptions | undefined;
   for (const key of TLS_OPTION_KEYS) {
-    if (merged[key] !== undefined) (tls as Record<string, unknown>)[key] = merged[key];
+    if (merged[key] === undefined) continue;
+    tls ??= {};
+    (tls as Record<string, unknown>)[key] = merged[key];
   }
   const d = DEFAULT_OPTIONS;
   // Every client's fields in one object literal, then the application's other options: objects

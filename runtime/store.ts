@@ -103,13 +103,16 @@ export class PacketStream<P> implements PacketStreamLike<P> {
   }
 }
 
+/** The options of every Store made without `clean: false` (read-only, so one object serves all). */
+const CLEAN: Readonly<Required<StoreOptions>> = Object.freeze({ clean: true });
+
 export class Store<P extends PacketWithId = PacketWithId> implements StoreLike<P> {
   readonly options: Readonly<Required<StoreOptions>>;
   /** Created by the first `put`: most clients never store a packet in one of their two stores. */
   private inflights_: Map<number, P> | undefined;
 
   constructor(options: StoreOptions = {}) {
-    this.options = { clean: options.clean ?? true };
+    this.options = options.clean === false ? { clean: false } : CLEAN;
   }
 
   /** Adds or replaces the packet with this message id; a replacement keeps its original place. */

@@ -29,16 +29,21 @@ export interface Operation {
   readonly context?: unknown;
 }
 
+/** Never written to: `next()` and `addId_()` swap in a Map or Set of the instance's own first. */
+const NO_INFLIGHT = new Map<number, Operation>();
+const NO_IDS = new Set<number>();
+
 export class Outgoing {
   private queue_: Operation[] = [];
   private head_ = 0;
-  private readonly inflight_ = new Map<number, Operation>();
+  /** Shared empty ones (NO_*) until the first entry: an idle client holds none of its own. */
+  private inflight_ = NO_INFLIGHT;
   private seq_ = 0;
   /** Lowest sequence number handed out by createOlder. */
   private oldest_ = 0;
   private inflightPublishes_ = 0;
   /** Message ids of every unfinished operation, queued or in flight. */
-  private readonly ids_ = new Set<number>();
+  private ids_ = NO_IDS;
   /** The server's Receive Maximum (MQTT 5), or 65535. */
   sendLimit = 65_535;
 
@@ -83,7 +88,7 @@ export class Outgoing {
 
   enqueue(op: Operation): void {
     const id = idOf(op);
-    if (id !== undefined) this.ids_.add(id);
+    if (id !== undefined) this.addId_(id);
     this.queue_.push(op);
   }
 
@@ -91,10 +96,15 @@ export class Outgoing {
   prepend(ops: Operation[]): void {
     for (const op of ops) {
       const id = idOf(op);
-      if (id !== undefined) this.ids_.add(id);
+      if (id !== undefined) this.addId_(id);
     }
     this.queue_ = [...ops, ...this.queue_.slice(this.head_)];
     this.head_ = 0;
+  }
+
+  private addId_(id: number): void {
+    if (this.ids_ === NO_IDS) this.ids_ = new Set();
+    this.ids_.add(id);
   }
 
   /** Whether a message id belongs to an operation not yet finished. */
@@ -123,7 +133,10 @@ export class Outgoing {
       this.inflightPublishes_++;
     }
     const id = idOf(op);
-    if (id !== undefined) this.inflight_.set(id, op);
+    if (id !== undefined) {
+      if (this.inflight_ === NO_INFLIGHT) this.inflight_ = new Map();
+      this.inflight_.set(id, op);
+    }
     return op;
   }
 
