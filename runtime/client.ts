@@ -84,6 +84,11 @@ const NO_ALIASES_OUT = new TopicAliasSend(0);
 /** No subscriptions to renew; never written to (a client swaps in a Map of its own first). */
 const NO_TOPICS = new Map<string, Granted>();
 const NO_OVERRIDES: ConnectionUpdate = Object.freeze({});
+/**
+ * The empty list of every client that has nothing waiting: frozen, so a push that forgot to
+ * give the client a list of its own first throws instead of reaching other clients.
+ */
+const NONE = Object.freeze([]) as never[];
 
 export type PublishCallback = (error?: Error, packet?: Packet) => void;
 export type SubscribeCallback = (error: Error | null, granted?: Granted[], packet?: SubackPacket) => void;
@@ -163,7 +168,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   /** The unfinished flows of a persistent outgoing store are being read back. */
   private restoring_ = false;
   /** Calls that take message ids, made while `restoring`: run in order once the stored ids are known. */
-  private afterRestore_: (() => void)[] = [];
+  private afterRestore_: (() => void)[] = NONE;
   private connackReceived_ = false;
   private connackTimer_: TimerHandle | undefined;
   private reconnectTimer_: TimerHandle | undefined;
@@ -172,12 +177,12 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   private corked_ = false;
   /** A write found the connection's buffer full: queued operations wait for its `drain`. */
   private awaitingDrain_ = false;
-  private afterFlush_: (() => void)[] = [];
+  private afterFlush_: (() => void)[] = NONE;
   /** Subscriptions the server granted, restored after a reconnect without a session. */
   /** NO_TOPICS (shared, never written to) until the first subscription is granted. */
   private resubscribeTopics_ = NO_TOPICS;
   /** Incoming packets wait here while handleMessage has not called back. */
-  private backlog_: Packet[] = [];
+  private backlog_: Packet[] = NONE;
   private blocked_ = false;
   /** Topic aliases the server set (MQTT 5 §3.3.2.3.4). */
   private aliasesIn_ = NO_ALIASES_IN;
@@ -188,12 +193,12 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   /** Our Receive Maximum window and the order of our acknowledgements. */
   private incoming_ = new Incoming(65_535);
   private auth_ = new AuthState(undefined);
-  private reauthWaiters_: { resolve: (p: AuthPacket) => void; reject: (e: Error) => void }[] = [];
+  private reauthWaiters_: { resolve: (p: AuthPacket) => void; reject: (e: Error) => void }[] = NONE;
   /** manualAck: delivered QoS 1/2 messages by packet id, until their flow ends. */
   private pendingAcks_: Map<number, PendingAck> | undefined;
   /** Ids given up with removeOutgoingMessage: a late ack for one is not a protocol error. */
   private removedIds_: Set<number> | undefined;
-  private endWaiters_: (() => void)[] = [];
+  private endWaiters_: (() => void)[] = NONE;
   /** The Client Identifier the server assigned (MQTT 5), used for later connections. */
   private assignedClientId_: string | undefined;
   private serverMaximumPacketSize_ = 268_435_460;
@@ -390,8 +395,10 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     for (const packet of packets) {
       const cmd = packet.cmd;
       if (cmd === 'publish' || cmd === 'pubrec' || cmd === 'pubrel') mayWait = true;
-      if (this.blocked_) this.backlog_.push(packet);
-      else this.handlePacket_(packet);
+      if (this.blocked_) {
+        if (this.backlog_ === NONE) this.backlog_ = [];
+        this.backlog_.push(packet);
+      } else this.handlePacket_(packet);
       if (!this.connection_) return false; // a handler closed the connection
     }
     return mayWait;
@@ -440,13 +447,15 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.pinger_?.stop();
     this.pinger_ = undefined;
     this.clearConnackTimer_();
-    this.backlog_ = [];
+    this.backlog_ = NONE;
     this.blocked_ = false;
     this.aliasesIn_.clear();
     this.aliasesOut_.clear(); // aliases last as long as the connection [MQTT-3.3.2-7]
     this.incoming_.reset();
     this.auth_.phase = 'none';
-    for (const w of this.reauthWaiters_.splice(0)) w.reject(connectionClosed());
+    const waiting = this.reauthWaiters_;
+    this.reauthWaiters_ = NONE;
+    for (const w of waiting) w.reject(connectionClosed());
     for (const op of this.outgoing_.requeue(this.options.queueQoSZero && !this.disconnecting)) {
       op.cb?.(connectionClosed());
     }
@@ -720,7 +729,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       }
       this.outgoing_.prepend(ops);
       this.restoring_ = false;
-      for (const call of this.afterRestore_.splice(0)) call();
+      const held = this.afterRestore_;
+      this.afterRestore_ = NONE;
+      for (const call of held) call();
       this.flush_();
     };
     if (typeof store.loadSync === 'function') {
@@ -752,6 +763,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   private heldForRestore_(call: () => void): boolean {
     // An ended client holds nothing: the call fails at once, as it does once the restore is over.
     if (!this.restoring_ || this.ended_()) return false;
+    if (this.afterRestore_ === NONE) this.afterRestore_ = [];
     this.afterRestore_.push(call);
     return true;
   }
@@ -818,7 +830,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       conn.uncork();
       const done = this.afterFlush_;
       if (done.length === 0) return;
-      this.afterFlush_ = [];
+      this.afterFlush_ = NONE;
       for (const fn of done) fn();
     });
   }
@@ -839,7 +851,10 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       const more = this.writeEncoded_(conn, bytes, op.packet);
       if (op.packet.cmd === 'publish' && op.qos === 0) {
         const cb = op.cb;
-        if (cb) this.afterFlush_.push(() => cb(null, op.packet));
+        if (cb) {
+          if (this.afterFlush_ === NONE) this.afterFlush_ = [];
+          this.afterFlush_.push(() => cb(null, op.packet));
+        }
       }
       // The socket's buffer is full: the rest waits in the queue until `drain` calls flush again,
       // so a fast publisher is held back (QoS 0 callbacks included) instead of buffering without bound.
@@ -985,7 +1000,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     }
     if (verdict.kind === 'success') {
       this.auth_.phase = 'connected';
-      for (const w of this.reauthWaiters_.splice(0)) w.resolve(packet);
+      const waiting = this.reauthWaiters_;
+      this.reauthWaiters_ = NONE;
+      for (const w of waiting) w.resolve(packet);
       return;
     }
     const generation = this.generation_;
@@ -1047,6 +1064,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (!this.connected) return Promise.reject(connectionClosed());
     return withSignal<AuthPacket>(signal, (resolve, reject) => {
       const waiter = { resolve, reject };
+      if (this.reauthWaiters_ === NONE) this.reauthWaiters_ = [];
       this.reauthWaiters_.push(waiter);
       this.auth_.phase = 'reauthenticating';
       this.writePacket_({
@@ -1366,7 +1384,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (this.outgoing_.idle) {
       this.emit('outgoingEmpty');
       const waiters = this.endWaiters_;
-      this.endWaiters_ = [];
+      this.endWaiters_ = NONE;
       for (const w of waiters) w();
     }
   }
@@ -1683,7 +1701,10 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     // Called after publishes held while a store is read back: it waits for them as for the others.
     if (!force && this.afterRestore_.length > 0 && this.heldForRestore_(() => this.end(force, opts, cb)))
       return this;
-    if (cb) this.endWaitersCb_.push(cb);
+    if (cb) {
+      if (this.endWaitersCb_ === NONE) this.endWaitersCb_ = [];
+      this.endWaitersCb_.push(cb);
+    }
     this.reconnectAfterEnd_ = false; // the later of end() and reconnect() wins
     this.reconnectNow_ = false;
     // Ending, or ended with no callback to call: nothing to do (and `disconnecting` not left set).
@@ -1714,11 +1735,14 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     // Deferred a microtask, so that acknowledgements for a message whose handler called end() go first.
     if (force) closeNow();
     else if (!this.connected || this.outgoing_.idle) queueMicrotask(closeNow);
-    else this.endWaiters_.push(closeNow);
+    else {
+      if (this.endWaiters_ === NONE) this.endWaiters_ = [];
+      this.endWaiters_.push(closeNow);
+    }
     return this;
   }
 
-  private endWaitersCb_: EndCallback[] = [];
+  private endWaitersCb_: EndCallback[] = NONE;
   /** reconnect() closed a live connection: the next one is opened as soon as it has closed. */
   private reconnectNow_ = false;
   /** reconnect() was called during end(): it runs once the end has called back. */
@@ -1740,12 +1764,14 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       op.cb?.(clientEnded());
     }
     // Calls held for a store still being read back: their publishes and subscriptions fail too.
-    for (const call of this.afterRestore_.splice(0)) call();
-    this.endWaiters_ = [];
+    const held = this.afterRestore_;
+    this.afterRestore_ = NONE;
+    for (const call of held) call();
+    this.endWaiters_ = NONE;
     const wasDisconnected = this.disconnected;
     this.disconnected = true;
     const callbacks = this.endWaitersCb_;
-    this.endWaitersCb_ = [];
+    this.endWaitersCb_ = NONE;
     this.reconnecting = false;
     const done = (error?: Error) => {
       // Cleared first, so that a callback that calls end() again is called back too.
