@@ -6,7 +6,7 @@
  *   arrived is copied out before the next read (reads happen one at a time, so the sharing is
  *   safe). Like Node, minus an allocation per read; an idle connection holds no buffer at all.
  * - A read that fills all 64 KiB means more was waiting: the connection is busy, and reads from
- *   then on go one after another into a 256 KiB slab of its own. Nothing is copied, one
+ *   then on go one after another into a 512 KiB slab of its own. Nothing is copied, one
  *   allocation serves many reads, and a read may take up to the slab's free room (fewer system
  *   calls and trips into JavaScript than 64 KiB at a time). Each read is handed on as a view of
  *   the slab, which later reads never overwrite: a slab is never reused, only dropped.
@@ -15,15 +15,18 @@
  *   slab:  [ read 1 ][ read 2 ][ read 3 ][ free room: the next read goes here ...... ]
  *
  * A view keeps its whole slab alive: an application that keeps a payload for long keeps up to
- * 256 KiB with it (Node's own reads keep up to 64 KiB). Copy what you keep (`Buffer.from`).
+ * 512 KiB with it (Node's own reads keep up to 64 KiB). Copy what you keep (`Buffer.from`).
  */
 
 /** The shared buffer of quiet connections; a read that fills it makes its connection busy. */
 export const SHARED_BYTES = 64 * 1024;
-/** A busy connection's slab. */
-export const SLAB_BYTES = 256 * 1024;
+/**
+ * A busy connection's slab. Against 256 KiB slabs (and 64 KiB minimum room), a 16 KiB QoS 1
+ * subscriber through Mosquitto spent about 15% less CPU per message: more bytes per read.
+ */
+export const SLAB_BYTES = 512 * 1024;
 /** A busy connection starts a new slab when less room than this is left. */
-const MIN_ROOM = 64 * 1024;
+const MIN_ROOM = 128 * 1024;
 /** A read smaller than this means the connection went quiet. */
 export const QUIET_BYTES = 4 * 1024;
 
