@@ -101,7 +101,9 @@ describe('browser build', () => {
     for (const input of Object.keys(result.metafile.inputs)) {
       if (pending.has(input) || !input.endsWith('.ts')) continue;
       const text = readFileSync(join(root, input), 'utf8');
-      for (const [, name] of text.matchAll(/\b(?:private|protected)(?: (?:static|readonly|override|abstract))* ([A-Za-z]\w*)/g)) {
+      for (const [, name] of text.matchAll(
+        /\b(?:private|protected)(?: (?:static|readonly|override|abstract))* ([A-Za-z]\w*)/g,
+      )) {
         if (!name!.endsWith('_') && !pending.has(`${input} ${name}`)) long.push(`${input} ${name}`);
       }
       // esbuild leaves the field declaration of a parameter property unshortened.
