@@ -35,7 +35,7 @@ export function parseBrokerUrl(input: string | URL): BrokerUrlParts {
   const unix = protocol.endsWith('+unix');
   // WHATWG keeps the brackets of an IPv6 literal; sockets want the bare address.
   const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const parts: BrokerUrlParts = { protocol, query: Object.fromEntries(url.searchParams) };
+  const parts: BrokerUrlParts = { protocol, query: url.search ? Object.fromEntries(url.searchParams) : {} };
   if (hostname) parts.hostname = hostname;
   if (url.port) parts.port = Number(url.port);
   if (url.username) parts.username = decode(url.username);

@@ -664,6 +664,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    * delivered), and the subscriptions it granted before are requested again, ahead of the rest.
    */
   private restartFlows_(): void {
+    if (this.outgoing_.idle && this.resubscribeTopics_.size === 0) return; // nothing to start over
     for (const op of this.outgoing_.unfinished() as IterableIterator<Operation & { bytes?: Encoded }>) {
       op.sentBefore = false;
       const original = op.context as PublishPacketInput | undefined;
