@@ -26,7 +26,8 @@ export class TypedEmitter<Events extends EventMap> {
 
   on<E extends keyof Events>(event: E, listener: Events[E]): this {
     // Copy on write: an emit in progress keeps iterating its own array.
-    this.set_(event, [...(this.table_.get(event) ?? []), listener]);
+    const list = this.table_.get(event);
+    this.set_(event, list ? [...list, listener] : [listener]);
     return this;
   }
 
