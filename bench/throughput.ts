@@ -17,6 +17,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 type Impl = 'mqttforge' | 'mqttjs';
@@ -107,11 +108,25 @@ interface MinimalLib {
   connectAsync(url: string, options: object): Promise<MinimalClient>;
 }
 
+/** BENCH_VERBOSE: garbage collections by kind (count, ms), from the child's start. */
+const gcs = new Map<string, [count: number, ms: number]>();
+if (process.env.BENCH_VERBOSE && process.argv[2]) {
+  const kinds: Record<number, string> = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weakcb' };
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const detail = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail;
+      const kind = kinds[detail?.kind ?? 0] ?? 'other';
+      const seen = gcs.get(kind) ?? [0, 0];
+      gcs.set(kind, [seen[0] + 1, seen[1] + entry.duration]);
+    }
+  }).observe({ entryTypes: ['gc'] });
+}
+
 function stats(cpuStart: NodeJS.CpuUsage): ProcessStats {
   const cpu = process.cpuUsage(cpuStart);
   if (process.env.BENCH_VERBOSE)
     process.stderr.write(
-      `${process.argv[2]} ${process.argv[3]} user ${cpu.user} system ${cpu.system} minor faults ${process.resourceUsage().minorPageFault} memory MiB ${Object.entries(
+      `${process.argv[2]} ${process.argv[3]} user ${cpu.user} system ${cpu.system} minor faults ${process.resourceUsage().minorPageFault} gc ${[...gcs].map(([k, [n, ms]]) => `${k} ${n}/${ms.toFixed(0)}ms`).join(' ')} memory MiB ${Object.entries(
         process.memoryUsage(),
       )
         .map(([k, v]) => `${k} ${(v / 1048576).toFixed(1)}`)
