@@ -64,7 +64,7 @@ import {
 import { AuthState } from './session/auth.js';
 import { type AckSlot, Incoming } from './session/incoming.js';
 import { Keepalive, type KeepaliveEvents } from './session/keepalive.js';
-import { type Operation, type OperationCallback, Outgoing } from './session/outgoing.js';
+import { type Encoded, type Operation, type OperationCallback, Outgoing } from './session/outgoing.js';
 import { restoredOperations } from './session/restore.js';
 import { checkPublish, checkSubscribe } from './session/server-limits.js';
 import { TopicAliasRecv } from './session/topic-alias-recv.js';
@@ -109,9 +109,6 @@ export interface EndOptions {
   reasonCode?: number;
   properties?: DisconnectProperties;
 }
-
-/** A packet's bytes: one buffer, or a PUBLISH's head and its payload, written in that order. */
-type Encoded = Uint8Array | readonly [head: Uint8Array, payload: Uint8Array];
 
 /** Payloads at least this large are written as they are, after the head, rather than copied. */
 const SPLIT_PAYLOAD_BYTES = 2048;
@@ -665,7 +662,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    */
   private restartFlows_(): void {
     if (this.outgoing_.idle && this.resubscribeTopics_.size === 0) return; // nothing to start over
-    for (const op of this.outgoing_.unfinished() as IterableIterator<Operation & { bytes?: Encoded }>) {
+    for (const op of this.outgoing_.unfinished()) {
       op.sentBefore = false;
       const original = op.context as PublishPacketInput | undefined;
       if (op.packet.cmd === 'pubrel' && original) {
@@ -871,7 +868,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    * connection goes again with DUP set [MQTT-3.3.1-1]; `op.packet` becomes that packet, so
    * `packetsend` reports what is on the wire.
    */
-  private bytesFor_(op: Operation & { bytes?: Encoded }): Encoded {
+  private bytesFor_(op: Operation): Encoded {
     const p = op.packet;
     // A message queued before this CONNACK was checked against no (or an older) server: check it
     // now, so that nothing the server ruled out is written (MQTT 5.0 §3.2.2.3).
@@ -1506,9 +1503,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       qos,
       cb as OperationCallback | undefined,
       qos === 2 ? packet : undefined,
-    ) as Operation & {
-      bytes?: Encoded;
-    };
+    );
     op.bytes = bytes;
     if (qos > 0) this.outgoingStore.put(packet);
     this.outgoing_.enqueue(op);

@@ -12,6 +12,9 @@
  */
 import type { PacketInput, PublishPacketInput, PubrelPacketInput } from '../../generated/index.js';
 
+/** A packet's bytes: one buffer, or a PUBLISH's head and its payload, written in that order. */
+export type Encoded = Uint8Array | readonly [head: Uint8Array, payload: Uint8Array];
+
 export type OperationCallback = (error: Error | null, result?: unknown, packet?: unknown) => void;
 
 export interface Operation {
@@ -27,6 +30,11 @@ export interface Operation {
   counted: boolean;
   /** Extra data the client needs when the operation completes (e.g. the subscriptions). */
   readonly context?: unknown;
+  /**
+   * The packet encoded, kept for the write (and a PUBLISH's re-send). In every literal below, so
+   * that setting it later keeps the object's shape.
+   */
+  bytes: Encoded | undefined;
 }
 
 /** Never written to: `next()` and `addId_()` swap in a Map or Set of the instance's own first. */
@@ -66,7 +74,16 @@ export class Outgoing {
     cb: OperationCallback | undefined,
     context?: unknown,
   ): Operation {
-    return { seq: this.seq_++, packet, qos, cb, sentBefore: false, counted: false, context };
+    return {
+      seq: this.seq_++,
+      packet,
+      qos,
+      cb,
+      sentBefore: false,
+      counted: false,
+      context,
+      bytes: undefined,
+    };
   }
 
   /**
@@ -83,6 +100,7 @@ export class Outgoing {
       sentBefore: false,
       counted: false,
       context,
+      bytes: undefined,
     }));
   }
 
