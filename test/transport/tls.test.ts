@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
@@ -196,5 +197,30 @@ describe('tls transport', () => {
     } finally {
       await new Promise<void>((resolve) => plain.close(() => resolve()));
     }
+  });
+});
+
+describe('loading tls', () => {
+  test('importing the package does not load Node’s tls; the first TLS connection does', () => {
+    // A fresh process: this one loaded tls above. moduleLoadList names the built-ins loaded so far.
+    const script = `
+      const loaded = () => process.moduleLoadList.includes('NativeModule tls');
+      const { connect } = await import(${JSON.stringify(new URL('../../runtime/index.ts', import.meta.url).href)});
+      const afterImport = loaded();
+      const client = connect('mqtts://127.0.0.1:1', { reconnectPeriod: 0 });
+      client.on('error', () => {});
+      const afterConnect = loaded();
+      client.end(true);
+      console.log(JSON.stringify({ afterImport, afterConnect }));
+    `;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout.trim().split('\n').pop()!), {
+      afterImport: false,
+      afterConnect: true,
+    });
   });
 });
