@@ -484,8 +484,10 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     }
     if (!this.reconnecting) {
       this.reconnecting = true;
+      const calls = this.reconnectCalls_;
       this.emit('offline');
-      if (this.disconnecting || this.connection_) return; // the handler called end() or reconnect()
+      // The handler called end() or reconnect() (which may still be in an async beforeReconnect).
+      if (this.disconnecting || this.connection_ || calls !== this.reconnectCalls_) return;
     }
     const attempt = ++this.reconnectAttempts_;
     const delay = this.redirectPending_ ? 0 : reconnectDelay(attempt, period, this.options.reconnectBackoff);
@@ -585,6 +587,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    * has finished and called back, as MQTT.js does.
    */
   reconnect(): this {
+    this.reconnectCalls_++;
     this.reconnectAfterEnd_ = this.disconnecting;
     if (this.disconnecting) return this;
     if (this.reconnectTimer_) timers.clearTimeout(this.reconnectTimer_);
@@ -595,11 +598,12 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (this.connection_) {
       // As MQTT.js: a clean DISCONNECT (the will is not published), then a new connection at once,
       // whatever reconnectPeriod says. Unacknowledged messages stay and are resent.
+      if (this.reconnectNow_) return this;
       this.reconnectNow_ = true;
       if (this.connected && !this.disconnectSent_) {
         this.writePacket_({ cmd: 'disconnect' });
         this.disconnectSent_ = true; // nothing may follow DISCONNECT [MQTT-3.14.4-1]
-        queueMicrotask(() => this.connection_?.end());
+        this.closeGracefully_();
       } else this.connection_.destroy();
       return this;
     }
@@ -1741,6 +1745,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   private endWaitersCb_: EndCallback[] = NONE;
   /** reconnect() closed a live connection: the next one is opened as soon as it has closed. */
   private reconnectNow_ = false;
+  /** Counts reconnect() calls: an `offline` handler that made one needs no timer as well. */
+  private reconnectCalls_ = 0;
   /** reconnect() was called during end(): it runs once the end has called back. */
   private reconnectAfterEnd_ = false;
 

@@ -626,4 +626,77 @@ describe('reconnect() on a live connection', () => {
       assert.equal(c.connected, true);
     });
   }
+  test('sends DISCONNECT once for two reconnect() calls in one tick (the will is not published)', {
+    timeout: 5000,
+  }, async (t) => {
+    const broker = await startScriptedBroker(4);
+    t.after(() => broker.stop());
+    const c = track(connect(broker.url, { reconnectPeriod: 0, will: { topic: 'w', payload: 'gone' } }), t);
+    collectErrors(c);
+    const conn1 = await broker.accept();
+    await once(c, 'connect');
+    c.reconnect();
+    c.reconnect();
+    assert.equal((await broker.next(conn1, 1000)).cmd, 'disconnect');
+    await broker.accept();
+    await once(c, 'connect');
+  });
+
+  test('reconnects within a second when the peer does not close its side after DISCONNECT', {
+    timeout: 8000,
+  }, async (t) => {
+    const { createServer } = await import('node:net');
+    const sockets: import('node:net').Socket[] = [];
+    // Half-open, as a stalled or black-holed peer: it answers CONNECT and never closes.
+    const server = createServer({ allowHalfOpen: true }, (s) => {
+      sockets.push(s);
+      s.on('error', () => {});
+      s.once('data', () => s.write(Buffer.from([0x20, 0x02, 0x00, 0x00])));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const c = track(connect(`mqtt://127.0.0.1:${port}`, { keepalive: 0, reconnectPeriod: 60_000 }), t);
+    collectErrors(c);
+    t.after(() => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    });
+    await once(c, 'connect');
+    const started = Date.now();
+    c.reconnect();
+    await once(c, 'connect', 4000);
+    assert.equal(sockets.length, 2);
+    assert.ok(Date.now() - started < 2500, `${Date.now() - started} ms`);
+  });
+
+  test('reconnect() in an offline handler with an async beforeReconnect: one reconnect, one hook call', {
+    timeout: 5000,
+  }, async (t) => {
+    const broker = await startScriptedBroker(4);
+    t.after(() => broker.stop());
+    let hookCalls = 0;
+    let reconnects = 0;
+    const c = track(
+      connect(broker.url, {
+        reconnectPeriod: 30,
+        beforeReconnect: () => {
+          hookCalls++;
+          return new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 200));
+        },
+      }),
+      t,
+    );
+    collectErrors(c);
+    const conn = await broker.accept();
+    await once(c, 'connect');
+    c.on('reconnect', () => reconnects++);
+    c.once('offline', () => c.reconnect());
+    conn.drop();
+    await sleep(150); // past reconnectPeriod, before the hook resolves
+    assert.equal(reconnects, 1);
+    assert.equal(hookCalls, 1);
+    await broker.accept();
+    await once(c, 'connect');
+    assert.equal(hookCalls, 1);
+  });
 });
