@@ -79,7 +79,9 @@ function assignDefined<T extends object>(target: T, source: T): T {
   const keys = Object.keys(source) as Array<keyof T>;
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
-    if (source[key] !== undefined) target[key] = source[key];
+    // An own "__proto__" key (JSON.parse makes one) would set target's prototype: not an option.
+    if (key === '__proto__' || source[key] === undefined) continue;
+    target[key] = source[key];
   }
   return target;
 }
@@ -165,7 +167,7 @@ export function resolveOptions(
   const hostname = merged.hostname || merged.host || 'localhost';
   const keepPath = unixSocket || /^(ws|wx|ali)/.test(protocol);
 
-  // Only when some TLS option was given: a client without any holds no empty object.
+  // An object of its own only when some TLS option was given (else NO_TLS, shared).
   let tls: TlsOptions | undefined;
   // An index loop: for-of makes an iterator result per key until V8 optimizes this function.
   for (let i = 0; i < TLS_OPTION_KEYS.length; i++) {
@@ -204,7 +206,7 @@ export function resolveOptions(
     clientId,
     customHandleAcks:
       protocolVersion === 5 && merged.customHandleAcks ? merged.customHandleAcks : acceptAllAcks,
-    tls,
+    tls: tls ?? NO_TLS,
   } satisfies Partial<ResolvedOptions>;
   const keys = Object.keys(merged) as (keyof ClientOptions)[];
   for (let i = 0; i < keys.length; i++) {
@@ -215,6 +217,9 @@ export function resolveOptions(
   if (merged.servers) resolved.servers = merged.servers.map((server: ServerOption) => ({ ...server }));
   return resolved as unknown as ResolvedOptions;
 }
+
+/** `options.tls` of every client given no TLS option: one frozen object serves them all. */
+const NO_TLS: Readonly<TlsOptions> = Object.freeze({});
 
 /** Options resolveOptions reads and does not keep as given. */
 const NOT_COPIED: ReadonlySet<string> = new Set(['auth', 'path', 'servers']);

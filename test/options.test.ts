@@ -393,3 +393,24 @@ describe('defaultPort', () => {
     );
   });
 });
+
+describe('resolveOptions: what it builds', () => {
+  test('an own "__proto__" key (as JSON.parse makes) is not an option and changes nothing', () => {
+    const given = JSON.parse('{"__proto__": {"rejectUnauthorized": false, "host": "evil"}, "clientId": "c"}');
+    const o = resolveOptions('mqtts://h', given);
+    assert.equal(o.host, 'h');
+    assert.equal(o.tls.rejectUnauthorized, undefined);
+    assert.equal(Object.getPrototypeOf(o), Object.prototype);
+    assert.equal(o.clientId, 'c');
+  });
+
+  test('options.tls is always an object: the given TLS options, or one shared frozen empty one', () => {
+    const plain = resolveOptions('mqtt://h');
+    assert.deepEqual(plain.tls, {});
+    assert.ok(Object.isFrozen(plain.tls));
+    assert.equal(resolveOptions('mqtt://h').tls, plain.tls);
+    const given = resolveOptions('mqtts://h', { rejectUnauthorized: false });
+    assert.deepEqual(given.tls, { rejectUnauthorized: false });
+    assert.notEqual(given.tls, plain.tls);
+  });
+});
