@@ -31,7 +31,16 @@ const onread = {
       connection.readBuffers = buffers;
       if (buffers === spare) spare = undefined;
     } else connection.readBuffers = undefined;
-    connection.received(bytes);
+    try {
+      connection.received(bytes);
+    } catch (error) {
+      // Thrown by the application (a 'message' listener): it still reaches the process, but on
+      // its own. Thrown from here, or in a nextTick or microtask (which run before Node takes the
+      // next room from this read's return), the socket would read over bytes handed on.
+      setImmediate(() => {
+        throw error;
+      });
+    }
     reading = connection.readBuffers;
     return true; // keep reading (batching pauses the socket itself)
   },

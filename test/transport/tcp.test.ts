@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -337,6 +338,49 @@ describe('tcp transport', () => {
     assert.ok(Buffer.concat(chunks).equals(sent), 'every byte arrived, in order, and stayed');
     const largest = Math.max(...chunks.map((c) => c.length));
     assert.ok(largest > 64 * 1024, `largest read ${largest} bytes`);
+  });
+
+  test('a read handler that throws (an application bug) does not make later reads overwrite earlier ones', () => {
+    // In a fresh process: the exception must reach process 'uncaughtException', which node:test
+    // would take as this test failing.
+    const script = `
+      const { createHash, randomBytes } = await import('node:crypto');
+      const { createServer } = await import('node:net');
+      const { openTcp } = await import(${JSON.stringify(new URL('../../runtime/transport/tcp.ts', import.meta.url).href)});
+      const data = randomBytes(4_000_000);
+      const server = createServer((s) => s.end(data));
+      await new Promise((r) => server.listen(0, '127.0.0.1', r));
+      let thrown = 0;
+      let threw = false;
+      process.on('uncaughtException', () => thrown++);
+      const chunks = await new Promise((resolve, reject) => {
+        const chunks = [];
+        openTcp({ protocol: 'mqtt', host: '127.0.0.1', port: server.address().port, batchReadsMs: 0 }, {
+          connect() {},
+          data(chunk) {
+            chunks.push(chunk); // kept as the view it is
+            if (!threw && chunks.length > 3 && chunk.length > 65536) {
+              threw = true;
+              throw new Error('application bug');
+            }
+            return false;
+          },
+          drain() {},
+          error: reject,
+          close: () => resolve(chunks),
+        });
+      });
+      server.close();
+      const got = Buffer.concat(chunks);
+      const hash = (b) => createHash('sha256').update(b).digest('hex');
+      console.log(JSON.stringify({ thrown, intact: got.length === data.length && hash(got) === hash(data) }));
+    `;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout.trim().split('\n').pop()!), { thrown: 1, intact: true });
   });
 
   test('write() asks to wait only once 256 KiB wait unsent, and drain follows when the peer reads', async () => {
