@@ -193,6 +193,11 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   private reauthWaiters_: { resolve: (p: AuthPacket) => void; reject: (e: Error) => void }[] = NONE;
   /** manualAck: delivered QoS 1/2 messages by packet id, until their flow ends. */
   private pendingAcks_: Map<number, PendingAck> | undefined;
+  /**
+   * QoS 2 messages delivered on PUBREL and not yet completed: `done` once out of the incoming
+   * store, `answer` the connection (generation) whose PUBREL the PUBCOMP answers.
+   */
+  private completing_: Map<number, { done: boolean; answer: number }> | undefined;
   /** Ids given up with removeOutgoingMessage: a late ack for one is not a protocol error. */
   private removedIds_: Set<number> | undefined;
   private endWaiters_: (() => void)[] = NONE;
@@ -1082,7 +1087,12 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   }
 
   /** Runs `work` with handleMessage's backpressure: packets wait until it calls back. */
-  private withHandleMessage_(packet: PublishPacket, then: (error?: Error) => void): void {
+  private withHandleMessage_(
+    packet: PublishPacket,
+    then: (error?: Error) => void,
+    /** Call `then` also when the connection is gone by then (`then` writes nothing to it). */
+    always = false,
+  ): void {
     let sync = true;
     let called = false;
     const generation = this.generation_;
@@ -1090,7 +1100,11 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.handleMessage(packet, (error) => {
       if (called) return;
       called = true;
-      if (generation !== this.generation_) return; // the connection is gone; the server will resend
+      if (generation !== this.generation_) {
+        // The connection is gone: the server will send again what was not acknowledged.
+        if (always) then(error ?? undefined);
+        return;
+      }
       then(error ?? undefined);
       if (!sync) this.unblock_();
     });
@@ -1153,6 +1167,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       if (pending.acked) this.sendAck_(pending.slot, this.ackFor_(pending.packet, pending.reasonCode));
       return;
     }
+    // A QoS 2 PUBLISH is a new flow: a PUBLISH is never sent again once its PUBREL is (§4.3.3).
+    if (qos === 2) this.completing_?.delete(messageId);
     const slot = this.incoming_.slot(messageId);
     this.options.customHandleAcks(topic, payload, packet as never, (error, reasonCode) => {
       if (error instanceof Error) {
@@ -1178,7 +1194,10 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         this.emit('message', topic, payload, packet);
         this.withHandleMessage_(packet, (err) => {
           if (err) {
+            // Not acknowledged (the server sends it again after a reconnect), and its place in
+            // the order of acknowledgements given up, so later ones still go out.
             this.emit('error', err);
+            this.sendAck_(slot, null);
             return;
           }
           this.sendAck_(slot, this.ackFor_(packet, code));
@@ -1238,6 +1257,14 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       this.writePacket_({ cmd: 'pubcomp', messageId });
       return;
     }
+    const completing = this.completing_?.get(messageId);
+    if (completing) {
+      // Delivered already, on this or an earlier connection: PUBCOMP once the application is done
+      // with it, never a second delivery [MQTT-4.3.3-10].
+      if (completing.done) this.complete_(messageId);
+      else completing.answer = this.generation_;
+      return;
+    }
     this.incomingStore.get({ messageId }, (error, stored) => {
       const pub = stored as PublishPacket | undefined;
       if (error || !pub) {
@@ -1250,18 +1277,38 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         );
         return;
       }
+      const entry = { done: false, answer: this.generation_ };
+      this.completing_ ??= new Map();
+      this.completing_.set(messageId, entry);
       this.emit('message', pub.topic, pub.payload, pub);
-      this.withHandleMessage_(pub, (err) => {
-        if (err) {
-          this.emit('error', err);
-          return;
-        }
-        this.incomingStore.del({ messageId }, () => {
-          this.incoming_.close(messageId);
-          this.writePacket_({ cmd: 'pubcomp', messageId });
-        });
-      });
+      this.withHandleMessage_(
+        pub,
+        (err) => {
+          if (err) {
+            this.completing_?.delete(messageId); // not handled: delivered again on the next PUBREL
+            this.emit('error', err);
+            return;
+          }
+          // A new PUBLISH took this id meanwhile (a new session): its copy in the store stays.
+          if (this.completing_?.get(messageId) !== entry) return;
+          // Delivered: out of the store even if the connection is gone meanwhile, so that the
+          // PUBREL the server sends again is answered, not delivered a second time.
+          this.incomingStore.del({ messageId }, () => {
+            entry.done = true;
+            // PUBCOMP now if this connection has a PUBREL to answer; else when one comes.
+            if (entry.answer === this.generation_ && this.connection_) this.complete_(messageId);
+          });
+        },
+        true,
+      );
     });
+  }
+
+  /** PUBCOMP for a delivered QoS 2 message whose PUBREL is on this connection. */
+  private complete_(messageId: number): void {
+    this.completing_?.delete(messageId);
+    this.incoming_.close(messageId);
+    this.writePacket_({ cmd: 'pubcomp', messageId });
   }
 
   /**
@@ -1284,11 +1331,36 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
 
   private onFinalAck_(ack: PubackPacket | PubcompPacket | PubrecPacket): void {
     const { messageId, reasonCode } = ack;
-    const op = this.outgoing_.finish(messageId);
-    if (!op) {
-      this.unknownAck_(ack.cmd === 'pubcomp' ? 'PUBCOMP' : 'PUBACK', messageId);
+    const name = ack.cmd.toUpperCase();
+    const pending = this.outgoing_.get(messageId);
+    if (!pending) {
+      this.unknownAck_(name, messageId);
       return;
     }
+    // The ack must be the one its flow waits for: PUBACK for QoS 1, PUBREC (a failure here) for a
+    // QoS 2 PUBLISH, PUBCOMP for a PUBREL (MQTT 5.0 §4.3.2, §4.3.3).
+    const p = pending.packet;
+    const expected =
+      p.cmd === 'pubrel'
+        ? 'pubcomp'
+        : p.cmd === 'publish'
+          ? pending.qos === 1
+            ? 'puback'
+            : 'pubrec'
+          : undefined;
+    if (ack.cmd !== expected) {
+      const waiting = p.cmd === 'publish' ? `a QoS ${pending.qos} PUBLISH` : p.cmd.toUpperCase();
+      this.protocolViolation_(
+        protocolViolation(
+          `${name} for packet identifier ${messageId}, which is ${waiting}${expected ? ` awaiting ${expected.toUpperCase()}` : ''}`,
+          0x82,
+          'MQTT 5.0 §4.3.2, §4.3.3',
+        ),
+        0x82,
+      );
+      return;
+    }
+    const op = this.outgoing_.finish(messageId)!;
     this.messageIdProvider.deallocate(messageId);
     this.outgoingStore.del({ messageId });
     const code = reasonCode ?? 0;
@@ -1538,7 +1610,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       return () => {
         withdrawn = true;
         const id = (op?.packet as { messageId?: number } | undefined)?.messageId;
-        if (id !== undefined && this.outgoing_.has(id) && !this.outgoing_.get(id))
+        // Only while never written: one written before a reconnect (queued again) completes.
+        if (id !== undefined && !op?.sentBefore && this.outgoing_.has(id) && !this.outgoing_.get(id))
           this.removeOutgoingMessage(id);
       };
     });
@@ -1679,6 +1752,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       this.messageIdProvider.deallocate(messageId);
       this.outgoingStore.del({ messageId });
       op.cb?.(new MqttClientError('MQTT_ERR_MESSAGE_REMOVED', 'Message removed'));
+      // As an acknowledgement would: the window may let the next message out, and an end()
+      // waiting for the last one goes on.
+      this.afterAck_();
     }
     return this;
   }
@@ -1707,8 +1783,13 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     }
     this.reconnectAfterEnd_ = false; // the later of end() and reconnect() wins
     this.reconnectNow_ = false;
-    // Ending, or ended with no callback to call: nothing to do (and `disconnecting` not left set).
-    if (this.disconnecting || (!cb && this.disconnected && !this.connection_)) return this;
+    // Ending: a forced end() hurries a graceful one that waits for acknowledgements.
+    if (this.disconnecting) {
+      if (force) this.forceEnd_();
+      return this;
+    }
+    // Ended with no callback to call: nothing to do (and `disconnecting` not left set).
+    if (!cb && this.disconnected && !this.connection_) return this;
     this.disconnecting = true;
     if (this.reconnectTimer_) timers.clearTimeout(this.reconnectTimer_);
     this.reconnectTimer_ = undefined;
@@ -1743,6 +1824,22 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   }
 
   private endWaitersCb_: EndCallback[] = NONE;
+
+  /** end(true) during a graceful end(): close now, without waiting for acknowledgements. */
+  private forceEnd_(): void {
+    const waiting = this.endWaiters_;
+    this.endWaiters_ = NONE;
+    if (waiting.length > 0) {
+      for (const closeNow of waiting) closeNow(); // DISCONNECT, then close
+      return;
+    }
+    // The DISCONNECT is about to go out (end() queued it for this tick): that close is quick.
+    if (this.connected && !this.disconnectSent_) return;
+    // Already closing, and the peer has not closed its side: cut the connection, once what is
+    // written (the DISCONNECT) has gone to the socket.
+    this.uncorkNow_();
+    this.connection_?.destroy();
+  }
   /** reconnect() closed a live connection: the next one is opened as soon as it has closed. */
   private reconnectNow_ = false;
   /** Counts reconnect() calls: an `offline` handler that made one needs no timer as well. */

@@ -224,6 +224,11 @@ export class Outgoing {
       if (idOf(candidate) === messageId) {
         this.queue_.splice(i, 1);
         this.ids_.delete(messageId);
+        // Re-queued after a reconnect, it still held its slot in the send window.
+        if (candidate.counted) {
+          candidate.counted = false;
+          this.inflightPublishes_--;
+        }
         return candidate;
       }
     }

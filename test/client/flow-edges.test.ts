@@ -1,0 +1,243 @@
+/**
+ * Flows at their edges, against a scripted broker: acknowledgements of the wrong kind, a QoS 2
+ * message whose handler outlives its connection, handleMessage errors, removeOutgoingMessage of
+ * re-queued messages, and a forced end() during a graceful one. Each case once failed.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { connect, type MqttClient } from '../../runtime/index.js';
+import { collectErrors, once, sleep, startScriptedBroker, waitFor } from './support.js';
+
+function track(c: MqttClient, t: { after(fn: () => unknown): void }): MqttClient {
+  t.after(() => c.end(true));
+  return c;
+}
+
+describe('acknowledgements of the wrong kind are a Protocol Error, not a success', () => {
+  const cases = [
+    {
+      name: 'PUBACK for a SUBSCRIBE',
+      start: (c: MqttClient, cb: (e?: Error | null) => void) => c.subscribe('t', { qos: 1 }, cb),
+      ack: 'puback',
+    },
+    {
+      name: 'PUBCOMP for a QoS 1 PUBLISH',
+      start: (c: MqttClient, cb: (e?: Error | null) => void) => c.publish('t', 'm', { qos: 1 }, cb),
+      ack: 'pubcomp',
+    },
+    {
+      name: 'PUBACK for a QoS 2 PUBLISH',
+      start: (c: MqttClient, cb: (e?: Error | null) => void) => c.publish('t', 'm', { qos: 2 }, cb),
+      ack: 'puback',
+    },
+  ] as const;
+  for (const { name, start, ack } of cases) {
+    test(name, async (t) => {
+      const broker = await startScriptedBroker(4);
+      t.after(() => broker.stop());
+      const c = track(connect(broker.url, { reconnectPeriod: 0 }), t);
+      const errors = collectErrors(c);
+      const conn = await broker.accept();
+      await once(c, 'connect');
+      const results: string[] = [];
+      start(c, (e) => results.push(e ? `error ${(e as { code?: string }).code}` : 'ok'));
+      const sent = (await broker.next(conn)) as { messageId: number };
+      await broker.send(conn, { cmd: ack, messageId: sent.messageId } as never);
+      await waitFor(() => errors.length > 0, 2000, 'a protocol error');
+      assert.match(
+        errors[0]!.message,
+        new RegExp(`${ack.toUpperCase()} for packet identifier ${sent.messageId}`),
+      );
+      assert.equal((errors[0] as { reasonCode?: number }).reasonCode, 0x82);
+      assert.deepEqual(results, [], 'the operation is not reported done');
+    });
+  }
+});
+
+describe('QoS 2 exactly once', () => {
+  test('a handler that calls back after the connection dropped: the PUBREL sent again is answered, not delivered again', async (t) => {
+    const broker = await startScriptedBroker(4);
+    t.after(() => broker.stop());
+    const c = track(connect(broker.url, { reconnectPeriod: 20, clean: false, clientId: 'q2' }), t);
+    collectErrors(c);
+    let delivered = 0;
+    c.on('message', () => delivered++);
+    c.handleMessage = (_packet, cb) => {
+      setTimeout(cb, 200);
+    };
+    const conn1 = await broker.accept();
+    await once(c, 'connect');
+    await broker.send(conn1, {
+      cmd: 'publish',
+      topic: 't',
+      payload: Buffer.from('x'),
+      qos: 2,
+      messageId: 7,
+      dup: false,
+      retain: false,
+    });
+    assert.equal(((await broker.next(conn1)) as { cmd: string }).cmd, 'pubrec');
+    await broker.send(conn1, { cmd: 'pubrel', messageId: 7 });
+    await waitFor(() => delivered === 1, 2000, 'delivery');
+    conn1.drop(); // before the handler calls back, so no PUBCOMP on this connection
+    const conn2 = await broker.accept({ sessionPresent: true });
+    await sleep(300); // the handler has called back meanwhile
+    await broker.send(conn2, { cmd: 'pubrel', messageId: 7 });
+    const answer = (await broker.next(conn2)) as { cmd: string; messageId: number };
+    assert.deepEqual([answer.cmd, answer.messageId], ['pubcomp', 7]);
+    await sleep(50);
+    assert.equal(delivered, 1);
+  });
+
+  test('a PUBREL sent again while the handler still runs gets its PUBCOMP when the handler is done', async (t) => {
+    const broker = await startScriptedBroker(4);
+    t.after(() => broker.stop());
+    const c = track(connect(broker.url, { reconnectPeriod: 20, clean: false, clientId: 'q2b' }), t);
+    collectErrors(c);
+    let delivered = 0;
+    c.on('message', () => delivered++);
+    let release = () => {};
+    c.handleMessage = (_packet, cb) => {
+      release = () => cb();
+    };
+    const conn1 = await broker.accept();
+    await once(c, 'connect');
+    await broker.send(conn1, {
+      cmd: 'publish',
+      topic: 't',
+      payload: Buffer.from('x'),
+      qos: 2,
+      messageId: 9,
+      dup: false,
+      retain: false,
+    });
+    await broker.next(conn1); // PUBREC
+    await broker.send(conn1, { cmd: 'pubrel', messageId: 9 });
+    await waitFor(() => delivered === 1, 2000, 'delivery');
+    conn1.drop();
+    const conn2 = await broker.accept({ sessionPresent: true });
+    await broker.send(conn2, { cmd: 'pubrel', messageId: 9 });
+    await sleep(50);
+    release();
+    const answer = (await broker.next(conn2)) as { cmd: string; messageId: number };
+    assert.deepEqual([answer.cmd, answer.messageId], ['pubcomp', 9]);
+    assert.equal(delivered, 1);
+  });
+});
+
+describe('handleMessage errors', () => {
+  test('an error for one QoS 1 message does not hold back the acknowledgements of later ones', async (t) => {
+    const broker = await startScriptedBroker(4);
+    t.after(() => broker.stop());
+    const c = track(connect(broker.url, { reconnectPeriod: 0 }), t);
+    const errors = collectErrors(c);
+    c.handleMessage = (packet, cb) => cb(packet.messageId === 1 ? new Error('boom') : undefined);
+    const conn = await broker.accept();
+    await once(c, 'connect');
+    for (const messageId of [1, 2])
+      await broker.send(conn, {
+        cmd: 'publish',
+        topic: 't',
+        payload: Buffer.from('x'),
+        qos: 1,
+        messageId,
+        dup: false,
+        retain: false,
+      });
+    const ack = (await broker.next(conn, 1000)) as { cmd: string; messageId: number };
+    assert.deepEqual([ack.cmd, ack.messageId], ['puback', 2]);
+    assert.equal(errors[0]?.message, 'boom');
+  });
+});
+
+describe('removeOutgoingMessage', () => {
+  test('of a message queued again after a reconnect frees its place in the server’s Receive Maximum', async (t) => {
+    const broker = await startScriptedBroker(5);
+    t.after(() => broker.stop());
+    const c = track(connect(broker.url, { protocolVersion: 5, reconnectPeriod: 20 }), t);
+    collectErrors(c);
+    const conn1 = await broker.nextConnection();
+    await broker.next(conn1);
+    await broker.send(conn1, {
+      cmd: 'connack',
+      sessionPresent: false,
+      reasonCode: 0,
+      properties: { receiveMaximum: 1 },
+    });
+    await once(c, 'connect');
+    const removed: string[] = [];
+    c.publish('t', 'a', { qos: 1 }, (e) => removed.push((e as { code?: string } | undefined)?.code ?? 'ok'));
+    const a = (await broker.next(conn1)) as { messageId: number };
+    conn1.drop();
+    await waitFor(() => !c.connected, 2000, 'offline');
+    c.removeOutgoingMessage(a.messageId);
+    assert.deepEqual(removed, ['MQTT_ERR_MESSAGE_REMOVED']);
+    c.publish('t', 'b', { qos: 1 });
+    const conn2 = await broker.nextConnection();
+    await broker.next(conn2);
+    await broker.send(conn2, {
+      cmd: 'connack',
+      sessionPresent: true,
+      reasonCode: 0,
+      properties: { receiveMaximum: 1 },
+    });
+    const b = (await broker.next(conn2, 1000)) as { cmd: string; payload: Uint8Array };
+    assert.equal(b.cmd, 'publish');
+    assert.equal(Buffer.from(b.payload).toString(), 'b');
+  });
+
+  test('of the last message an end() waits for lets the end finish', async (t) => {
+    const broker = await startScriptedBroker(4);
+    t.after(() => broker.stop());
+    const c = track(connect(broker.url, { reconnectPeriod: 0 }), t);
+    collectErrors(c);
+    const conn = await broker.accept();
+    await once(c, 'connect');
+    c.publish('t', 'a', { qos: 1 }, () => {});
+    const a = (await broker.next(conn)) as { messageId: number };
+    const ended = new Promise<void>((resolve) => c.end(() => resolve()));
+    c.removeOutgoingMessage(a.messageId);
+    assert.equal((await broker.next(conn, 1000)).cmd, 'disconnect');
+    await ended;
+  });
+
+  test('publishAsync: an abort after the message was written and queued again does not withdraw it', async (t) => {
+    const broker = await startScriptedBroker(4);
+    t.after(() => broker.stop());
+    const c = track(connect(broker.url, { reconnectPeriod: 20, clean: false, clientId: 'abort' }), t);
+    collectErrors(c);
+    const conn1 = await broker.accept();
+    await once(c, 'connect');
+    const controller = new AbortController();
+    const done = c.publishAsync('t', 'kept', { qos: 1, signal: controller.signal }).catch((e: Error) => e);
+    const first = (await broker.next(conn1)) as { messageId: number };
+    conn1.drop();
+    await waitFor(() => !c.connected, 2000, 'offline');
+    controller.abort();
+    const conn2 = await broker.accept({ sessionPresent: true });
+    const again = (await broker.next(conn2, 1000)) as { cmd: string; messageId: number };
+    assert.deepEqual([again.cmd, again.messageId], ['publish', first.messageId]);
+    await done;
+  });
+});
+
+describe('end(true) during a graceful end()', () => {
+  test('closes at once and calls every end() back', async (t) => {
+    const broker = await startScriptedBroker(4);
+    t.after(() => broker.stop());
+    const c = track(connect(broker.url, { reconnectPeriod: 0 }), t);
+    collectErrors(c);
+    const conn = await broker.accept();
+    await once(c, 'connect');
+    c.publish('t', 'a', { qos: 1 }, () => {});
+    await broker.next(conn); // never acknowledged
+    const calls: string[] = [];
+    c.end(() => calls.push('graceful'));
+    await sleep(20);
+    assert.equal(c.connected, true, 'the graceful end waits for the PUBACK');
+    c.end(true, () => calls.push('forced'));
+    assert.equal((await broker.next(conn, 1000)).cmd, 'disconnect');
+    await waitFor(() => calls.length === 2, 2000, 'both callbacks');
+    assert.deepEqual(calls.sort(), ['forced', 'graceful']);
+  });
+});
