@@ -113,6 +113,12 @@ export interface EndOptions {
 /** Payloads at least this large are written as they are, after the head, rather than copied. */
 const SPLIT_PAYLOAD_BYTES = 2048;
 
+/**
+ * Packets waiting for handleMessage past which the client stops reading. Not at the first: a
+ * handler that takes a while must not keep a dropped connection or a PINGRESP from being read.
+ */
+const BACKLOG_PAUSE = 1000;
+
 /** Events, with MQTT.js's names and arguments. */
 export type ClientEvents = {
   connect: (connack: ConnackPacket) => void;
@@ -180,6 +186,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   private resubscribeTopics_ = NO_TOPICS;
   /** Incoming packets wait here while handleMessage has not called back. */
   private backlog_: Packet[] = NONE;
+  /** Reading stopped because the backlog grew (handleMessage backpressure). */
+  private readsPaused_ = false;
   private blocked_ = false;
   /** Topic aliases the server set (MQTT 5 §3.3.2.3.4). */
   private aliasesIn_ = NO_ALIASES_IN;
@@ -399,7 +407,12 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       if (cmd === 'publish' || cmd === 'pubrec' || cmd === 'pubrel') mayWait = true;
       if (this.blocked_) {
         if (this.backlog_ === NONE) this.backlog_ = [];
-        this.backlog_.push(packet);
+        // Backpressure: past this many packets waiting for handleMessage, reading stops until
+        // it calls back (what one read brings still comes in: a bound, not an exact limit).
+        if (this.backlog_.push(packet) === BACKLOG_PAUSE && !this.readsPaused_) {
+          this.readsPaused_ = true;
+          this.connection_?.pause?.();
+        }
       } else this.handlePacket_(packet);
       if (!this.connection_) return false; // a handler closed the connection
     }
@@ -450,6 +463,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.pinger_ = undefined;
     this.clearConnackTimer_();
     this.backlog_ = NONE;
+    this.readsPaused_ = false;
     this.blocked_ = false;
     this.aliasesIn_.clear();
     this.aliasesOut_.clear(); // aliases last as long as the connection [MQTT-3.3.2-7]
@@ -1116,6 +1130,10 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.blocked_ = false;
     while (!this.blocked_ && this.backlog_.length > 0 && this.connection_) {
       this.handlePacket_(this.backlog_.shift()!);
+    }
+    if (!this.blocked_ && this.readsPaused_) {
+      this.readsPaused_ = false;
+      this.connection_?.resume?.();
     }
   }
 

@@ -49,6 +49,8 @@ export class SocketConnection implements Connection {
   /** Read batching (see `batchReads_`): when the last read happened, and whether reading waits. */
   private lastReadAt_ = -Infinity;
   private waiting_ = false;
+  /** Paused by the client (`pause()`), which batching must not undo. */
+  private held_ = false;
   private readonly batchReadsMs_: number;
   private readonly handlers_: ConnectionHandlers;
   /** tcp.ts's read buffers of this connection while it is busy; undefined while quiet. */
@@ -133,8 +135,18 @@ export class SocketConnection implements Connection {
     // The global timer, not runtime/timers: this paces I/O, and a test's fake clock must not stall reads.
     setTimeout(() => {
       this.waiting_ = false;
-      if (!this.closed_) this.socket_.resume();
+      if (!this.closed_ && !this.held_) this.socket_.resume();
     }, this.batchReadsMs_);
+  }
+
+  pause(): void {
+    this.held_ = true;
+    this.socket_.pause();
+  }
+
+  resume(): void {
+    this.held_ = false;
+    if (!this.waiting_ && !this.closed_) this.socket_.resume();
   }
 
   get writable(): boolean {

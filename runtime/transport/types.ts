@@ -48,6 +48,12 @@ export interface Connection {
   end(): void;
   /** Closes now, dropping anything unsent. */
   destroy(): void;
+  /**
+   * Stops reading until `resume()` (the application is still handling a message). Optional: a
+   * transport that cannot (a browser WebSocket) keeps delivering.
+   */
+  pause?(): void;
+  resume?(): void;
   /** True from `connect` until `end()`, `destroy()` or `close`. */
   readonly writable: boolean;
 }

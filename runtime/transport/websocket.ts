@@ -88,6 +88,15 @@ export class WebSocketConnection implements Connection {
     if (socket && platform) this.attach(socket, platform);
   }
 
+  /** `ws` in Node can stop reading; a browser WebSocket cannot, and keeps delivering. */
+  pause(): void {
+    (this.socket_ as { pause?: () => void } | undefined)?.pause?.();
+  }
+
+  resume(): void {
+    (this.socket_ as { resume?: () => void } | undefined)?.resume?.();
+  }
+
   attach(socket: WebSocketLike, platform: WebSocketPlatform): void {
     const handlers = this.handlers_;
     this.socket_ = socket;

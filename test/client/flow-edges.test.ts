@@ -241,3 +241,43 @@ describe('end(true) during a graceful end()', () => {
     assert.deepEqual(calls.sort(), ['forced', 'graceful']);
   });
 });
+
+describe('handleMessage backpressure', () => {
+  test('while a message is being handled the client stops reading: what waits stays bounded, and nothing is lost', async (t) => {
+    const broker = await startScriptedBroker(4);
+    t.after(() => broker.stop());
+    const c = track(connect(broker.url, { reconnectPeriod: 0, keepalive: 0 }), t);
+    collectErrors(c);
+    const conn = await broker.accept();
+    await once(c, 'connect');
+    let release = () => {};
+    let handled = 0;
+    c.handleMessage = (_packet, cb) => {
+      handled++;
+      if (handled === 1) release = () => cb();
+      else cb();
+    };
+    const received: number[] = [];
+    c.on('message', (_topic, payload) => received.push(Buffer.from(payload).readUInt32BE(0)));
+    const count = 50_000;
+    const frames: Buffer[] = [];
+    for (let i = 0; i < count; i++) {
+      const payload = Buffer.alloc(64);
+      payload.writeUInt32BE(i, 0);
+      // PUBLISH QoS 0, topic "t": 0x30, remaining length, topic length 1, 't', payload
+      frames.push(Buffer.concat([Buffer.from([0x30, 3 + 64, 0, 1, 0x74]), payload]));
+    }
+    void conn.send(Buffer.concat(frames)).catch(() => {});
+    await sleep(300);
+    const backlog = (c as unknown as { backlog_: unknown[] }).backlog_.length;
+    assert.ok(received.length >= 1);
+    assert.ok(backlog < 20_000, `${backlog} packets held while the handler runs`);
+    release();
+    await waitFor(() => received.length === count, 10_000, 'every message');
+    assert.deepEqual(received.slice(0, 5).concat(received.slice(-2)), [0, 1, 2, 3, 4, count - 2, count - 1]);
+    assert.ok(
+      received.every((v, i) => v === i),
+      'in order',
+    );
+  });
+});
