@@ -93,6 +93,9 @@ export function messages(client: MqttClient, filter: string, options: MessagesOp
   if (subscribe) track(client, filter, 1);
   if (options.signal?.aborted) finish(aborted(options.signal.reason));
   else options.signal?.addEventListener('abort', onAbort, { once: true });
+  // Only listening on a client that has ended (its 'end' is past) or is ending: the loop is over at
+  // once. (With `subscribe`, the subscription fails with MQTT_ERR_CLIENT_ENDED instead.)
+  if (!subscribe && (client.disconnected || client.disconnecting)) finish();
   if (subscribe && !done) {
     const { signal: _s, subscribe: _b, ...subOpts } = options;
     client.subscribe(filter, subOpts, (error) => error && finish(error));

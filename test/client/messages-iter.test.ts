@@ -1,4 +1,4 @@
-/** messages(): next() calls made before anything arrives are queued and settled in order. */
+/** messages(): next() calls made before anything arrives are queued; an ended client ends at once. */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { connect, type MqttClient } from '../../runtime/index.js';
@@ -76,5 +76,24 @@ describe('messages() iterator', () => {
       results.map((r) => r.status === 'rejected' && (r.reason as { code?: string }).code),
       ['MQTT_ERR_ABORTED', 'MQTT_ERR_ABORTED'],
     );
+  });
+
+  test('subscribe: false on a client that has ended finishes at once', async () => {
+    const client = await connected();
+    await client.endAsync();
+    assert.equal(client.disconnected, true);
+    const stream = client.messages('q/+', { subscribe: false });
+    assert.equal(text(await within(stream.next(), 1000)), 'done');
+    let n = 0;
+    for await (const _ of client.messages('q/#', { subscribe: false })) n++;
+    assert.equal(n, 0);
+  });
+
+  test('subscribe: false while the client is ending finishes', async () => {
+    const client = await connected();
+    const ending = client.endAsync();
+    const stream = client.messages('q/+', { subscribe: false });
+    assert.equal(text(await within(stream.next(), 1000)), 'done');
+    await ending;
   });
 });
