@@ -59,7 +59,8 @@ function track(client: MqttClient, filter: string, delta: 1 | -1): number {
 
 export function messages(client: MqttClient, filter: string, options: MessagesOptions = {}): MessageStream {
   const buffered: StreamMessage[] = [];
-  let waiter: { resolve: (r: IteratorResult<StreamMessage>) => void; reject: (e: Error) => void } | undefined;
+  // next() calls made while nothing is buffered, settled in the order they were made.
+  const waiters: { resolve: (r: IteratorResult<StreamMessage>) => void; reject: (e: Error) => void }[] = [];
   let done = false;
   let failure: Error | undefined;
   const subscribe = options.subscribe !== false;
@@ -67,11 +68,9 @@ export function messages(client: MqttClient, filter: string, options: MessagesOp
   const onMessage = (topic: string, payload: Uint8Array, packet: PublishPacket) => {
     if (done || !topicMatches(filter, topic)) return;
     const msg: StreamMessage = { topic, payload, packet, ack: (code) => client.ack(packet, code) };
-    if (waiter) {
-      const w = waiter;
-      waiter = undefined;
-      w.resolve({ value: msg, done: false });
-    } else buffered.push(msg);
+    const w = waiters.shift();
+    if (w) w.resolve({ value: msg, done: false });
+    else buffered.push(msg);
   };
   const finish = (error?: Error) => {
     if (done) return;
@@ -83,9 +82,8 @@ export function messages(client: MqttClient, filter: string, options: MessagesOp
     if (subscribe && track(client, filter, -1) === 0 && !client.disconnecting && !client.disconnected) {
       client.unsubscribe(filter);
     }
-    const w = waiter;
-    waiter = undefined;
-    if (w) error ? w.reject(error) : w.resolve({ value: undefined, done: true });
+    // Every pending next() settles as a later one would: done, or the error that ended the loop.
+    for (const w of waiters.splice(0)) error ? w.reject(error) : w.resolve({ value: undefined, done: true });
   };
   const onEnd = () => finish();
   const onAbort = () => finish(aborted(options.signal?.reason));
@@ -95,6 +93,9 @@ export function messages(client: MqttClient, filter: string, options: MessagesOp
   if (subscribe) track(client, filter, 1);
   if (options.signal?.aborted) finish(aborted(options.signal.reason));
   else options.signal?.addEventListener('abort', onAbort, { once: true });
+  // Only listening on a client that has ended (its 'end' is past) or is ending: the loop is over at
+  // once. (With `subscribe`, the subscription fails with MQTT_ERR_CLIENT_ENDED instead.)
+  if (!subscribe && (client.disconnected || client.disconnecting)) finish();
   if (subscribe && !done) {
     const { signal: _s, subscribe: _b, ...subOpts } = options;
     client.subscribe(filter, subOpts, (error) => error && finish(error));
@@ -106,7 +107,7 @@ export function messages(client: MqttClient, filter: string, options: MessagesOp
       if (msg) return Promise.resolve({ value: msg, done: false });
       if (done) return failure ? Promise.reject(failure) : Promise.resolve({ value: undefined, done: true });
       return new Promise((resolve, reject) => {
-        waiter = { resolve, reject };
+        waiters.push({ resolve, reject });
       });
     },
     return() {

@@ -8,7 +8,7 @@
  */
 import type { Packet, PublishPacket } from '../generated/index.js';
 import type { MqttClient } from './client.js';
-import { ClientErrorCode, invalidOptions, MqttClientError } from './errors.js';
+import { ClientErrorCode, clientEnded, invalidOptions, MqttClientError } from './errors.js';
 import type { PublishOptions } from './session/args.js';
 import { type AbortableOptions, withSignal } from './signal.js';
 import { timers } from './timers.js';
@@ -78,26 +78,34 @@ export function request(
   const key = hex(correlation);
   const { timeout = 30_000, signal, ...publish } = options;
   return withSignal<ResponseMessage>(signal, (resolve, reject) => {
-    const timer = timers.setTimeout(() => {
+    const cleanup = () => {
+      timers.clearTimeout(timer);
       router.waiters.delete(key);
-      reject(
-        new MqttClientError(
-          ClientErrorCode.RequestTimeout,
-          `No response on ${router.topic} within ${timeout} ms`,
+      client.off('end', onEnd);
+    };
+    const fail = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    // Ended while waiting for the response (the publish itself fails with the outgoing queue).
+    const onEnd = () => fail(clientEnded());
+    const timer = timers.setTimeout(
+      () =>
+        fail(
+          new MqttClientError(
+            ClientErrorCode.RequestTimeout,
+            `No response on ${router.topic} within ${timeout} ms`,
+          ),
         ),
-      );
-    }, timeout);
+      timeout,
+    );
     router.waiters.set(key, {
       resolve: (m) => {
-        timers.clearTimeout(timer);
+        cleanup();
         resolve(m);
       },
     });
-    const fail = (error: Error) => {
-      timers.clearTimeout(timer);
-      router.waiters.delete(key);
-      reject(error);
-    };
+    client.on('end', onEnd);
     router.ready.then(
       () =>
         client
@@ -109,10 +117,7 @@ export function request(
           .catch(fail),
       fail,
     );
-    return () => {
-      timers.clearTimeout(timer);
-      router.waiters.delete(key);
-    };
+    return cleanup;
   });
 }
 
