@@ -1400,6 +1400,10 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     }
     const pubrel = { cmd: 'pubrel', messageId } as const;
     const op = this.outgoing_.release(messageId, pubrel);
+    if (!op && this.outgoing_.get(messageId)?.packet.cmd === 'pubrel') {
+      this.writePacket_(pubrel); // a PUBREC sent again: our PUBREL again, not 0x92
+      return;
+    }
     if (!op) {
       // Not ours (any more): a PUBREL all the same [MQTT-4.3.3-4], so the server can end its flow;
       // in MQTT 5 with 0x92 Packet Identifier not found (MQTT 5.0 §3.6.2.1).

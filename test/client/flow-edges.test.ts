@@ -281,3 +281,24 @@ describe('handleMessage backpressure', () => {
     );
   });
 });
+
+describe('a PUBREC sent again', () => {
+  test('is answered with the same PUBREL, not 0x92 Packet Identifier not found', async (t) => {
+    const broker = await startScriptedBroker(5);
+    t.after(() => broker.stop());
+    const c = track(connect(broker.url, { protocolVersion: 5, reconnectPeriod: 0 }), t);
+    collectErrors(c);
+    const conn = await broker.accept();
+    await once(c, 'connect');
+    const done = c.publishAsync('t', 'm', { qos: 2 });
+    const pub = (await broker.next(conn)) as { messageId: number };
+    await broker.send(conn, { cmd: 'pubrec', messageId: pub.messageId });
+    const first = (await broker.next(conn)) as { cmd: string; reasonCode?: number };
+    await broker.send(conn, { cmd: 'pubrec', messageId: pub.messageId });
+    const second = (await broker.next(conn)) as { cmd: string; reasonCode?: number };
+    assert.deepEqual([first.cmd, first.reasonCode ?? 0], ['pubrel', 0]);
+    assert.deepEqual([second.cmd, second.reasonCode ?? 0], ['pubrel', 0]);
+    await broker.send(conn, { cmd: 'pubcomp', messageId: pub.messageId });
+    await done;
+  });
+});
