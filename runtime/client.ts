@@ -1262,7 +1262,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (!pending || pending.packet !== packet || pending.acked) return false;
     pending.acked = true;
     pending.reasonCode = this.protocolVersion === 5 ? reasonCode : 0;
-    if (packet.qos === 1 || pending.reasonCode >= 0x80) this.pendingAcks_?.delete(packet.messageId!);
+    // sendAck_ forgets it once the PUBACK (or refusing PUBREC) is written. Offline, it is kept,
+    // acknowledged, so that the server's re-send is answered and not delivered again.
     if (pending.slot.live) this.sendAck_(pending.slot, this.ackFor_(packet, pending.reasonCode));
     return true;
   }

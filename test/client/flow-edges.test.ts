@@ -302,3 +302,39 @@ describe('a PUBREC sent again', () => {
     await done;
   });
 });
+
+describe('manualAck', () => {
+  test('ack() while offline: the QoS 1 message sent again after the reconnect is acknowledged, not delivered again', async (t) => {
+    const broker = await startScriptedBroker(4);
+    t.after(() => broker.stop());
+    const c = track(
+      connect(broker.url, { reconnectPeriod: 20, clean: false, clientId: 'ma', manualAck: true }),
+      t,
+    );
+    collectErrors(c);
+    const delivered: unknown[] = [];
+    c.on('message', (_topic, _payload, packet) => delivered.push(packet));
+    const conn1 = await broker.accept();
+    await once(c, 'connect');
+    const publish = {
+      cmd: 'publish',
+      topic: 't',
+      payload: Buffer.from('x'),
+      qos: 1,
+      messageId: 5,
+      dup: false,
+      retain: false,
+    } as const;
+    await broker.send(conn1, publish);
+    await waitFor(() => delivered.length === 1, 2000, 'delivery');
+    conn1.drop();
+    await waitFor(() => !c.connected, 2000, 'offline');
+    assert.equal(c.ack(delivered[0] as never), true);
+    const conn2 = await broker.accept({ sessionPresent: true });
+    await broker.send(conn2, { ...publish, dup: true });
+    const ack = (await broker.next(conn2, 1000)) as { cmd: string; messageId: number };
+    assert.deepEqual([ack.cmd, ack.messageId], ['puback', 5]);
+    await sleep(30);
+    assert.equal(delivered.length, 1);
+  });
+});
