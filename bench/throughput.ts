@@ -35,6 +35,8 @@ interface ProcessStats {
   cpuUs: number;
   /** Peak resident set, KiB. */
   maxRssKb: number;
+  /** Resident set once connected (the library loaded, before the workload), KiB. */
+  connectedRssKb: number;
 }
 
 interface SubResult extends ProcessStats {
@@ -122,21 +124,22 @@ if (process.env.BENCH_VERBOSE && process.argv[2]) {
   }).observe({ entryTypes: ['gc'] });
 }
 
-function stats(cpuStart: NodeJS.CpuUsage): ProcessStats {
+function stats(cpuStart: NodeJS.CpuUsage, connectedRssKb: number): ProcessStats {
   const cpu = process.cpuUsage(cpuStart);
   if (process.env.BENCH_VERBOSE)
     process.stderr.write(
-      `${process.argv[2]} ${process.argv[3]} user ${cpu.user} system ${cpu.system} minor faults ${process.resourceUsage().minorPageFault} gc ${[...gcs].map(([k, [n, ms]]) => `${k} ${n}/${ms.toFixed(0)}ms`).join(' ')} memory MiB ${Object.entries(
+      `${process.argv[2]} ${process.argv[3]} connected RSS MiB ${(connectedRssKb / 1024).toFixed(1)} peak ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} user ${cpu.user} system ${cpu.system} minor faults ${process.resourceUsage().minorPageFault} gc ${[...gcs].map(([k, [n, ms]]) => `${k} ${n}/${ms.toFixed(0)}ms`).join(' ')} memory MiB ${Object.entries(
         process.memoryUsage(),
       )
         .map(([k, v]) => `${k} ${(v / 1048576).toFixed(1)}`)
         .join(' ')}\n`,
     );
-  return { cpuUs: cpu.user + cpu.system, maxRssKb: process.resourceUsage().maxRSS };
+  return { cpuUs: cpu.user + cpu.system, maxRssKb: process.resourceUsage().maxRSS, connectedRssKb };
 }
 
 async function runSubscriber(impl: Impl, url: string, w: Workload, topic: string): Promise<void> {
   const client = await openClient(impl, url);
+  const connectedRssKb = process.memoryUsage().rss / 1024;
   const seen = new Uint8Array(w.count);
   let received = 0;
   let unique = 0;
@@ -150,7 +153,7 @@ async function runSubscriber(impl: Impl, url: string, w: Workload, topic: string
   const finish = async () => {
     if (idle) clearTimeout(idle);
     const result: SubResult = {
-      ...stats(cpuStart),
+      ...stats(cpuStart, connectedRssKb),
       received,
       unique,
       duplicates,
@@ -187,6 +190,7 @@ async function runSubscriber(impl: Impl, url: string, w: Workload, topic: string
 
 async function runPublisher(impl: Impl, url: string, w: Workload, topic: string): Promise<void> {
   const client = await openClient(impl, url);
+  const connectedRssKb = process.memoryUsage().rss / 1024;
   const cpuStart = process.cpuUsage();
   const startAt = Date.now();
   let sent = 0;
@@ -208,7 +212,7 @@ async function runPublisher(impl: Impl, url: string, w: Workload, topic: string)
     };
     pump();
   });
-  const result: PubResult = { ...stats(cpuStart), startAt, failed };
+  const result: PubResult = { ...stats(cpuStart, connectedRssKb), startAt, failed };
   await client.end();
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exit(0);
@@ -311,6 +315,11 @@ function check(w: Workload, r: RunResult): string {
 }
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
+/**
+ * Peak RSS above the RSS once connected: what the workload added, without the runtime and the
+ * library's code, which a Node process has whatever it does (bare node peaks at about 41 MB).
+ */
+const growth = (p: ProcessStats) => Math.max(1, p.maxRssKb - p.connectedRssKb);
 
 /** The project root: the nearest folder above this file with mqttforge's package.json. */
 function projectRoot(): string {
@@ -392,7 +401,7 @@ async function main(): Promise<void> {
       const ours = results.mqttforge;
       const theirs = results.mqttjs;
       ratios.push(
-        `${w.name.padEnd(13)} msgs/s ${fmt(ours.rate / theirs.rate, 2)}x   pub CPU ${fmt(ours.pub.cpuUs / theirs.pub.cpuUs, 2)}x   sub CPU ${fmt(ours.sub.cpuUs / theirs.sub.cpuUs, 2)}x   peak RSS pub ${fmt(ours.pub.maxRssKb / theirs.pub.maxRssKb, 2)}x sub ${fmt(ours.sub.maxRssKb / theirs.sub.maxRssKb, 2)}x`,
+        `${w.name.padEnd(13)} msgs/s ${fmt(ours.rate / theirs.rate, 2)}x   pub CPU ${fmt(ours.pub.cpuUs / theirs.pub.cpuUs, 2)}x   sub CPU ${fmt(ours.sub.cpuUs / theirs.sub.cpuUs, 2)}x   peak RSS pub ${fmt(ours.pub.maxRssKb / theirs.pub.maxRssKb, 2)}x sub ${fmt(ours.sub.maxRssKb / theirs.sub.maxRssKb, 2)}x   above connected pub ${fmt(growth(ours.pub) / growth(theirs.pub), 2)}x sub ${fmt(growth(ours.sub) / growth(theirs.sub), 2)}x`,
       );
     }
     const idleCount = quick ? 100 : 1000;
@@ -404,7 +413,9 @@ async function main(): Promise<void> {
         `idle          ${impl.padEnd(10)} ${fmt(idle[impl]!)} KiB RSS per connection (${idleCount})`,
       );
     }
-    console.log('\nratios, mqttforge / MQTT.js (CPU and RSS: lower is better; msgs/s: higher is better)');
+    console.log(
+      '\nratios, mqttforge / MQTT.js (CPU and RSS: lower is better; msgs/s: higher is better; "above connected": peak RSS minus RSS once connected)',
+    );
     for (const line of ratios) console.log(line);
     console.log(`idle memory per connection ${fmt(idle.mqttforge! / idle.mqttjs!, 2)}x`);
   } finally {
