@@ -16,8 +16,11 @@ export function openBrowserWs(options: TransportOptions, handlers: ConnectionHan
   try {
     const url = webSocketUrl(options);
     const protocols = [subprotocolFor(options)];
-    if (options.createWebsocket) socket = options.createWebsocket(url, protocols) as WebSocketLike;
-    else {
+    if (options.createWebsocket) {
+      socket = options.createWebsocket(url, protocols) as WebSocketLike;
+      if (typeof socket !== 'object' || socket === null)
+        throw webSocketError('createWebsocket returned no socket');
+    } else {
       const Native = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
       if (!Native) return failedConnection(webSocketError('no WebSocket in this environment'), handlers);
       socket = new Native(url, protocols);

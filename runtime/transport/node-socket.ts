@@ -51,6 +51,7 @@ export class SocketConnection implements Connection {
   private waiting_ = false;
   /** Paused by the client (`pause()`), which batching must not undo. */
   private held_ = false;
+  private batchTimer_: ReturnType<typeof setTimeout> | undefined;
   private readonly batchReadsMs_: number;
   private readonly handlers_: ConnectionHandlers;
   /** tcp.ts's read buffers of this connection while it is busy; undefined while quiet. */
@@ -107,6 +108,8 @@ export class SocketConnection implements Connection {
   closed(): void {
     if (this.closed_) return;
     this.closed_ = true;
+    if (this.batchTimer_) clearTimeout(this.batchTimer_);
+    this.batchTimer_ = undefined;
     this.handlers_.close();
   }
 
@@ -133,10 +136,13 @@ export class SocketConnection implements Connection {
     this.waiting_ = true;
     this.socket_.pause();
     // The global timer, not runtime/timers: this paces I/O, and a test's fake clock must not stall reads.
-    setTimeout(() => {
+    // Unref'd and cleared on close: it must not keep a process alive after the socket is gone.
+    this.batchTimer_ = setTimeout(() => {
+      this.batchTimer_ = undefined;
       this.waiting_ = false;
       if (!this.closed_ && !this.held_) this.socket_.resume();
     }, this.batchReadsMs_);
+    this.batchTimer_.unref();
   }
 
   pause(): void {

@@ -81,6 +81,7 @@ export class WebSocketConnection implements Connection {
   private corks_ = 0;
   private corked_: Uint8Array[] = [];
   private needDrain_ = false;
+  private destroyed_ = false;
   private drainTimer_: TimerHandle | undefined;
 
   constructor(handlers: ConnectionHandlers, socket?: WebSocketLike, platform?: WebSocketPlatform) {
@@ -112,7 +113,7 @@ export class WebSocketConnection implements Connection {
       handlers.connect();
     };
     socket.onmessage = (event) => {
-      if (this.closed_) return;
+      if (this.closed_ || this.destroyed_) return; // TCP too stops delivering at destroy()
       const bytes = messageBytes(event.data);
       if (bytes) {
         handlers.data(bytes);
@@ -170,6 +171,7 @@ export class WebSocketConnection implements Connection {
   destroy(): void {
     if (this.closed_) return;
     this.ended_ = true;
+    this.destroyed_ = true;
     this.corked_ = [];
     this.closeSocket_();
   }
@@ -207,7 +209,8 @@ export class WebSocketConnection implements Connection {
 
   /** Reports `drain` once the buffer is below the mark again; returns whether it did. */
   private checkDrain_(): boolean {
-    if (!this.needDrain_ || this.closed_ || (this.socket_?.bufferedAmount ?? 0) > HIGH_WATER_MARK)
+    // Not after end()/destroy(): a send failed by the close empties the buffer, flushing nothing.
+    if (!this.needDrain_ || this.ended_ || (this.socket_?.bufferedAmount ?? 0) > HIGH_WATER_MARK)
       return false;
     this.needDrain_ = false;
     this.handlers_.drain();

@@ -7,6 +7,8 @@
  * `ws` is imported on the first WebSocket connection, not with the package: loading it (http,
  * https, crypto, zlib…) takes longer than loading the whole client.
  */
+
+import { Buffer } from 'node:buffer';
 import type { ClientOptions as WsClientOptions, default as WsWebSocket } from 'ws';
 import { webSocketError } from '../errors.js';
 import { tlsConnectOptions } from './tls.js';
@@ -60,8 +62,25 @@ function platformFor(socket: WebSocketLike, WebSocket: typeof WsWebSocket): WebS
   };
 }
 
+/**
+ * In Node a payload is a Buffer: `ws` hands Buffers already, a socket from `createWebsocket`
+ * that is not `ws`'s (Node 22's own WebSocket) ArrayBuffers, seen here as Buffers without a copy.
+ */
+function asBuffers(handlers: ConnectionHandlers): ConnectionHandlers {
+  return {
+    connect: () => handlers.connect(),
+    data: (chunk) =>
+      handlers.data(
+        Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+      ),
+    drain: () => handlers.drain(),
+    error: (error) => handlers.error(error),
+    close: () => handlers.close(),
+  };
+}
+
 export function openWs(options: TransportOptions, handlers: ConnectionHandlers): Connection {
-  const connection = new WebSocketConnection(handlers);
+  const connection = new WebSocketConnection(options.createWebsocket ? asBuffers(handlers) : handlers);
   loadWs().then(
     (WebSocket) => {
       let socket: WebSocketLike;
@@ -73,12 +92,13 @@ export function openWs(options: TransportOptions, handlers: ConnectionHandlers):
             ? options.createWebsocket(url, protocols)
             : new WebSocket(url, protocols, wsClientOptions(options))
         ) as WebSocketLike;
+        if (typeof socket !== 'object' || socket === null)
+          throw webSocketError('createWebsocket returned no socket');
+        connection.attach(socket, platformFor(socket, WebSocket));
       } catch (error) {
         // A bad URL throws from the constructor (SyntaxError); report it as the contract says.
         connection.failToOpen(error instanceof Error ? error : webSocketError(String(error)));
-        return;
       }
-      connection.attach(socket, platformFor(socket, WebSocket));
     },
     (error: Error) => connection.failToOpen(error),
   );

@@ -301,6 +301,26 @@ describe('tcp transport', () => {
     assert.equal(rec.events.at(-1), 'close');
   });
 
+  test('a read wait leaves no timer behind once the socket is closed', async () => {
+    const server = await freshServer();
+    const rec = recorder();
+    const connection = openTcp(
+      { protocol: 'mqtt', host: '127.0.0.1', port: server.port, batchReadsMs: 1000 },
+      answering(rec, true),
+    );
+    const peer = await server.nextSocket();
+    await rec.connected;
+    peer.write(Buffer.from([1]));
+    await rec.waitForBytes(1);
+    peer.write(Buffer.from([2])); // a second small read within 1 s: reading waits
+    await rec.waitForBytes(2);
+    const pending = () => (connection as unknown as { batchTimer_?: unknown }).batchTimer_;
+    assert.ok(pending(), 'waiting');
+    connection.destroy();
+    await rec.closed;
+    assert.equal(pending(), undefined);
+  });
+
   test('a busy socket reads more than 64 KiB at a time, and no read overwrites an earlier one', async () => {
     const server = await freshServer();
     const total = 4 * 1024 * 1024;

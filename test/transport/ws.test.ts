@@ -172,6 +172,97 @@ describe('ws transport (Node, ws package)', { timeout: 30_000 }, () => {
     assert.deepEqual(rec.events, ['error', 'close']);
   });
 
+  test('reports a createWebsocket that returns no socket as error, then close', async () => {
+    const rec = recorder();
+    openWs(
+      { protocol: 'ws', host: '127.0.0.1', port: 1, createWebsocket: () => null as never },
+      rec.handlers,
+    );
+    await rec.closed;
+    assert.deepEqual(rec.events, ['error', 'close']);
+    assert.match(rec.errors[0]!.message, /createWebsocket returned no socket/);
+  });
+
+  test('delivers nothing after destroy(), also what arrived while paused', async () => {
+    const rec = recorder();
+    const connection = openWs({ protocol: 'ws', host: '127.0.0.1', port: fake.port }, rec.handlers);
+    const { socket: peer } = await fake.next();
+    await rec.connected;
+    connection.pause!();
+    peer.send(Buffer.from([1]));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    connection.destroy();
+    await rec.closed;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.deepEqual(rec.events, ['connect', 'close']);
+  });
+
+  test('reports no drain after destroy() while a write waited for one', async () => {
+    const rec = recorder();
+    const connection = openWs({ protocol: 'ws', host: '127.0.0.1', port: fake.port }, rec.handlers);
+    const { socket: peer } = await fake.next();
+    await rec.connected;
+    (peer as unknown as { _socket: { pause(): void } })._socket.pause(); // the peer stops reading
+    const chunk = new Uint8Array(256 * 1024);
+    for (let i = 0; i < 64 && connection.write(chunk); i++);
+    connection.destroy();
+    await rec.closed;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.deepEqual(rec.events, ['connect', 'close']);
+  });
+
+  test('hands Buffers (views) from a createWebsocket socket that gives ArrayBuffers', async () => {
+    const rec = recorder();
+    const chunks: Uint8Array[] = [];
+    const handlers = {
+      ...rec.handlers,
+      data: (chunk: Uint8Array) => {
+        chunks.push(chunk);
+        return rec.handlers.data(chunk);
+      },
+    };
+    openWs(
+      {
+        protocol: 'ws',
+        host: '127.0.0.1',
+        port: fake.port,
+        // A WHATWG-like socket: ws underneath, binaryType left to the adapter ('arraybuffer').
+        createWebsocket: (url, protocols) => {
+          const inner = new WebSocket(url, protocols);
+          const like = {
+            get readyState() {
+              return inner.readyState;
+            },
+            get bufferedAmount() {
+              return inner.bufferedAmount;
+            },
+            binaryType: 'arraybuffer',
+            onopen: null as null | (() => void),
+            onmessage: null as null | ((e: { data: unknown }) => void),
+            onerror: null as null | ((e: unknown) => void),
+            onclose: null as null | ((e: unknown) => void),
+            send: (data: Uint8Array) => inner.send(data),
+            close: (code?: number) => inner.close(code),
+          };
+          inner.binaryType = 'arraybuffer';
+          inner.onopen = () => like.onopen?.();
+          inner.onmessage = (e) => like.onmessage?.({ data: e.data });
+          inner.onerror = (e) => like.onerror?.(e);
+          inner.onclose = (e) => like.onclose?.(e);
+          return like as never;
+        },
+      },
+      handlers,
+    );
+    const { socket: peer } = await fake.next();
+    await rec.connected;
+    peer.send(Buffer.from([1, 2, 3]));
+    await rec.waitForBytes(3);
+    assert.ok(Buffer.isBuffer(chunks[0]), 'a Buffer');
+    peer.close();
+    await rec.closed;
+  });
+
   test('gives the TLS options to ws for wss, wsOptions winning', () => {
     const options = wsClientOptions({
       protocol: 'wss',
