@@ -930,11 +930,11 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       return p;
     const choice = this.aliasesOut_.apply(p.topic, requested, this.aliasOnly_?.has(p) === true, this.options);
     if (!choice) {
-      throw new MqttClientError(
-        'MQTT_ERR_TOPIC_ALIAS_INVALID',
-        `Topic Alias ${requested} is outside the server's Topic Alias Maximum ${this.aliasesOut_.max}`,
-        { reasonCode: 0x94, spec: 'MQTT 5.0 §3.3.2.3.4 [MQTT-3.3.2-8]' },
-      );
+      // Not valid on this connection (published before a reconnect that lowered the Topic Alias
+      // Maximum, or read back from a store): sent with its full topic and no alias, not failed.
+      // (publish() on a live connection refuses an alias outside the maximum at once.)
+      const { topicAlias: _, ...properties } = p.properties ?? {};
+      return { ...p, properties };
     }
     if (choice.topic === p.topic && choice.alias === requested) return p;
     return { ...p, topic: choice.topic, properties: { ...p.properties, topicAlias: choice.alias } };
@@ -1544,6 +1544,16 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (this.protocolVersion === 5) {
       const refused = checkPublish(this.serverProperties, qos, opts.retain === true);
       if (refused) return fail(refused);
+      const alias = opts.properties?.topicAlias;
+      if (this.connected && alias !== undefined && alias > this.aliasesOut_.max) {
+        return fail(
+          new MqttClientError(
+            'MQTT_ERR_TOPIC_ALIAS_INVALID',
+            `Topic Alias ${alias} is outside the server's Topic Alias Maximum ${this.aliasesOut_.max}`,
+            { reasonCode: 0x94, spec: 'MQTT 5.0 §3.3.2.3.4 [MQTT-3.3.2-8]' },
+          ),
+        );
+      }
     }
     const packet: PublishPacketInput = {
       cmd: 'publish',

@@ -338,3 +338,51 @@ describe('manualAck', () => {
     assert.equal(delivered.length, 1);
   });
 });
+
+describe('Topic Alias across a reconnect', () => {
+  test('a message sent with an alias the next connection does not allow goes again with its full topic', async (t) => {
+    const broker = await startScriptedBroker(5);
+    t.after(() => broker.stop());
+    const c = track(
+      connect(broker.url, { protocolVersion: 5, reconnectPeriod: 20, clean: false, clientId: 'ta' }),
+      t,
+    );
+    collectErrors(c);
+    const conn1 = await broker.nextConnection();
+    await broker.next(conn1);
+    await broker.send(conn1, {
+      cmd: 'connack',
+      sessionPresent: false,
+      reasonCode: 0,
+      properties: { topicAliasMaximum: 10 },
+    });
+    await once(c, 'connect');
+    const done = c.publishAsync('t/a', 'x', { qos: 1, properties: { topicAlias: 5 } });
+    const first = (await broker.next(conn1)) as { topic: string; properties?: { topicAlias?: number } };
+    assert.equal(first.properties?.topicAlias, 5);
+    conn1.drop();
+    const conn2 = await broker.nextConnection();
+    await broker.next(conn2);
+    await broker.send(conn2, {
+      cmd: 'connack',
+      sessionPresent: true,
+      reasonCode: 0,
+      properties: { topicAliasMaximum: 2 },
+    });
+    const again = (await broker.next(conn2)) as {
+      cmd: string;
+      topic: string;
+      messageId: number;
+      properties?: { topicAlias?: number };
+    };
+    assert.equal(again.cmd, 'publish');
+    assert.equal(again.topic, 't/a');
+    assert.equal(again.properties?.topicAlias, undefined);
+    await broker.send(conn2, { cmd: 'puback', messageId: again.messageId });
+    await done;
+    // On a live connection an alias over the maximum is refused at once.
+    await assert.rejects(c.publishAsync('t/b', 'y', { qos: 1, properties: { topicAlias: 3 } }), {
+      code: 'MQTT_ERR_TOPIC_ALIAS_INVALID',
+    });
+  });
+});
