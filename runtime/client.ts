@@ -31,6 +31,7 @@ import {
   clientEnded,
   connectionClosed,
   connectTimeout,
+  invalidOptions,
   invalidTopic,
   isMqttError,
   keepaliveTimeout,
@@ -220,6 +221,13 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.incomingStore = this.options.incomingStore ?? new Store();
     this.outgoingStore = this.options.outgoingStore ?? new Store();
     this.messageIdProvider = this.options.messageIdProvider ?? new DefaultMessageIdProvider();
+    // A CONNECT that cannot be written (a will topic with a wildcard, a will QoS of 3, a bad
+    // property) would fail at every attempt: refused here, as the bad option it is.
+    try {
+      encodeFromClient(this.connectPacket_(), { protocolVersion: this.options.protocolVersion });
+    } catch (error) {
+      throw invalidOptions(`the CONNECT these options make is invalid: ${(error as Error).message}`, error);
+    }
     if (this.options.outgoingStore) this.restoreOutgoing_();
     if (!this.options.manualConnect) this.connect();
   }
@@ -365,6 +373,15 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   }
 
   private onTransportConnect_(): void {
+    this.writePacket_(this.connectPacket_());
+    const o = this.options;
+    if (o.protocolVersion === 5 && o.authPacket && o.properties?.authenticationMethod) {
+      this.writePacket_({ cmd: 'auth', reasonCode: 0, ...o.authPacket } as AuthPacketInput);
+    }
+  }
+
+  /** The CONNECT of the next connection. */
+  private connectPacket_(): ConnectPacketInput {
     const o = this.options;
     const connect: ConnectPacketInput = {
       cmd: 'connect',
@@ -380,10 +397,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (password !== undefined) connect.password = password;
     if (o.will) connect.will = { ...o.will, qos: o.will.qos ?? 0, retain: o.will.retain ?? false };
     if (o.protocolVersion === 5 && o.properties) connect.properties = { ...o.properties };
-    this.writePacket_(connect);
-    if (o.protocolVersion === 5 && o.authPacket && o.properties?.authenticationMethod) {
-      this.writePacket_({ cmd: 'auth', reasonCode: 0, ...o.authPacket } as AuthPacketInput);
-    }
+    return connect;
   }
 
   /**

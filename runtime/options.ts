@@ -151,6 +151,10 @@ export function resolveOptions(
 
   const query = { ...(merged.query ?? {}) };
   const givenClientId = typeof query.clientId === 'string' ? query.clientId : merged.clientId;
+  if (givenClientId !== undefined && givenClientId !== null && typeof givenClientId !== 'string') {
+    // A number would otherwise give way to a random id: a persistent session lost at each start.
+    throw invalidOptions(`clientId must be a string, got ${typeof givenClientId}`);
+  }
   if (merged.clean === false && !givenClientId) throw invalidOptions('Missing clientId for unclean clients');
   const clientId = typeof givenClientId === 'string' ? givenClientId : defaultClientId();
 

@@ -414,3 +414,31 @@ describe('resolveOptions: what it builds', () => {
     assert.notEqual(given.tls, plain.tls);
   });
 });
+
+describe('options that can never connect are refused by connect()', () => {
+  test('a clientId that is not a string (a number would become a random id and lose the session)', () => {
+    assert.throws(
+      () => resolveOptions({ clientId: 12345 as unknown as string, clean: false }),
+      (e: unknown) =>
+        isMqttError(e) &&
+        e.code === 'MQTT_ERR_INVALID_OPTIONS' &&
+        /clientId must be a string/.test(e.message),
+    );
+  });
+
+  for (const [name, will] of [
+    ['a will topic with a wildcard', { topic: 'a/#', payload: 'x' }],
+    ['a will QoS of 3', { topic: 'a', payload: 'x', qos: 3 }],
+  ] as const) {
+    test(name, async () => {
+      const { connect } = await import('../runtime/index.js');
+      assert.throws(
+        () => connect('mqtt://127.0.0.1:1', { will: will as never, reconnectPeriod: 0 }),
+        (e: unknown) =>
+          isMqttError(e) &&
+          e.code === 'MQTT_ERR_INVALID_OPTIONS' &&
+          /CONNECT these options make/.test(e.message),
+      );
+    });
+  }
+});

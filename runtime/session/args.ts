@@ -79,6 +79,13 @@ export function subscriptionsFor(
     if (typeof qos !== 'number') return qos;
     const sub: SubscriptionInput = { topic, qos };
     if (version === 5) {
+      if (o.nl === true && topic.startsWith('$share/')) {
+        return invalidTopic(
+          topic,
+          { message: 'No Local on a Shared Subscription', spec: 'MQTT 5.0 §3.8.3.1 [MQTT-3.8.3-4]' },
+          true,
+        );
+      }
       sub.nl = o.nl === true;
       sub.rap = o.rap === true;
       sub.rh = o.rh ?? 0;

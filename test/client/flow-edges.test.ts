@@ -386,3 +386,18 @@ describe('Topic Alias across a reconnect', () => {
     });
   });
 });
+
+describe('subscription options', () => {
+  test('No Local on a Shared Subscription is refused before anything is sent [MQTT-3.8.3-4]', async (t) => {
+    const broker = await startScriptedBroker(5);
+    t.after(() => broker.stop());
+    const c = track(connect(broker.url, { protocolVersion: 5, reconnectPeriod: 0 }), t);
+    collectErrors(c);
+    await broker.accept();
+    await once(c, 'connect');
+    await assert.rejects(c.subscribeAsync('$share/g/a', { qos: 1, nl: true }), {
+      code: 'MQTT_ERR_INVALID_TOPIC',
+    });
+    assert.equal(c.connected, true);
+  });
+});
