@@ -1041,8 +1041,10 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       return;
     }
     const generation = this.generation_;
+    let answered = false;
     this.handleAuth(packet, (error, response) => {
-      if (generation !== this.generation_) return;
+      if (answered || generation !== this.generation_) return; // one answer per server AUTH
+      answered = true;
       if (error) {
         const refused = new MqttClientError(
           'MQTT_ERR_AUTH_FAILED',
@@ -1097,6 +1099,14 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       );
     }
     if (!this.connected) return Promise.reject(connectionClosed());
+    if (this.auth_.phase === 'reauthenticating') {
+      // One exchange at a time (MQTT 5.0 §4.12.1): a second AUTH 0x19 would cross the first.
+      return Promise.reject(
+        new MqttClientError('MQTT_ERR_AUTH_FAILED', 'a re-authentication is already in progress', {
+          spec: 'MQTT 5.0 §4.12.1',
+        }),
+      );
+    }
     return withSignal<AuthPacket>(signal, (resolve, reject) => {
       const waiter = { resolve, reject };
       if (this.reauthWaiters_ === NONE) this.reauthWaiters_ = [];

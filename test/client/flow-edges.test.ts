@@ -401,3 +401,56 @@ describe('subscription options', () => {
     assert.equal(c.connected, true);
   });
 });
+
+describe('enhanced authentication', () => {
+  async function authenticated(t: { after(fn: () => unknown): void }) {
+    const broker = await startScriptedBroker(5);
+    t.after(() => broker.stop());
+    const c = track(
+      connect(broker.url, {
+        protocolVersion: 5,
+        reconnectPeriod: 0,
+        properties: { authenticationMethod: 'M' },
+      }),
+      t,
+    );
+    collectErrors(c);
+    const conn = await broker.nextConnection();
+    await broker.next(conn); // CONNECT
+    await broker.send(conn, {
+      cmd: 'connack',
+      sessionPresent: false,
+      reasonCode: 0,
+      properties: { authenticationMethod: 'M' },
+    });
+    await once(c, 'connect');
+    return { broker, c, conn };
+  }
+
+  test('a second reauthenticate() while one runs is refused, and only one AUTH goes out', async (t) => {
+    const { broker, c, conn } = await authenticated(t);
+    const first = c.reauthenticate();
+    await assert.rejects(c.reauthenticate(), /already in progress/);
+    const auth = (await broker.next(conn)) as { cmd: string; reasonCode: number };
+    assert.deepEqual([auth.cmd, auth.reasonCode], ['auth', 0x19]);
+    await broker.send(conn, { cmd: 'auth', reasonCode: 0, properties: { authenticationMethod: 'M' } });
+    assert.equal((await first).reasonCode, 0);
+    await assert.rejects(broker.next(conn, 200)); // nothing else was sent
+  });
+
+  test('handleAuth calling back twice answers the server once', async (t) => {
+    const { broker, c, conn } = await authenticated(t);
+    c.handleAuth = (_packet, cb) => {
+      cb(null, {});
+      cb(null, {});
+    };
+    const done = c.reauthenticate();
+    await broker.next(conn); // AUTH 0x19
+    await broker.send(conn, { cmd: 'auth', reasonCode: 0x18, properties: { authenticationMethod: 'M' } });
+    const answer = (await broker.next(conn)) as { cmd: string; reasonCode: number };
+    assert.deepEqual([answer.cmd, answer.reasonCode], ['auth', 0x18]);
+    await assert.rejects(broker.next(conn, 200));
+    await broker.send(conn, { cmd: 'auth', reasonCode: 0, properties: { authenticationMethod: 'M' } });
+    await done;
+  });
+});
