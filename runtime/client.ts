@@ -1249,7 +1249,21 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       // QoS 2: held until PUBREL, then delivered once (method B, MQTT 5.0 §4.3.3). Sent again before
       // PUBREL (also after a reconnect or a restart on a file store), it replaces the stored copy
       // and gets another PUBREC, not a second delivery [MQTT-4.3.3-10].
-      this.incomingStore.put(packet, () => this.sendAck_(slot, this.ackFor_(packet, code)));
+      // Acknowledged only once stored: a store that fails (a full disk) gets no PUBREC, so the
+      // server keeps the message and sends it again, and the error goes to the application.
+      const stored = (error?: Error | null) => {
+        if (error) {
+          this.emit('error', error);
+          this.sendAck_(slot, null);
+          return;
+        }
+        this.sendAck_(slot, this.ackFor_(packet, code));
+      };
+      try {
+        this.incomingStore.put(packet, stored);
+      } catch (error) {
+        stored(error as Error);
+      }
     });
   }
 
@@ -1638,7 +1652,15 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       qos === 2 ? packet : undefined,
     );
     op.bytes = bytes;
-    if (qos > 0) this.outgoingStore.put(packet);
+    if (qos > 0) {
+      // A store that throws (a full disk) fails the publish now; one that calls back with an
+      // error leaves the message to be sent from memory, and says so.
+      try {
+        this.outgoingStore.put(packet, (error) => error && this.emit('error', error));
+      } catch (error) {
+        return failReleasing(error as Error);
+      }
+    }
     this.outgoing_.enqueue(op);
     if (opts.cbStorePut) queueMicrotask(opts.cbStorePut);
     this.flush_();

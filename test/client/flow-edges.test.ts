@@ -454,3 +454,59 @@ describe('enhanced authentication', () => {
     await done;
   });
 });
+
+describe('stores that fail', () => {
+  test('an outgoing store that throws fails the publish with its error; the connection stays', async (t) => {
+    const { Store } = await import('../../runtime/index.js');
+    class FullDisk extends Store {
+      override put(): never {
+        throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      }
+    }
+    const broker = await startScriptedBroker(4);
+    t.after(() => broker.stop());
+    const c = track(connect(broker.url, { reconnectPeriod: 0, outgoingStore: new FullDisk() }), t);
+    collectErrors(c);
+    await broker.accept();
+    await once(c, 'connect');
+    await assert.rejects(c.publishAsync('t', 'x', { qos: 1 }), { code: 'ENOSPC' });
+    assert.equal(c.connected, true);
+  });
+
+  test('an incoming QoS 2 message its store cannot keep is not acknowledged, and later ones still are', async (t) => {
+    const { Store } = await import('../../runtime/index.js');
+    class Failing extends Store {
+      override put(_packet: unknown, cb?: (error?: Error) => void): this {
+        cb?.(new Error('store failed'));
+        return this;
+      }
+    }
+    const broker = await startScriptedBroker(4);
+    t.after(() => broker.stop());
+    const c = track(connect(broker.url, { reconnectPeriod: 0, incomingStore: new Failing() }), t);
+    const errors = collectErrors(c);
+    const conn = await broker.accept();
+    await once(c, 'connect');
+    await broker.send(conn, {
+      cmd: 'publish',
+      topic: 't',
+      payload: Buffer.from('q2'),
+      qos: 2,
+      messageId: 1,
+      dup: false,
+      retain: false,
+    });
+    await broker.send(conn, {
+      cmd: 'publish',
+      topic: 't',
+      payload: Buffer.from('q1'),
+      qos: 1,
+      messageId: 2,
+      dup: false,
+      retain: false,
+    });
+    const ack = (await broker.next(conn, 1000)) as { cmd: string; messageId: number };
+    assert.deepEqual([ack.cmd, ack.messageId], ['puback', 2], 'no PUBREC for the message not stored');
+    assert.equal(errors[0]?.message, 'store failed');
+  });
+});
