@@ -47,6 +47,8 @@ export const ClientErrorCode = {
   MessageRemoved: 'MQTT_ERR_MESSAGE_REMOVED',
   /** `store.get`/`store.del` found no packet with that message id. */
   StoreMissingPacket: 'MQTT_ERR_STORE_MISSING_PACKET',
+  /** A FileStore's log holds bytes that are not records (not a torn last write). */
+  StoreCorrupt: 'MQTT_ERR_STORE_CORRUPT',
   /**
    * A WebSocket or mini-program socket failed without a platform error to pass on (the browser's
    * `error` event carries none), or the server sent a text frame [MQTT-6.0.0-1].

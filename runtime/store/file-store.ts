@@ -41,7 +41,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { decode, encode, type PacketInput } from '../../generated/index.js';
-import { storeMissingPacket } from '../errors.js';
+import { ClientErrorCode, MqttClientError, storeMissingPacket } from '../errors.js';
 import {
   type DoneCallback,
   type PacketCallback,
@@ -69,6 +69,14 @@ export interface StoredPubrel extends PacketWithId {
   original?: PacketWithId;
 }
 const HEADER = 5;
+
+function storeCorrupt(path: string, offset: number, what: string, cause?: unknown): MqttClientError {
+  return new MqttClientError(
+    ClientErrorCode.StoreCorrupt,
+    `${path}: the store log is corrupt at byte ${offset} (${what}); it was left as it is`,
+    { cause },
+  );
+}
 const MIN_COMPACT_BYTES = 64 * 1024;
 
 export class FileStore implements StoreLike<PacketWithId> {
@@ -216,13 +224,28 @@ export class FileStore implements StoreLike<PacketWithId> {
       }
       const type = data[pos]!;
       const length = data.readUInt32BE(pos + 1);
-      if (pos + HEADER + length > data.length || (type !== PUT && type !== DEL && type !== REL)) {
+      if (type !== PUT && type !== DEL && type !== REL) {
+        // A torn write leaves a short last record, not wrong bytes; zeros to the end are a tail
+        // the file system filled after a crash. Anything else is corruption: an error, and the
+        // file is left as it is rather than compacted without the records after this one.
+        if (data.subarray(pos).every((b) => b === 0)) {
+          torn = true;
+          break;
+        }
+        throw storeCorrupt(this.path, pos, `record type ${type}`);
+      }
+      if (pos + HEADER + length > data.length) {
         torn = true;
         break;
       }
       const body = data.subarray(pos + HEADER, pos + HEADER + length);
       if (type === PUT || type === REL) {
-        const decoded = decode(body, { protocolVersion: 5 }) as PacketWithId;
+        let decoded: PacketWithId;
+        try {
+          decoded = decode(body, { protocolVersion: 5 }) as PacketWithId;
+        } catch (error) {
+          throw storeCorrupt(this.path, pos, (error as Error).message, error);
+        }
         const id = decoded.messageId;
         const packet =
           type === REL && id !== undefined

@@ -55,6 +55,45 @@ describe('FileStore', () => {
     again.close();
   });
 
+  test('a log with bytes that are not records is an error, and the file is left as it is', async () => {
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    for (const corrupt of [
+      (b: Buffer) => {
+        b[5 + b.readUInt32BE(1)] = 9; // the second record's type
+      },
+      (b: Buffer) => {
+        b.fill(0x68, 0, 5); // not a store log at all
+      },
+    ]) {
+      const d = dir();
+      const store = new FileStore(d);
+      for (const id of [1, 2, 3]) store.put(publish(id));
+      store.close();
+      const path = join(d, 'store.log');
+      const bytes = readFileSync(path);
+      corrupt(bytes);
+      writeFileSync(path, bytes);
+      assert.throws(
+        () => new FileStore(d),
+        (e: unknown) =>
+          (e as { code?: string }).code === 'MQTT_ERR_STORE_CORRUPT' &&
+          /corrupt at byte/.test((e as Error).message),
+      );
+      assert.deepEqual(readFileSync(path), bytes, 'not compacted away');
+    }
+  });
+
+  test('zeros after the last record (a file system after a crash) are a torn tail, dropped', async () => {
+    const d = dir();
+    const store = new FileStore(d);
+    for (const id of [1, 2]) store.put(publish(id));
+    store.close();
+    appendFileSync(join(d, 'store.log'), Buffer.alloc(4096));
+    const again = new FileStore(d);
+    assert.deepEqual(ids(again), [1, 2]);
+    again.close();
+  });
+
   test('drops a record cut short at the end of the log', () => {
     const d = dir();
     const store = new FileStore(d);
