@@ -136,13 +136,13 @@ export class SocketConnection implements Connection {
     this.waiting_ = true;
     this.socket_.pause();
     // The global timer, not runtime/timers: this paces I/O, and a test's fake clock must not stall reads.
-    // Unref'd and cleared on close: it must not keep a process alive after the socket is gone.
+    // Cleared on close, so it never outlives the socket. Not unref'd: while reading waits, the
+    // paused socket keeps no hold on the event loop, and this timer is what keeps the process up.
     this.batchTimer_ = setTimeout(() => {
       this.batchTimer_ = undefined;
       this.waiting_ = false;
       if (!this.closed_ && !this.held_) this.socket_.resume();
     }, this.batchReadsMs_);
-    this.batchTimer_.unref();
   }
 
   pause(): void {
