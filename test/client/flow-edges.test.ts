@@ -13,6 +13,21 @@ function track(c: MqttClient, t: { after(fn: () => unknown): void }): MqttClient
   return c;
 }
 
+/** A scripted broker at `version` and a client connected to it; both go when the test ends. */
+async function scene(
+  t: { after(fn: () => unknown): void },
+  version: 4 | 5,
+  options: Parameters<typeof connect>[1],
+) {
+  const broker = await startScriptedBroker(version);
+  t.after(() => broker.stop());
+  const c = track(connect(broker.url, options), t);
+  const errors = collectErrors(c);
+  const conn = await broker.accept();
+  await once(c, 'connect');
+  return { broker, c, conn, errors };
+}
+
 describe('acknowledgements of the wrong kind are a Protocol Error, not a success', () => {
   const cases = [
     {
@@ -187,12 +202,7 @@ describe('removeOutgoingMessage', () => {
   });
 
   test('of the last message an end() waits for lets the end finish', async (t) => {
-    const broker = await startScriptedBroker(4);
-    t.after(() => broker.stop());
-    const c = track(connect(broker.url, { reconnectPeriod: 0 }), t);
-    collectErrors(c);
-    const conn = await broker.accept();
-    await once(c, 'connect');
+    const { broker, c, conn } = await scene(t, 4, { reconnectPeriod: 0 });
     c.publish('t', 'a', { qos: 1 }, () => {});
     const a = (await broker.next(conn)) as { messageId: number };
     const ended = new Promise<void>((resolve) => c.end(() => resolve()));
@@ -202,12 +212,11 @@ describe('removeOutgoingMessage', () => {
   });
 
   test('publishAsync: an abort after the message was written and queued again does not withdraw it', async (t) => {
-    const broker = await startScriptedBroker(4);
-    t.after(() => broker.stop());
-    const c = track(connect(broker.url, { reconnectPeriod: 20, clean: false, clientId: 'abort' }), t);
-    collectErrors(c);
-    const conn1 = await broker.accept();
-    await once(c, 'connect');
+    const {
+      broker,
+      c,
+      conn: conn1,
+    } = await scene(t, 4, { reconnectPeriod: 20, clean: false, clientId: 'abort' });
     const controller = new AbortController();
     const done = c.publishAsync('t', 'kept', { qos: 1, signal: controller.signal }).catch((e: Error) => e);
     const first = (await broker.next(conn1)) as { messageId: number };
@@ -223,12 +232,7 @@ describe('removeOutgoingMessage', () => {
 
 describe('end(true) during a graceful end()', () => {
   test('closes at once and calls every end() back', async (t) => {
-    const broker = await startScriptedBroker(4);
-    t.after(() => broker.stop());
-    const c = track(connect(broker.url, { reconnectPeriod: 0 }), t);
-    collectErrors(c);
-    const conn = await broker.accept();
-    await once(c, 'connect');
+    const { broker, c, conn } = await scene(t, 4, { reconnectPeriod: 0 });
     c.publish('t', 'a', { qos: 1 }, () => {});
     await broker.next(conn); // never acknowledged
     const calls: string[] = [];
@@ -244,12 +248,7 @@ describe('end(true) during a graceful end()', () => {
 
 describe('handleMessage backpressure', () => {
   test('while a message is being handled the client stops reading: what waits stays bounded, and nothing is lost', async (t) => {
-    const broker = await startScriptedBroker(4);
-    t.after(() => broker.stop());
-    const c = track(connect(broker.url, { reconnectPeriod: 0, keepalive: 0 }), t);
-    collectErrors(c);
-    const conn = await broker.accept();
-    await once(c, 'connect');
+    const { c, conn } = await scene(t, 4, { reconnectPeriod: 0, keepalive: 0 });
     let release = () => {};
     let handled = 0;
     c.handleMessage = (_packet, cb) => {
@@ -284,12 +283,7 @@ describe('handleMessage backpressure', () => {
 
 describe('a PUBREC sent again', () => {
   test('is answered with the same PUBREL, not 0x92 Packet Identifier not found', async (t) => {
-    const broker = await startScriptedBroker(5);
-    t.after(() => broker.stop());
-    const c = track(connect(broker.url, { protocolVersion: 5, reconnectPeriod: 0 }), t);
-    collectErrors(c);
-    const conn = await broker.accept();
-    await once(c, 'connect');
+    const { broker, c, conn } = await scene(t, 5, { protocolVersion: 5, reconnectPeriod: 0 });
     const done = c.publishAsync('t', 'm', { qos: 2 });
     const pub = (await broker.next(conn)) as { messageId: number };
     await broker.send(conn, { cmd: 'pubrec', messageId: pub.messageId });
@@ -481,12 +475,10 @@ describe('stores that fail', () => {
         return this;
       }
     }
-    const broker = await startScriptedBroker(4);
-    t.after(() => broker.stop());
-    const c = track(connect(broker.url, { reconnectPeriod: 0, incomingStore: new Failing() }), t);
-    const errors = collectErrors(c);
-    const conn = await broker.accept();
-    await once(c, 'connect');
+    const { broker, conn, errors } = await scene(t, 4, {
+      reconnectPeriod: 0,
+      incomingStore: new Failing(),
+    });
     await broker.send(conn, {
       cmd: 'publish',
       topic: 't',
