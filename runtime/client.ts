@@ -1388,10 +1388,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
 
   private onFinalAck_(ack: PubackPacket | PubcompPacket | PubrecPacket): void {
     const { messageId, reasonCode } = ack;
-    const name = ack.cmd.toUpperCase();
     const pending = this.outgoing_.get(messageId);
     if (!pending) {
-      this.unknownAck_(name, messageId);
+      this.unknownAck_(ack.cmd.toUpperCase(), messageId);
       return;
     }
     // The ack must be the one its flow waits for: PUBACK for QoS 1, PUBREC (a failure here) for a
@@ -1409,7 +1408,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       const waiting = p.cmd === 'publish' ? `a QoS ${pending.qos} PUBLISH` : p.cmd.toUpperCase();
       this.protocolViolation_(
         protocolViolation(
-          `${name} for packet identifier ${messageId}, which is ${waiting}${expected ? ` awaiting ${expected.toUpperCase()}` : ''}`,
+          `${ack.cmd.toUpperCase()} for packet identifier ${messageId}, which is ${waiting}${expected ? ` awaiting ${expected.toUpperCase()}` : ''}`,
           0x82,
           'MQTT 5.0 §4.3.2, §4.3.3',
         ),
