@@ -74,6 +74,8 @@ export const ClientErrorCode = {
   Aborted: 'MQTT_ERR_ABORTED',
   /** `client.request()` got no response within its timeout. */
   RequestTimeout: 'MQTT_ERR_REQUEST_TIMEOUT',
+  /** The SOCKS proxy (`socksProxy`) refused the tunnel or broke its protocol. */
+  Socks: 'MQTT_ERR_SOCKS',
 } as const;
 
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];

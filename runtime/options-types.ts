@@ -181,6 +181,14 @@ export interface ClientOptions extends TlsOptions {
    * a packet waits at most this long, and the client spends far less CPU per message.
    */
   batchReadsMs?: number;
+  /**
+   * Node TCP/TLS: connect through this SOCKS proxy, e.g. `socks5://user:pass@127.0.0.1:1080`
+   * (`socks5`, `socks5h`, `socks4`, `socks4a`; with `h`/`a` the proxy resolves the broker's
+   * name). Unset, the `MQTTJS_SOCKS_PROXY` environment variable is used, as in MQTT.js.
+   */
+  socksProxy?: string;
+  /** Milliseconds for the proxy to open the tunnel (default 30000; 0: no limit of its own). */
+  socksTimeout?: number;
   wsOptions?: Record<string, unknown>;
   /** `client` is the client instance. */
   transformWsUrl?: (url: string, options: ResolvedOptions, client: unknown) => string;

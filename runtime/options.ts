@@ -249,6 +249,8 @@ export function transportOptionsFor(options: ResolvedOptions, attempt = 0): Tran
   };
   if (options.path !== undefined) result.path = options.path;
   if (options.wsOptions !== undefined) result.wsOptions = options.wsOptions;
+  if (options.socksProxy !== undefined) result.socksProxy = options.socksProxy;
+  if (options.socksTimeout !== undefined) result.socksTimeout = options.socksTimeout;
   if (options.my !== undefined) result.my = options.my;
   return result;
 }

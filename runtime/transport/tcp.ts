@@ -4,6 +4,7 @@ import { invalidOptions } from '../errors.js';
 import { SocketConnection } from './node-socket.js';
 import { ReadBuffers } from './read-buffers.js';
 import { failedConnection } from './registry.js';
+import { openSocks, socksProxyFor } from './socks.js';
 import type { Connection, ConnectionHandlers, TransportOptions } from './types.js';
 
 /**
@@ -50,6 +51,8 @@ export function openTcp(options: TransportOptions, handlers: ConnectionHandlers)
   if (options.unixSocket && !options.path) {
     return failedConnection(invalidOptions('a unix socket connection needs a path'), handlers);
   }
+  const socksProxy = socksProxyFor(options);
+  if (socksProxy) return openSocks(socksProxy, options, handlers, false);
   try {
     const socket = options.unixSocket
       ? connect({ path: options.path as string, onread })

@@ -11,6 +11,7 @@ import type { ConnectionOptions, SecureContext } from 'node:tls';
 import { invalidOptions } from '../errors.js';
 import { SocketConnection } from './node-socket.js';
 import { failedConnection } from './registry.js';
+import { openSocks, socksProxyFor } from './socks.js';
 import type { Connection, ConnectionHandlers, TlsOptions, TransportOptions } from './types.js';
 
 type Binary = string | Uint8Array;
@@ -90,7 +91,7 @@ let tlsModule: TlsModule | undefined;
  * never uses TLS saves its import time and about 1.4 MB of memory. Built-ins load synchronously
  * (`process.getBuiltinModule` from Node 20.16; a `require` from any base path before that).
  */
-function loadTls(): TlsModule {
+export function loadTls(): TlsModule {
   const { getBuiltinModule } = process as { getBuiltinModule?: (id: string) => unknown };
   tlsModule ??= (getBuiltinModule?.('node:tls') ?? createRequire('/')('node:tls')) as TlsModule;
   return tlsModule;
@@ -100,6 +101,8 @@ export function openTls(options: TransportOptions, handlers: ConnectionHandlers)
   if (options.unixSocket && !options.path) {
     return failedConnection(invalidOptions('a unix socket connection needs a path'), handlers);
   }
+  const socksProxy = socksProxyFor(options);
+  if (socksProxy) return openSocks(socksProxy, options, handlers, true);
   try {
     return new SocketConnection(
       loadTls().connect(tlsConnectOptions(options)),

@@ -132,6 +132,9 @@ export interface TransportOptions {
   protocolVersion?: number;
   /** Node TCP/TLS read batching under load, in ms (0: off). See `ClientOptions.batchReadsMs`. */
   batchReadsMs?: number;
+  /** Node TCP/TLS: the SOCKS proxy URL (`ClientOptions.socksProxy`) and its timeout in ms. */
+  socksProxy?: string;
+  socksTimeout?: number;
   /** Options for the WebSocket implementation (e.g. `ws` client options, headers). */
   wsOptions?: Readonly<Record<string, unknown>>;
   /** Rewrites the WebSocket URL before each attempt (e.g. to sign it). */
