@@ -14,7 +14,8 @@
  * - `close` is reported exactly once, whatever ended the connection (`end()`, `destroy()`, the peer,
  *   a network or TLS or DNS error). Nothing is reported after `close`.
  * - `connect` is reported at most once, when bytes can flow (after the TLS handshake for TLS,
- *   after the WebSocket upgrade for WebSocket).
+ *   after the WebSocket upgrade for WebSocket), and never after `end()` or `destroy()`: a
+ *   connection given up while connecting reports nothing but its `close`.
  * - Errors are the platform's own (`err.code` `ECONNREFUSED`, `ENOTFOUND`, TLS codes) and are
  *   always followed by `close`.
  */
