@@ -10,6 +10,9 @@
  * open or a failure that already happened), or from inside `send()` or `close()`, and the
  * connection must not report from inside `open()`, `write()`, `end()` or `destroy()` (types.ts).
  * The microtask queue keeps the reports in the order they came; `readyState` changes at once.
+ *
+ * A SocketTask cannot stop reading (no pause API): the connection's `pause()` does nothing, and
+ * the client's `handleMessage` backpressure does not bound its memory here (docs/browser.md).
  */
 import { webSocketError } from '../errors.js';
 import type { Connection, ConnectionHandlers } from './types.js';

@@ -50,8 +50,10 @@ export interface Connection {
   /** Closes now, dropping anything unsent. */
   destroy(): void;
   /**
-   * Stops reading until `resume()` (the application is still handling a message). Optional: a
-   * transport that cannot (a browser WebSocket) keeps delivering.
+   * Stops reading until `resume()` (the application is still handling a message); what the
+   * current read brought may still be delivered. Optional, and a no-op where the platform has no
+   * way to stop reading (a browser WebSocket, a WeChat or Alipay SocketTask): such a transport
+   * keeps delivering, and nothing bounds what then waits in the client (docs/browser.md).
    */
   pause?(): void;
   resume?(): void;
