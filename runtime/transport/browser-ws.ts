@@ -2,6 +2,10 @@
  * MQTT over the browser's own `WebSocket` (`ws://`, `wss://`): binary frames as ArrayBuffer,
  * handed on as Uint8Array. `createWebsocket`, when given, builds the socket instead. TLS is the
  * browser's business; `wsOptions` and the TLS options do not apply here.
+ *
+ * A browser WebSocket cannot stop reading (no backpressure API): the connection's `pause()` does
+ * nothing, and the client's `handleMessage` backpressure does not bound its memory here; only the
+ * server's in-flight window bounds QoS 1 and 2 messages (docs/browser.md).
  */
 import { webSocketError } from '../errors.js';
 import { failedConnection } from './registry.js';

@@ -90,7 +90,8 @@ export class SocketConnection implements Connection {
 
   /** The socket's `connect` (TCP) or `secureConnect` (TLS) event. */
   opened(): void {
-    if (this.connected_ || this.closed_) return;
+    // Not after end()/destroy(): a connection given up while connecting reports only its close.
+    if (this.connected_ || this.ended_ || this.closed_) return;
     this.connected_ = true;
     this.handlers_.connect();
   }
@@ -174,6 +175,12 @@ export class SocketConnection implements Connection {
 
   end(): void {
     if (this.ended_ || this.closed_) return;
+    // Still connecting: nothing was written (write() refuses until connect), so nothing is to be
+    // flushed; Node's end() would finish the connect (and the TLS handshake) only to close it.
+    if (!this.connected_) {
+      this.destroy();
+      return;
+    }
     this.ended_ = true;
     this.socket_.end();
   }

@@ -4,6 +4,15 @@
  * `send(data)`, and no `readyState` or `bufferedAmount`. `SocketTaskSocket` gives a task the
  * WebSocket shape, so `WebSocketConnection` does the cork, drain and lifecycle work for every
  * transport. Its `bufferedAmount` counts the bytes whose `send` has not called back yet.
+ *
+ * Like a WebSocket's events, what the task reports reaches `onopen`… a microtask later, never
+ * from inside a call into the task: a platform may call a listener as it is added (to report an
+ * open or a failure that already happened), or from inside `send()` or `close()`, and the
+ * connection must not report from inside `open()`, `write()`, `end()` or `destroy()` (types.ts).
+ * The microtask queue keeps the reports in the order they came; `readyState` changes at once.
+ *
+ * A SocketTask cannot stop reading (no pause API): the connection's `pause()` does nothing, and
+ * the client's `handleMessage` backpressure does not bound its memory here (docs/browser.md).
  */
 import { webSocketError } from '../errors.js';
 import type { Connection, ConnectionHandlers } from './types.js';
@@ -98,21 +107,21 @@ export class SocketTaskSocket implements WebSocketLike {
     task.onOpen((result) => {
       if (this.readyState !== CONNECTING) return;
       this.readyState = OPEN;
-      this.onopen?.(result);
+      queueMicrotask(() => this.onopen?.(result));
     });
     task.onMessage((result) => {
       const data =
         typeof result.data === 'string' && (this.encoding_ === 'base64' || result.isBuffer)
           ? fromBase64(result.data)
           : result.data;
-      this.onmessage?.({ data });
+      queueMicrotask(() => this.onmessage?.({ data }));
     });
-    task.onError((result) => this.onerror?.(result));
+    task.onError((result) => queueMicrotask(() => this.onerror?.(result)));
     task.onClose((result) => {
       if (this.readyState === CLOSED) return;
       this.readyState = CLOSED;
       task.dispose?.();
-      this.onclose?.(result);
+      queueMicrotask(() => this.onclose?.(result));
     });
   }
 
@@ -127,13 +136,14 @@ export class SocketTaskSocket implements WebSocketLike {
     this.task_.send({
       data,
       ...(this.encoding_ === 'base64' ? { isBuffer: true } : {}),
-      success: done,
-      fail: (error) => {
-        done();
-        // A failed send leaves the stream with a hole: the connection cannot go on.
-        this.onerror?.(error);
-        this.close(1000);
-      },
+      success: () => queueMicrotask(done),
+      fail: (error) =>
+        queueMicrotask(() => {
+          done();
+          // A failed send leaves the stream with a hole: the connection cannot go on.
+          this.onerror?.(error);
+          this.close(1000);
+        }),
     });
   }
 

@@ -14,7 +14,8 @@
  * - `close` is reported exactly once, whatever ended the connection (`end()`, `destroy()`, the peer,
  *   a network or TLS or DNS error). Nothing is reported after `close`.
  * - `connect` is reported at most once, when bytes can flow (after the TLS handshake for TLS,
- *   after the WebSocket upgrade for WebSocket).
+ *   after the WebSocket upgrade for WebSocket), and never after `end()` or `destroy()`: a
+ *   connection given up while connecting reports nothing but its `close`.
  * - Errors are the platform's own (`err.code` `ECONNREFUSED`, `ENOTFOUND`, TLS codes) and are
  *   always followed by `close`.
  */
@@ -49,8 +50,10 @@ export interface Connection {
   /** Closes now, dropping anything unsent. */
   destroy(): void;
   /**
-   * Stops reading until `resume()` (the application is still handling a message). Optional: a
-   * transport that cannot (a browser WebSocket) keeps delivering.
+   * Stops reading until `resume()` (the application is still handling a message); what the
+   * current read brought may still be delivered. Optional, and a no-op where the platform has no
+   * way to stop reading (a browser WebSocket, a WeChat or Alipay SocketTask): such a transport
+   * keeps delivering, and nothing bounds what then waits in the client (docs/browser.md).
    */
   pause?(): void;
   resume?(): void;

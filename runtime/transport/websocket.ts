@@ -89,7 +89,11 @@ export class WebSocketConnection implements Connection {
     if (socket && platform) this.attach(socket, platform);
   }
 
-  /** `ws` in Node can stop reading; a browser WebSocket cannot, and keeps delivering. */
+  /**
+   * `ws` in Node stops reading from its socket (its pause()), so the peer's writes back up in TCP.
+   * A browser WebSocket and a mini-program SocketTask have no such API: pause() does nothing, and
+   * they keep delivering (types.ts `Connection.pause`).
+   */
   pause(): void {
     (this.socket_ as { pause?: () => void } | undefined)?.pause?.();
   }

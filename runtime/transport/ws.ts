@@ -6,6 +6,10 @@
  *
  * `ws` is imported on the first WebSocket connection, not with the package: loading it (http,
  * https, crypto, zlib…) takes longer than loading the whole client.
+ *
+ * `pause()`/`resume()` use `ws`'s own, which stop reading from the socket (`handleMessage`
+ * backpressure). A `createWebsocket` socket that is not `ws`'s (Node 22's WebSocket) has none, and
+ * keeps delivering.
  */
 
 import { Buffer } from 'node:buffer';

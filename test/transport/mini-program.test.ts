@@ -67,6 +67,7 @@ describe('SocketTask frames', () => {
       rec.handlers,
     );
     listeners.open?.();
+    await rec.connected;
     const pooled = Buffer.from([0xc0, 0x00]); // small Buffers share an 8 KB pool
     assert.notEqual(pooled.buffer.byteLength, 2);
     connection.write(pooled);
@@ -75,6 +76,155 @@ describe('SocketTask frames', () => {
     connection.destroy();
     await rec.closed;
   });
+});
+
+type TaskEvent = 'open' | 'message' | 'error' | 'close';
+type TaskListener = (result?: unknown) => void;
+
+/**
+ * A SocketTask whose platform calls back when the test says, synchronously if need be: `onListen`
+ * runs as each listener is added (a platform that reports what already happened to a late
+ * listener), `onSend` inside `send()`, `onClose` inside `close()`.
+ */
+function scriptedTask(script: {
+  onListen?: (event: TaskEvent, emit: (event: TaskEvent, result?: unknown) => void) => void;
+  onSend?: (
+    options: { data: unknown; isBuffer?: boolean; success?(): void; fail?(error: unknown): void },
+    emit: (event: TaskEvent, result?: unknown) => void,
+  ) => void;
+  onClose?: (emit: (event: TaskEvent, result?: unknown) => void) => void;
+}) {
+  const listeners: Record<TaskEvent, TaskListener[]> = { open: [], message: [], error: [], close: [] };
+  const emit = (event: TaskEvent, result?: unknown) => {
+    for (const listener of [...listeners[event]]) listener(result);
+  };
+  const listen = (event: TaskEvent) => (listener: TaskListener) => {
+    listeners[event].push(listener);
+    script.onListen?.(event, emit);
+  };
+  const calls = { close: 0 };
+  return {
+    calls,
+    emit,
+    task: {
+      send: (options: { data: unknown; isBuffer?: boolean; success?(): void; fail?(e: unknown): void }) =>
+        script.onSend?.(options, emit),
+      close: () => {
+        calls.close++;
+        script.onClose?.(emit);
+      },
+      onOpen: listen('open'),
+      onMessage: listen('message'),
+      onError: listen('error'),
+      onClose: listen('close'),
+    },
+  };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('SocketTask platforms that call back at the wrong time', () => {
+  for (const [name, open] of [
+    ['wx', openWx],
+    ['ali', openAli],
+  ] as const) {
+    test(`${name}: reports what a synchronous platform calls back only after the call it came from`, async () => {
+      const { task } = scriptedTask({
+        // Already open: the platform tells the listener as it is added.
+        onListen: (event, emit) => event === 'open' && emit('open', {}),
+        // Sends at once and the peer answers at once: the frame comes back inside send().
+        onSend: (options, emit) => {
+          options.success?.();
+          emit('message', { data: options.data, isBuffer: options.isBuffer });
+        },
+        onClose: (emit) => emit('close', { code: 1000 }),
+      });
+      const rec = recorder();
+      const connection = open(
+        { protocol: name, host: 'h', port: 1, createWebsocket: () => task },
+        rec.handlers,
+      );
+      assert.deepEqual(rec.events, [], 'nothing from inside open()');
+      await tick();
+      assert.deepEqual(rec.events, ['connect']);
+      assert.equal(connection.write(Uint8Array.from([0xd0, 0x00])), true);
+      assert.deepEqual(rec.events, ['connect'], 'nothing from inside write()');
+      await tick();
+      assert.deepEqual([...rec.received()], [0xd0, 0x00]);
+      connection.end();
+      assert.deepEqual(rec.events, ['connect', 'data'], 'nothing from inside end()');
+      await rec.closed;
+      await tick();
+      assert.deepEqual(rec.events, ['connect', 'data', 'close']);
+    });
+
+    test(`${name}: reports a platform that fails at once as error then close, after open() returns`, async () => {
+      const { task } = scriptedTask({
+        onListen: (event, emit) => {
+          if (event === 'error') emit('error', { errMsg: 'connectSocket:fail refused' });
+          if (event === 'close') emit('close', { code: 1006 });
+        },
+      });
+      const rec = recorder();
+      open({ protocol: name, host: 'h', port: 1, createWebsocket: () => task }, rec.handlers);
+      assert.deepEqual(rec.events, []);
+      await rec.closed;
+      await tick();
+      assert.deepEqual(rec.events, ['error', 'close']);
+      assert.equal((rec.errors[0] as { code?: string }).code, 'MQTT_ERR_WEBSOCKET');
+    });
+
+    test(`${name}: reports a send that fails synchronously after write() returns, and closes once`, async () => {
+      const { task, calls } = scriptedTask({
+        onListen: (event, emit) => event === 'open' && setImmediate(() => emit('open', {})),
+        onSend: (options) => options.fail?.({ errMsg: 'sendSocketMessage:fail' }),
+        onClose: (emit) => emit('close', { code: 1000 }),
+      });
+      const rec = recorder();
+      const connection = open(
+        { protocol: name, host: 'h', port: 1, createWebsocket: () => task },
+        rec.handlers,
+      );
+      await rec.connected;
+      connection.write(Uint8Array.from([0xc0, 0x00]));
+      assert.deepEqual(rec.events, ['connect'], 'nothing from inside write()');
+      await rec.closed;
+      connection.destroy();
+      await tick();
+      assert.deepEqual(rec.events, ['connect', 'error', 'close']);
+      assert.equal(calls.close, 1);
+    });
+
+    test(`${name}: reports nothing but one close after destroy(), whatever the platform calls back`, async () => {
+      const { task, calls } = scriptedTask({
+        onListen: (event, emit) => event === 'open' && setImmediate(() => emit('open', {})),
+        // Late callbacks: what was on its way, an error, a second open and two closes.
+        onClose: (emit) =>
+          setImmediate(() => {
+            emit('message', { data: new Uint8Array([0xd0, 0x00]).buffer });
+            emit('error', { errMsg: 'late' });
+            emit('open', {});
+            emit('close', { code: 1000 });
+            emit('message', { data: new Uint8Array([0xd0, 0x00]).buffer });
+            emit('close', { code: 1000 });
+          }),
+      });
+      const rec = recorder();
+      const connection = open(
+        { protocol: name, host: 'h', port: 1, createWebsocket: () => task },
+        rec.handlers,
+      );
+      await rec.connected;
+      connection.destroy();
+      connection.destroy();
+      connection.end();
+      await rec.closed;
+      await tick();
+      await tick();
+      assert.deepEqual(rec.events, ['connect', 'close']);
+      assert.equal(calls.close, 1);
+    });
+  }
 });
 
 describe('mini-program and browser WebSocket transports against Mosquitto', { timeout: 30_000 }, () => {

@@ -179,6 +179,21 @@ describe('tcp transport', () => {
     assert.deepEqual(rec.events, ['close']);
   });
 
+  test('reports nothing but close after end() or destroy() while connecting', async () => {
+    const server = await freshServer();
+    // A broker that speaks first: what it sends must not be reported either.
+    server.server.on('connection', (socket: Socket) => socket.write(Buffer.from([0x20, 0x02, 0x00, 0x00])));
+    for (const stop of ['end', 'destroy'] as const) {
+      const rec = recorder();
+      const connection = openTcp({ protocol: 'mqtt', host: '127.0.0.1', port: server.port }, rec.handlers);
+      connection[stop]();
+      assert.equal(connection.writable, false);
+      await rec.closed;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(rec.events, ['close'], `after ${stop}()`);
+    }
+  });
+
   test('reports drain after a write that filled the buffer', async () => {
     const server = await freshServer();
     const rec = recorder();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createTcpServer, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { openTls, tlsConnectOptions } from '../../runtime/transport/tls.js';
@@ -181,8 +181,58 @@ describe('tls transport', () => {
     assert.equal((rec.errors[0] as NodeJS.ErrnoException).code, 'ECONNREFUSED');
   });
 
+  test('reports nothing but close after end() or destroy() while connecting', async () => {
+    for (const stop of ['end', 'destroy'] as const) {
+      const rec = recorder();
+      const connection = openTls(
+        {
+          protocol: 'mqtts',
+          host: '127.0.0.1',
+          port,
+          tls: { ca: certificate.cert, servername: 'localhost' },
+        },
+        rec.handlers,
+      );
+      connection[stop]();
+      await rec.closed;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(rec.events, ['close'], `after ${stop}()`);
+    }
+  });
+
+  test('reports nothing but close after end() or destroy() during the handshake', async () => {
+    // Accepts slowly: holds each TCP connection until the test hands it to the TLS server.
+    let accepted: ((socket: Socket) => void) | undefined;
+    const slow = createTcpServer((socket) => accepted?.(socket));
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    try {
+      for (const stop of ['end', 'destroy'] as const) {
+        const held = new Promise<Socket>((resolve) => {
+          accepted = resolve;
+        });
+        const rec = recorder();
+        const connection = openTls(
+          {
+            protocol: 'mqtts',
+            host: '127.0.0.1',
+            port: (slow.address() as AddressInfo).port,
+            tls: { ca: certificate.cert, servername: 'localhost' },
+          },
+          rec.handlers,
+        );
+        const socket = await held; // TCP is up, the handshake has not begun
+        connection[stop]();
+        server.emit('connection', socket);
+        await rec.closed;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.deepEqual(rec.events, ['close'], `after ${stop}()`);
+      }
+    } finally {
+      await new Promise<void>((resolve) => slow.close(() => resolve()));
+    }
+  });
+
   test('reports a plain-TCP peer as a TLS error then close', async () => {
-    const { createServer: createTcpServer } = await import('node:net');
     // resume() so the server reads the client's FIN and its socket closes.
     const plain = createTcpServer((socket) => socket.resume().end('not tls at all\n'));
     await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));

@@ -183,6 +183,25 @@ describe('ws transport (Node, ws package)', { timeout: 30_000 }, () => {
     assert.match(rec.errors[0]!.message, /createWebsocket returned no socket/);
   });
 
+  test('pause() stops reading until resume(): meanwhile the peer’s writes back up', async () => {
+    const rec = recorder();
+    const connection = openWs({ protocol: 'ws', host: '127.0.0.1', port: fake.port }, rec.handlers);
+    const { socket: peer } = await fake.next();
+    await rec.connected;
+    connection.pause!();
+    // More than the kernel's socket buffers on both sides hold, so some must wait in the peer.
+    const frames = 32;
+    for (let i = 0; i < frames; i++) peer.send(Buffer.alloc(1024 * 1024, i));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(rec.received().length, 0, 'nothing delivered while paused');
+    assert.ok(peer.bufferedAmount > 0, 'the client reads nothing: the peer cannot send it all');
+    connection.resume!();
+    const bytes = await rec.waitForBytes(frames * 1024 * 1024);
+    for (let i = 0; i < frames; i++) assert.equal(bytes[i * 1024 * 1024], i, `frame ${i}`);
+    connection.destroy();
+    await rec.closed;
+  });
+
   test('delivers nothing after destroy(), also what arrived while paused', async () => {
     const rec = recorder();
     const connection = openWs({ protocol: 'ws', host: '127.0.0.1', port: fake.port }, rec.handlers);
