@@ -17,7 +17,8 @@ import type {
   ResolvedOptions,
   ServerOption,
 } from './options-types.js';
-import { TLS_OPTION_KEYS, type TlsOptions, type TransportOptions } from './transport/types.js';
+import { TLS_OPTION_KEYS } from './transport/tls-option-keys.js';
+import type { TlsOptions, TransportOptions } from './transport/types.js';
 
 export type * from './options-types.js';
 
@@ -247,10 +248,11 @@ export function transportOptionsFor(options: ResolvedOptions, attempt = 0): Tran
     protocolVersion: options.protocolVersion,
     batchReadsMs: options.batchReadsMs,
   };
-  if (options.path !== undefined) result.path = options.path;
-  if (options.wsOptions !== undefined) result.wsOptions = options.wsOptions;
-  if (options.socksProxy !== undefined) result.socksProxy = options.socksProxy;
-  if (options.socksTimeout !== undefined) result.socksTimeout = options.socksTimeout;
-  if (options.my !== undefined) result.my = options.my;
+  for (const key of PASSED_TO_TRANSPORT) {
+    if (options[key] !== undefined) (result as unknown as Record<string, unknown>)[key] = options[key];
+  }
   return result;
 }
+
+/** Options the transports read as given, set only when given. */
+const PASSED_TO_TRANSPORT = ['path', 'wsOptions', 'socksProxy', 'socksTimeout', 'my'] as const;

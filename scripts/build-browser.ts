@@ -38,6 +38,7 @@ const builtins = new Set([...builtinModules, ...builtinModules.map((name) => `no
 /** Runtime modules and what the browser bundle uses instead (paths from the package root). */
 const BROWSER_SUBSTITUTES: Readonly<Record<string, string>> = {
   'runtime/log.ts': 'scripts/stubs/log.ts',
+  'runtime/transport/tls-option-keys.ts': 'scripts/stubs/tls-option-keys.ts',
 };
 
 /** Resolves imports of the modules in BROWSER_SUBSTITUTES to their substitutes. */

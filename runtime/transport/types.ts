@@ -96,28 +96,6 @@ export interface TlsOptions {
   checkServerIdentity?(hostname: string, certificate: unknown): Error | undefined;
 }
 
-/** The names of `TlsOptions`, to pick them out of a user's options object. */
-export const TLS_OPTION_KEYS = [
-  'ca',
-  'cert',
-  'key',
-  'passphrase',
-  'pfx',
-  'rejectUnauthorized',
-  'servername',
-  'ALPNProtocols',
-  'ciphers',
-  'ecdhCurve',
-  'minVersion',
-  'maxVersion',
-  'crl',
-  'sigalgs',
-  'secureProtocol',
-  'session',
-  'secureContext',
-  'checkServerIdentity',
-] as const satisfies ReadonlyArray<keyof TlsOptions>;
-
 /** Everything a transport needs for one connection attempt. */
 export interface TransportOptions {
   /** The protocol the registry chose, without `+unix` (e.g. `mqtt`, `wss`). */
