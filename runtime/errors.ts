@@ -49,6 +49,8 @@ export const ClientErrorCode = {
   StoreMissingPacket: 'MQTT_ERR_STORE_MISSING_PACKET',
   /** A FileStore's log holds bytes that are not records (not a torn last write). */
   StoreCorrupt: 'MQTT_ERR_STORE_CORRUPT',
+  /** A FileStore's log is in use by another live FileStore, in this process or another. */
+  StoreLocked: 'MQTT_ERR_STORE_LOCKED',
   /**
    * A WebSocket or mini-program socket failed without a platform error to pass on (the browser's
    * `error` event carries none), or the server sent a text frame [MQTT-6.0.0-1].

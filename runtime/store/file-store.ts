@@ -18,6 +18,11 @@
  * read back as `{ cmd: 'pubrel', messageId, original }`: a client restarted against a server that
  * lost the session can then send the message again instead of a PUBREL the server cannot match.
  *
+ * One live FileStore per log: opening takes a lock file beside it (`store.log.lock`, holding the
+ * pid; see `./file-lock.ts`), and a second FileStore on the same log, in this process or another,
+ * throws `MQTT_ERR_STORE_LOCKED` instead of mixing its records into the first one's. close() and
+ * the process's exit release it; a lock left by a killed process is taken over.
+ *
  * A record cut short at the end of the file (the machine stopped mid-write) is dropped on open.
  * When dead records outweigh live ones (and pass 64 KiB), the live ones are written to a new file,
  * which is synced and renamed over the log: the log is never rewritten in place.
@@ -50,6 +55,7 @@ import {
   type StoreLike,
 } from '../store.js';
 import { type TimerHandle, timers } from '../timers.js';
+import { type FileLock, lockLog, unlock } from './file-lock.js';
 
 export interface FileStoreOptions {
   /** File name inside the directory (default `store.log`). */
@@ -81,6 +87,7 @@ const MIN_COMPACT_BYTES = 64 * 1024;
 
 export class FileStore implements StoreLike<PacketWithId> {
   readonly path: string;
+  private readonly dir_: string;
   private readonly fsync_: 'never' | 'always' | number;
   private readonly packets_ = new Map<number, PacketWithId>();
   /** Bytes of each live record, to know how much of the log is dead. */
@@ -89,13 +96,21 @@ export class FileStore implements StoreLike<PacketWithId> {
   private liveBytes_ = 0;
   private totalBytes_ = 0;
   private syncTimer_: TimerHandle | undefined;
+  private lock_: FileLock | undefined;
 
   constructor(dir: string, options: FileStoreOptions = {}) {
     mkdirSync(dir, { recursive: true });
+    this.dir_ = dir;
     this.path = join(dir, options.name ?? 'store.log');
     this.fsync_ = options.fsync ?? 'never';
-    this.replay_();
-    this.fd_ = openSync(this.path, 'a');
+    this.lock_ = lockLog(this.path, dir);
+    try {
+      this.replay_();
+      this.fd_ = openSync(this.path, 'a');
+    } catch (error) {
+      this.close();
+      throw error;
+    }
   }
 
   /** The packets held, in the order they were first put (what a restarted client re-sends). */
@@ -164,22 +179,26 @@ export class FileStore implements StoreLike<PacketWithId> {
     return new PacketStream(this.loadSync());
   }
 
-  /** Syncs and closes the file; the packets stay in it for the next FileStore on this path. */
+  /**
+   * Syncs and closes the file and releases the lock; the packets stay in it for the next FileStore
+   * on this path. A put or del after close() opens the file again, taking the lock again.
+   */
   close(cb?: DoneCallback): void {
     if (this.syncTimer_) timers.clearTimeout(this.syncTimer_);
     this.syncTimer_ = undefined;
+    let failed: Error | undefined;
     if (this.fd_ !== undefined) {
       try {
         fsyncSync(this.fd_);
         closeSync(this.fd_);
       } catch (error) {
-        this.fd_ = undefined;
-        cb?.(error as Error);
-        return;
+        failed = error as Error;
       }
       this.fd_ = undefined;
     }
-    cb?.();
+    if (this.lock_) unlock(this.lock_);
+    this.lock_ = undefined;
+    cb?.(failed);
   }
 
   private forget_(id: number): void {
@@ -190,7 +209,10 @@ export class FileStore implements StoreLike<PacketWithId> {
   }
 
   private append_(type: number, body: Uint8Array): void {
-    if (this.fd_ === undefined) this.fd_ = openSync(this.path, 'a');
+    if (this.fd_ === undefined) {
+      this.lock_ ??= lockLog(this.path, this.dir_);
+      this.fd_ = openSync(this.path, 'a');
+    }
     const record = Buffer.allocUnsafe(HEADER + body.length);
     record[0] = type;
     record.writeUInt32BE(body.length, 1);

@@ -22,6 +22,11 @@ function ids(store: FileStore): number[] {
   return store.loadSync().map((p) => p.messageId!);
 }
 
+/** As if the process holding the store were killed: its lock goes with it (file-store-lock.test.ts). */
+function abandon(d: string, name = 'store.log'): void {
+  rmSync(join(d, `${name}.lock`));
+}
+
 describe('FileStore', () => {
   test('gets what was put and forgets what was deleted', () => {
     const store = new FileStore(dir());
@@ -46,6 +51,7 @@ describe('FileStore', () => {
     store.put({ cmd: 'pubrel', messageId: 6 } as never);
     store.del({ messageId: 5 });
     // No close(): as if the process were killed.
+    abandon(d);
     const again = new FileStore(d);
     assert.deepEqual(ids(again), [6, 7]);
     assert.equal(again.loadSync()[0]!.cmd, 'pubrel');
@@ -104,6 +110,7 @@ describe('FileStore', () => {
     const again = new FileStore(d);
     assert.deepEqual(ids(again), [1, 2]);
     again.put(publish(3));
+    abandon(d);
     assert.deepEqual(ids(new FileStore(d)), [1, 2, 3]);
   });
 
@@ -117,6 +124,7 @@ describe('FileStore', () => {
     }
     const size = statSync(join(d, 'store.log')).size;
     assert.ok(size < 100 * 1024, `log is ${size} bytes`);
+    store.close();
     assert.deepEqual(ids(new FileStore(d)), ids(store));
   });
 
@@ -125,6 +133,8 @@ describe('FileStore', () => {
     const { outgoingStore, incomingStore } = fileStores(d, { fsync: 'always' });
     outgoingStore.put(publish(1));
     incomingStore.put(publish(2));
+    abandon(d, 'outgoing.log');
+    abandon(d, 'incoming.log');
     assert.deepEqual(ids(new FileStore(d, { name: 'outgoing.log' })), [1]);
     assert.deepEqual(ids(new FileStore(d, { name: 'incoming.log' })), [2]);
   });
@@ -149,6 +159,7 @@ describe('FileStore', () => {
       store.del({ messageId: 1 });
     }
     assert.ok(statSync(join(d, 'store.log')).size < 64 * 1024, 'compacted');
+    store.close();
     const again = new FileStore(d);
     const [rel] = again.loadSync() as unknown as {
       cmd: string;
