@@ -1,4 +1,5 @@
 /** Shared set-up for the MQTT 5 tests: clients that end themselves, and waiting for events. */
+import type { PublishPacket, PublishPacketInput } from '../../generated/index.js';
 import { connect, type MqttClient } from '../../runtime/index.js';
 import type { ClientOptions } from '../../runtime/options.js';
 import { type Scene, type SceneOptions, scene, type Teardown } from '../client/support.js';
@@ -65,4 +66,15 @@ let counter = 0;
 /** A topic no other test uses. */
 export function uniqueTopic(prefix = 't'): string {
   return `mqttforge-test/${prefix}/${process.pid}-${++counter}`;
+}
+
+/** The PUBLISH that answers `request`: to its Response Topic, with its Correlation Data. */
+export function responseTo(request: PublishPacket, payload: string): PublishPacketInput {
+  return {
+    cmd: 'publish',
+    topic: request.properties!.responseTopic!,
+    payload,
+    qos: 0,
+    properties: { correlationData: request.properties!.correlationData! },
+  };
 }
