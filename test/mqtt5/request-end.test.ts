@@ -1,7 +1,7 @@
 /** request() waiting for its response settles when the client ends. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Scene } from '../client/support.js';
+import type { Scene, Teardown } from '../client/support.js';
 import { responseTo, scene5 } from './support.js';
 
 /** Rejects with a timeout error unless `p` settles within `ms`. */
@@ -26,14 +26,22 @@ async function ackRequest({ next, send }: Scene) {
   return req;
 }
 
+/**
+ * A client's first request, published and acknowledged, and the number of `end` listeners the
+ * client had before it.
+ */
+async function firstRequest(t: Teardown) {
+  const s = await scene5(t);
+  const endListeners = s.client.listenerCount('end');
+  const pending = s.client.request('svc', 'x', { timeout: 20_000 });
+  await grantSubscribe(s);
+  const req = await ackRequest(s);
+  return { ...s, endListeners, pending, req };
+}
+
 describe('request() and end()', () => {
   test('a request waiting for its response rejects with MQTT_ERR_CLIENT_ENDED on endAsync()', async (t) => {
-    const s = await scene5(t);
-    const { client } = s;
-    const endListeners = client.listenerCount('end');
-    const pending = client.request('svc', 'x', { timeout: 20_000 });
-    await grantSubscribe(s);
-    await ackRequest(s);
+    const { client, endListeners, pending } = await firstRequest(t);
     // Published and acknowledged: now only the response is awaited.
     await new Promise((r) => setTimeout(r, 20));
     await client.endAsync();
@@ -43,13 +51,8 @@ describe('request() and end()', () => {
   });
 
   test('a request answered leaves no listener for end', async (t) => {
-    const s = await scene5(t);
-    const { client } = s;
-    const endListeners = client.listenerCount('end');
-    const pending = client.request('svc', 'x', { timeout: 20_000 });
-    await grantSubscribe(s);
-    const req = await ackRequest(s);
-    await s.send(responseTo(req, 'answer'));
+    const { client, endListeners, pending, req, send } = await firstRequest(t);
+    await send(responseTo(req, 'answer'));
     assert.equal(Buffer.from((await within(pending, 2000)).payload).toString(), 'answer');
     assert.equal(client.listenerCount('end'), endListeners);
   });
