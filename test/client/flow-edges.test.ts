@@ -5,28 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { connect, type MqttClient } from '../../runtime/index.js';
-import { collectErrors, once, sleep, startScriptedBroker, waitFor } from './support.js';
-
-function track(c: MqttClient, t: { after(fn: () => unknown): void }): MqttClient {
-  t.after(() => c.end(true));
-  return c;
-}
-
-/** A scripted broker at `version` and a client connected to it; both go when the test ends. */
-async function scene(
-  t: { after(fn: () => unknown): void },
-  version: 4 | 5,
-  options: Parameters<typeof connect>[1],
-) {
-  const broker = await startScriptedBroker(version);
-  t.after(() => broker.stop());
-  const c = track(connect(broker.url, options), t);
-  const errors = collectErrors(c);
-  const conn = await broker.accept();
-  await once(c, 'connect');
-  return { broker, c, conn, errors };
-}
+import type { MqttClient } from '../../runtime/index.js';
+import { scene, sleep, type Teardown, waitFor } from './support.js';
 
 describe('acknowledgements of the wrong kind are a Protocol Error, not a success', () => {
   const cases = [
@@ -48,16 +28,11 @@ describe('acknowledgements of the wrong kind are a Protocol Error, not a success
   ] as const;
   for (const { name, start, ack } of cases) {
     test(name, async (t) => {
-      const broker = await startScriptedBroker(4);
-      t.after(() => broker.stop());
-      const c = track(connect(broker.url, { reconnectPeriod: 0 }), t);
-      const errors = collectErrors(c);
-      const conn = await broker.accept();
-      await once(c, 'connect');
+      const { client: c, errors, next, send } = await scene(t, { reconnectPeriod: 0 });
       const results: string[] = [];
       start(c, (e) => results.push(e ? `error ${(e as { code?: string }).code}` : 'ok'));
-      const sent = (await broker.next(conn)) as { messageId: number };
-      await broker.send(conn, { cmd: ack, messageId: sent.messageId } as never);
+      const sent = (await next()) as { messageId: number };
+      await send({ cmd: ack, messageId: sent.messageId } as never);
       await waitFor(() => errors.length > 0, 2000, 'a protocol error');
       assert.match(
         errors[0]!.message,
@@ -71,17 +46,16 @@ describe('acknowledgements of the wrong kind are a Protocol Error, not a success
 
 describe('QoS 2 exactly once', () => {
   test('a handler that calls back after the connection dropped: the PUBREL sent again is answered, not delivered again', async (t) => {
-    const broker = await startScriptedBroker(4);
-    t.after(() => broker.stop());
-    const c = track(connect(broker.url, { reconnectPeriod: 20, clean: false, clientId: 'q2' }), t);
-    collectErrors(c);
+    const {
+      broker,
+      client: c,
+      conn: conn1,
+    } = await scene(t, { reconnectPeriod: 20, clean: false, clientId: 'q2' });
     let delivered = 0;
     c.on('message', () => delivered++);
     c.handleMessage = (_packet, cb) => {
       setTimeout(cb, 200);
     };
-    const conn1 = await broker.accept();
-    await once(c, 'connect');
     await broker.send(conn1, {
       cmd: 'publish',
       topic: 't',
@@ -105,18 +79,17 @@ describe('QoS 2 exactly once', () => {
   });
 
   test('a PUBREL sent again while the handler still runs gets its PUBCOMP when the handler is done', async (t) => {
-    const broker = await startScriptedBroker(4);
-    t.after(() => broker.stop());
-    const c = track(connect(broker.url, { reconnectPeriod: 20, clean: false, clientId: 'q2b' }), t);
-    collectErrors(c);
+    const {
+      broker,
+      client: c,
+      conn: conn1,
+    } = await scene(t, { reconnectPeriod: 20, clean: false, clientId: 'q2b' });
     let delivered = 0;
     c.on('message', () => delivered++);
     let release = () => {};
     c.handleMessage = (_packet, cb) => {
       release = () => cb();
     };
-    const conn1 = await broker.accept();
-    await once(c, 'connect');
     await broker.send(conn1, {
       cmd: 'publish',
       topic: 't',
@@ -142,15 +115,10 @@ describe('QoS 2 exactly once', () => {
 
 describe('handleMessage errors', () => {
   test('an error for one QoS 1 message does not hold back the acknowledgements of later ones', async (t) => {
-    const broker = await startScriptedBroker(4);
-    t.after(() => broker.stop());
-    const c = track(connect(broker.url, { reconnectPeriod: 0 }), t);
-    const errors = collectErrors(c);
+    const { client: c, errors, next, send } = await scene(t, { reconnectPeriod: 0 });
     c.handleMessage = (packet, cb) => cb(packet.messageId === 1 ? new Error('boom') : undefined);
-    const conn = await broker.accept();
-    await once(c, 'connect');
     for (const messageId of [1, 2])
-      await broker.send(conn, {
+      await send({
         cmd: 'publish',
         topic: 't',
         payload: Buffer.from('x'),
@@ -159,7 +127,7 @@ describe('handleMessage errors', () => {
         dup: false,
         retain: false,
       });
-    const ack = (await broker.next(conn, 1000)) as { cmd: string; messageId: number };
+    const ack = (await next(undefined, 1000)) as { cmd: string; messageId: number };
     assert.deepEqual([ack.cmd, ack.messageId], ['puback', 2]);
     assert.equal(errors[0]?.message, 'boom');
   });
@@ -167,19 +135,15 @@ describe('handleMessage errors', () => {
 
 describe('removeOutgoingMessage', () => {
   test('of a message queued again after a reconnect frees its place in the server’s Receive Maximum', async (t) => {
-    const broker = await startScriptedBroker(5);
-    t.after(() => broker.stop());
-    const c = track(connect(broker.url, { protocolVersion: 5, reconnectPeriod: 20 }), t);
-    collectErrors(c);
-    const conn1 = await broker.nextConnection();
-    await broker.next(conn1);
-    await broker.send(conn1, {
-      cmd: 'connack',
-      sessionPresent: false,
-      reasonCode: 0,
-      properties: { receiveMaximum: 1 },
-    });
-    await once(c, 'connect');
+    const {
+      broker,
+      client: c,
+      conn: conn1,
+    } = await scene(
+      t,
+      { protocolVersion: 5, reconnectPeriod: 20 },
+      { connack: { properties: { receiveMaximum: 1 } } },
+    );
     const removed: string[] = [];
     c.publish('t', 'a', { qos: 1 }, (e) => removed.push((e as { code?: string } | undefined)?.code ?? 'ok'));
     const a = (await broker.next(conn1)) as { messageId: number };
@@ -188,35 +152,28 @@ describe('removeOutgoingMessage', () => {
     c.removeOutgoingMessage(a.messageId);
     assert.deepEqual(removed, ['MQTT_ERR_MESSAGE_REMOVED']);
     c.publish('t', 'b', { qos: 1 });
-    const conn2 = await broker.nextConnection();
-    await broker.next(conn2);
-    await broker.send(conn2, {
-      cmd: 'connack',
-      sessionPresent: true,
-      reasonCode: 0,
-      properties: { receiveMaximum: 1 },
-    });
+    const conn2 = await broker.accept({ sessionPresent: true, properties: { receiveMaximum: 1 } });
     const b = (await broker.next(conn2, 1000)) as { cmd: string; payload: Uint8Array };
     assert.equal(b.cmd, 'publish');
     assert.equal(Buffer.from(b.payload).toString(), 'b');
   });
 
   test('of the last message an end() waits for lets the end finish', async (t) => {
-    const { broker, c, conn } = await scene(t, 4, { reconnectPeriod: 0 });
+    const { client: c, next } = await scene(t, { reconnectPeriod: 0 });
     c.publish('t', 'a', { qos: 1 }, () => {});
-    const a = (await broker.next(conn)) as { messageId: number };
+    const a = (await next()) as { messageId: number };
     const ended = new Promise<void>((resolve) => c.end(() => resolve()));
     c.removeOutgoingMessage(a.messageId);
-    assert.equal((await broker.next(conn, 1000)).cmd, 'disconnect');
+    assert.equal((await next(undefined, 1000)).cmd, 'disconnect');
     await ended;
   });
 
   test('publishAsync: an abort after the message was written and queued again does not withdraw it', async (t) => {
     const {
       broker,
-      c,
+      client: c,
       conn: conn1,
-    } = await scene(t, 4, { reconnectPeriod: 20, clean: false, clientId: 'abort' });
+    } = await scene(t, { reconnectPeriod: 20, clean: false, clientId: 'abort' });
     const controller = new AbortController();
     const done = c.publishAsync('t', 'kept', { qos: 1, signal: controller.signal }).catch((e: Error) => e);
     const first = (await broker.next(conn1)) as { messageId: number };
@@ -232,15 +189,15 @@ describe('removeOutgoingMessage', () => {
 
 describe('end(true) during a graceful end()', () => {
   test('closes at once and calls every end() back', async (t) => {
-    const { broker, c, conn } = await scene(t, 4, { reconnectPeriod: 0 });
+    const { client: c, next } = await scene(t, { reconnectPeriod: 0 });
     c.publish('t', 'a', { qos: 1 }, () => {});
-    await broker.next(conn); // never acknowledged
+    await next(); // never acknowledged
     const calls: string[] = [];
     c.end(() => calls.push('graceful'));
     await sleep(20);
     assert.equal(c.connected, true, 'the graceful end waits for the PUBACK');
     c.end(true, () => calls.push('forced'));
-    assert.equal((await broker.next(conn, 1000)).cmd, 'disconnect');
+    assert.equal((await next(undefined, 1000)).cmd, 'disconnect');
     await waitFor(() => calls.length === 2, 2000, 'both callbacks');
     assert.deepEqual(calls.sort(), ['forced', 'graceful']);
   });
@@ -248,7 +205,7 @@ describe('end(true) during a graceful end()', () => {
 
 describe('handleMessage backpressure', () => {
   test('while a message is being handled the client stops reading: what waits stays bounded, and nothing is lost', async (t) => {
-    const { c, conn } = await scene(t, 4, { reconnectPeriod: 0, keepalive: 0 });
+    const { client: c, conn } = await scene(t, { reconnectPeriod: 0, keepalive: 0 });
     let release = () => {};
     let handled = 0;
     c.handleMessage = (_packet, cb) => {
@@ -283,33 +240,29 @@ describe('handleMessage backpressure', () => {
 
 describe('a PUBREC sent again', () => {
   test('is answered with the same PUBREL, not 0x92 Packet Identifier not found', async (t) => {
-    const { broker, c, conn } = await scene(t, 5, { protocolVersion: 5, reconnectPeriod: 0 });
+    const { client: c, next, send } = await scene(t, { protocolVersion: 5, reconnectPeriod: 0 });
     const done = c.publishAsync('t', 'm', { qos: 2 });
-    const pub = (await broker.next(conn)) as { messageId: number };
-    await broker.send(conn, { cmd: 'pubrec', messageId: pub.messageId });
-    const first = (await broker.next(conn)) as { cmd: string; reasonCode?: number };
-    await broker.send(conn, { cmd: 'pubrec', messageId: pub.messageId });
-    const second = (await broker.next(conn)) as { cmd: string; reasonCode?: number };
+    const pub = (await next()) as { messageId: number };
+    await send({ cmd: 'pubrec', messageId: pub.messageId });
+    const first = (await next()) as { cmd: string; reasonCode?: number };
+    await send({ cmd: 'pubrec', messageId: pub.messageId });
+    const second = (await next()) as { cmd: string; reasonCode?: number };
     assert.deepEqual([first.cmd, first.reasonCode ?? 0], ['pubrel', 0]);
     assert.deepEqual([second.cmd, second.reasonCode ?? 0], ['pubrel', 0]);
-    await broker.send(conn, { cmd: 'pubcomp', messageId: pub.messageId });
+    await send({ cmd: 'pubcomp', messageId: pub.messageId });
     await done;
   });
 });
 
 describe('manualAck', () => {
   test('ack() while offline: the QoS 1 message sent again after the reconnect is acknowledged, not delivered again', async (t) => {
-    const broker = await startScriptedBroker(4);
-    t.after(() => broker.stop());
-    const c = track(
-      connect(broker.url, { reconnectPeriod: 20, clean: false, clientId: 'ma', manualAck: true }),
-      t,
-    );
-    collectErrors(c);
+    const {
+      broker,
+      client: c,
+      conn: conn1,
+    } = await scene(t, { reconnectPeriod: 20, clean: false, clientId: 'ma', manualAck: true });
     const delivered: unknown[] = [];
     c.on('message', (_topic, _payload, packet) => delivered.push(packet));
-    const conn1 = await broker.accept();
-    await once(c, 'connect');
     const publish = {
       cmd: 'publish',
       topic: 't',
@@ -335,34 +288,20 @@ describe('manualAck', () => {
 
 describe('Topic Alias across a reconnect', () => {
   test('a message sent with an alias the next connection does not allow goes again with its full topic', async (t) => {
-    const broker = await startScriptedBroker(5);
-    t.after(() => broker.stop());
-    const c = track(
-      connect(broker.url, { protocolVersion: 5, reconnectPeriod: 20, clean: false, clientId: 'ta' }),
+    const {
+      broker,
+      client: c,
+      conn: conn1,
+    } = await scene(
       t,
+      { protocolVersion: 5, reconnectPeriod: 20, clean: false, clientId: 'ta' },
+      { connack: { properties: { topicAliasMaximum: 10 } } },
     );
-    collectErrors(c);
-    const conn1 = await broker.nextConnection();
-    await broker.next(conn1);
-    await broker.send(conn1, {
-      cmd: 'connack',
-      sessionPresent: false,
-      reasonCode: 0,
-      properties: { topicAliasMaximum: 10 },
-    });
-    await once(c, 'connect');
     const done = c.publishAsync('t/a', 'x', { qos: 1, properties: { topicAlias: 5 } });
     const first = (await broker.next(conn1)) as { topic: string; properties?: { topicAlias?: number } };
     assert.equal(first.properties?.topicAlias, 5);
     conn1.drop();
-    const conn2 = await broker.nextConnection();
-    await broker.next(conn2);
-    await broker.send(conn2, {
-      cmd: 'connack',
-      sessionPresent: true,
-      reasonCode: 0,
-      properties: { topicAliasMaximum: 2 },
-    });
+    const conn2 = await broker.accept({ sessionPresent: true, properties: { topicAliasMaximum: 2 } });
     const again = (await broker.next(conn2)) as {
       cmd: string;
       topic: string;
@@ -383,12 +322,7 @@ describe('Topic Alias across a reconnect', () => {
 
 describe('subscription options', () => {
   test('No Local on a Shared Subscription is refused before anything is sent [MQTT-3.8.3-4]', async (t) => {
-    const broker = await startScriptedBroker(5);
-    t.after(() => broker.stop());
-    const c = track(connect(broker.url, { protocolVersion: 5, reconnectPeriod: 0 }), t);
-    collectErrors(c);
-    await broker.accept();
-    await once(c, 'connect');
+    const { client: c } = await scene(t, { protocolVersion: 5, reconnectPeriod: 0 });
     await assert.rejects(c.subscribeAsync('$share/g/a', { qos: 1, nl: true }), {
       code: 'MQTT_ERR_INVALID_TOPIC',
     });
@@ -397,54 +331,38 @@ describe('subscription options', () => {
 });
 
 describe('enhanced authentication', () => {
-  async function authenticated(t: { after(fn: () => unknown): void }) {
-    const broker = await startScriptedBroker(5);
-    t.after(() => broker.stop());
-    const c = track(
-      connect(broker.url, {
-        protocolVersion: 5,
-        reconnectPeriod: 0,
-        properties: { authenticationMethod: 'M' },
-      }),
+  /** A client authenticated with method M, its CONNACK naming M too. */
+  const authenticated = (t: Teardown) =>
+    scene(
       t,
+      { protocolVersion: 5, reconnectPeriod: 0, properties: { authenticationMethod: 'M' } },
+      { connack: { properties: { authenticationMethod: 'M' } } },
     );
-    collectErrors(c);
-    const conn = await broker.nextConnection();
-    await broker.next(conn); // CONNECT
-    await broker.send(conn, {
-      cmd: 'connack',
-      sessionPresent: false,
-      reasonCode: 0,
-      properties: { authenticationMethod: 'M' },
-    });
-    await once(c, 'connect');
-    return { broker, c, conn };
-  }
 
   test('a second reauthenticate() while one runs is refused, and only one AUTH goes out', async (t) => {
-    const { broker, c, conn } = await authenticated(t);
+    const { client: c, next, send } = await authenticated(t);
     const first = c.reauthenticate();
     await assert.rejects(c.reauthenticate(), /already in progress/);
-    const auth = (await broker.next(conn)) as { cmd: string; reasonCode: number };
+    const auth = (await next()) as { cmd: string; reasonCode: number };
     assert.deepEqual([auth.cmd, auth.reasonCode], ['auth', 0x19]);
-    await broker.send(conn, { cmd: 'auth', reasonCode: 0, properties: { authenticationMethod: 'M' } });
+    await send({ cmd: 'auth', reasonCode: 0, properties: { authenticationMethod: 'M' } });
     assert.equal((await first).reasonCode, 0);
-    await assert.rejects(broker.next(conn, 200)); // nothing else was sent
+    await assert.rejects(next(undefined, 200)); // nothing else was sent
   });
 
   test('handleAuth calling back twice answers the server once', async (t) => {
-    const { broker, c, conn } = await authenticated(t);
+    const { client: c, next, send } = await authenticated(t);
     c.handleAuth = (_packet, cb) => {
       cb(null, {});
       cb(null, {});
     };
     const done = c.reauthenticate();
-    await broker.next(conn); // AUTH 0x19
-    await broker.send(conn, { cmd: 'auth', reasonCode: 0x18, properties: { authenticationMethod: 'M' } });
-    const answer = (await broker.next(conn)) as { cmd: string; reasonCode: number };
+    await next(); // AUTH 0x19
+    await send({ cmd: 'auth', reasonCode: 0x18, properties: { authenticationMethod: 'M' } });
+    const answer = (await next()) as { cmd: string; reasonCode: number };
     assert.deepEqual([answer.cmd, answer.reasonCode], ['auth', 0x18]);
-    await assert.rejects(broker.next(conn, 200));
-    await broker.send(conn, { cmd: 'auth', reasonCode: 0, properties: { authenticationMethod: 'M' } });
+    await assert.rejects(next(undefined, 200));
+    await send({ cmd: 'auth', reasonCode: 0, properties: { authenticationMethod: 'M' } });
     await done;
   });
 });
@@ -457,12 +375,7 @@ describe('stores that fail', () => {
         throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
       }
     }
-    const broker = await startScriptedBroker(4);
-    t.after(() => broker.stop());
-    const c = track(connect(broker.url, { reconnectPeriod: 0, outgoingStore: new FullDisk() }), t);
-    collectErrors(c);
-    await broker.accept();
-    await once(c, 'connect');
+    const { client: c } = await scene(t, { reconnectPeriod: 0, outgoingStore: new FullDisk() });
     await assert.rejects(c.publishAsync('t', 'x', { qos: 1 }), { code: 'ENOSPC' });
     assert.equal(c.connected, true);
   });
@@ -475,11 +388,8 @@ describe('stores that fail', () => {
         return this;
       }
     }
-    const { broker, conn, errors } = await scene(t, 4, {
-      reconnectPeriod: 0,
-      incomingStore: new Failing(),
-    });
-    await broker.send(conn, {
+    const { errors, next, send } = await scene(t, { reconnectPeriod: 0, incomingStore: new Failing() });
+    await send({
       cmd: 'publish',
       topic: 't',
       payload: Buffer.from('q2'),
@@ -488,7 +398,7 @@ describe('stores that fail', () => {
       dup: false,
       retain: false,
     });
-    await broker.send(conn, {
+    await send({
       cmd: 'publish',
       topic: 't',
       payload: Buffer.from('q1'),
@@ -497,7 +407,7 @@ describe('stores that fail', () => {
       dup: false,
       retain: false,
     });
-    const ack = (await broker.next(conn, 1000)) as { cmd: string; messageId: number };
+    const ack = (await next(undefined, 1000)) as { cmd: string; messageId: number };
     assert.deepEqual([ack.cmd, ack.messageId], ['puback', 2], 'no PUBREC for the message not stored');
     assert.equal(errors[0]?.message, 'store failed');
   });

@@ -2,15 +2,19 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { decode } from '../../generated/index.js';
-import { connect, type MqttClient, Store } from '../../runtime/index.js';
+import { connect, Store } from '../../runtime/index.js';
 import { PacketType, packetType } from '../helpers/fake-broker.js';
 import { freePort } from '../helpers/free-port.js';
-import { collectErrors, dropConnection, once, sleep, startScriptedBroker, waitFor } from './support.js';
-
-function track(c: MqttClient, t: { after(fn: () => unknown): void }): MqttClient {
-  t.after(() => c.end(true));
-  return c;
-}
+import {
+  collectErrors,
+  dropConnection,
+  once,
+  scene,
+  scriptedBroker,
+  sleep,
+  track,
+  waitFor,
+} from './support.js';
 
 describe('reconnect', () => {
   test('gives up after maxReconnectAttempts with MQTT_ERR_RECONNECT_FAILED and ends', async (t) => {
@@ -44,8 +48,7 @@ describe('reconnect', () => {
   });
 
   test('goes round the servers list', async (t) => {
-    const broker = await startScriptedBroker(4);
-    t.after(() => broker.stop());
+    const broker = await scriptedBroker(t, 4);
     const dead = await freePort();
     const c = track(
       connect({
@@ -64,11 +67,15 @@ describe('reconnect', () => {
 
   for (const kind of ['sync', 'async']) {
     test(`applies what beforeReconnect returns (${kind})`, async (t) => {
-      const broker = await startScriptedBroker(4);
-      t.after(() => broker.stop());
       let calls = 0;
-      const c = track(
-        connect(broker.url, {
+      const {
+        broker,
+        client: c,
+        conn: conn1,
+        connect: first,
+      } = await scene(
+        t,
+        {
           reconnectPeriod: 10,
           username: 'u',
           password: 'old',
@@ -78,12 +85,9 @@ describe('reconnect', () => {
             const update = { password: `token-${calls}`, clientId: 'refreshed' };
             return kind === 'sync' ? update : new Promise((r) => setTimeout(() => r(update), 10));
           },
-        }),
-        t,
+        },
+        { connack: null },
       );
-      collectErrors(c);
-      const conn1 = await broker.nextConnection();
-      const first = decode(await conn1.nextPacket()) as { password?: Uint8Array };
       assert.equal(Buffer.from(first.password!).toString(), 'old');
       conn1.drop();
       const conn2 = await broker.nextConnection();
@@ -97,22 +101,14 @@ describe('reconnect', () => {
   test('reconnect() after end() with an async beforeReconnect queues the calls made while the hook runs and sends them once connected', {
     timeout: 5000,
   }, async (t) => {
-    const broker = await startScriptedBroker(4);
-    t.after(() => broker.stop());
     let release = () => {};
-    const c = track(
-      connect(broker.url, {
-        reconnectPeriod: 0,
-        beforeReconnect: () =>
-          new Promise<undefined>((resolve) => {
-            release = () => resolve(undefined);
-          }),
-      }),
-      t,
-    );
-    collectErrors(c);
-    await broker.accept();
-    await once(c, 'connect');
+    const { broker, client: c } = await scene(t, {
+      reconnectPeriod: 0,
+      beforeReconnect: () =>
+        new Promise<undefined>((resolve) => {
+          release = () => resolve(undefined);
+        }),
+    });
     await c.endAsync();
     c.reconnect();
     assert.equal(c.disconnected, false, 'reopened at once, as in MQTT.js');
@@ -144,23 +140,19 @@ describe('reconnect', () => {
     test(`an async beforeReconnect that ${outcome} after end() does not reopen the client`, {
       timeout: 5000,
     }, async (t) => {
-      const broker = await startScriptedBroker(4);
-      t.after(() => broker.stop());
       let settleHook = () => {};
-      const c = track(
-        connect(broker.url, {
-          reconnectPeriod: 20,
-          beforeReconnect: () =>
-            new Promise<undefined>((resolve, reject) => {
-              settleHook = () =>
-                outcome === 'resolves' ? resolve(undefined) : reject(new Error('no token'));
-            }),
-        }),
-        t,
-      );
-      const errors = collectErrors(c);
-      const conn = await broker.accept();
-      await once(c, 'connect');
+      const {
+        broker,
+        client: c,
+        conn,
+        errors,
+      } = await scene(t, {
+        reconnectPeriod: 20,
+        beforeReconnect: () =>
+          new Promise<undefined>((resolve, reject) => {
+            settleHook = () => (outcome === 'resolves' ? resolve(undefined) : reject(new Error('no token')));
+          }),
+      });
       const hookRuns = once(c, 'reconnect');
       conn.drop();
       await hookRuns;
@@ -193,18 +185,18 @@ describe('reconnect', () => {
 
   for (const follow of [true, false]) {
     test(`emits redirect on CONNACK 0x9C and ${follow ? 'follows' : 'stays'} with followRedirects ${follow}`, async (t) => {
-      const first = await startScriptedBroker(5);
-      const second = await startScriptedBroker(5);
-      t.after(() => Promise.all([first.stop(), second.stop()]));
-      const c = track(
-        connect(first.url, { protocolVersion: 5, reconnectPeriod: 5000, followRedirects: follow }),
+      const second = await scriptedBroker(t, 5);
+      const {
+        client: c,
+        errors,
+        send,
+      } = await scene(
         t,
+        { protocolVersion: 5, reconnectPeriod: 5000, followRedirects: follow },
+        { connack: null },
       );
-      const errors = collectErrors(c);
       const redirected = once<[string, number]>(c, 'redirect');
-      const conn = await first.nextConnection();
-      await first.next(conn);
-      await first.send(conn, {
+      await send({
         cmd: 'connack',
         sessionPresent: false,
         reasonCode: 0x9c,
@@ -223,14 +215,13 @@ describe('reconnect', () => {
   }
 
   test('follows a server DISCONNECT 0x9D to the Server Reference, even with reconnects off', async (t) => {
-    const first = await startScriptedBroker(5);
-    const second = await startScriptedBroker(5);
-    t.after(() => Promise.all([first.stop(), second.stop()]));
-    const c = track(connect(first.url, { protocolVersion: 5, reconnectPeriod: 0, followRedirects: true }), t);
-    collectErrors(c);
-    const conn = await first.accept();
-    await once(c, 'connect');
-    await first.send(conn, {
+    const second = await scriptedBroker(t, 5);
+    const { client: c, send } = await scene(t, {
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+      followRedirects: true,
+    });
+    await send({
       cmd: 'disconnect',
       reasonCode: 0x9d,
       properties: { serverReference: `127.0.0.1:${second.port}` },
@@ -240,14 +231,13 @@ describe('reconnect', () => {
   });
 
   test('follows CONNACK 0x9C for the next connection only, then goes back to the configured server', async (t) => {
-    const home = await startScriptedBroker(5);
-    const other = await startScriptedBroker(5);
-    t.after(() => Promise.all([home.stop(), other.stop()]));
-    const c = track(connect(home.url, { protocolVersion: 5, reconnectPeriod: 20, followRedirects: true }), t);
-    collectErrors(c);
-    const conn = await home.nextConnection();
-    await home.next(conn);
-    await home.send(conn, {
+    const other = await scriptedBroker(t, 5);
+    const {
+      broker: home,
+      client: c,
+      send,
+    } = await scene(t, { protocolVersion: 5, reconnectPeriod: 20, followRedirects: true }, { connack: null });
+    await send({
       cmd: 'connack',
       sessionPresent: false,
       reasonCode: 0x9c,
@@ -262,14 +252,13 @@ describe('reconnect', () => {
   });
 
   test('stays on the Server Reference of a DISCONNECT 0x9D for every later connection', async (t) => {
-    const home = await startScriptedBroker(5);
-    const moved = await startScriptedBroker(5);
-    t.after(() => Promise.all([home.stop(), moved.stop()]));
-    const c = track(connect(home.url, { protocolVersion: 5, reconnectPeriod: 20, followRedirects: true }), t);
-    collectErrors(c);
-    const conn = await home.accept();
-    await once(c, 'connect');
-    await home.send(conn, {
+    const moved = await scriptedBroker(t, 5);
+    const {
+      broker: home,
+      client: c,
+      send,
+    } = await scene(t, { protocolVersion: 5, reconnectPeriod: 20, followRedirects: true });
+    await send({
       cmd: 'disconnect',
       reasonCode: 0x9d,
       properties: { serverReference: `127.0.0.1:${moved.port}` },
@@ -281,9 +270,8 @@ describe('reconnect', () => {
   });
 
   test('a 0x9C target that fails takes no place in the servers rotation', async (t) => {
-    const first = await startScriptedBroker(5);
-    const second = await startScriptedBroker(5);
-    t.after(() => Promise.all([first.stop(), second.stop()]));
+    const first = await scriptedBroker(t, 5);
+    const second = await scriptedBroker(t, 5);
     const dead = await freePort();
     const c = track(
       connect({
@@ -312,26 +300,18 @@ describe('reconnect', () => {
   });
 
   test('beforeReconnect sees the 0x9C target, and handing it back does not make it stick', async (t) => {
-    const home = await startScriptedBroker(5);
-    const other = await startScriptedBroker(5);
-    t.after(() => Promise.all([home.stop(), other.stop()]));
+    const other = await scriptedBroker(t, 5);
     const seen: (number | undefined)[] = [];
-    const c = track(
-      connect(home.url, {
-        protocolVersion: 5,
-        reconnectPeriod: 20,
-        followRedirects: true,
-        beforeReconnect: (current) => {
-          seen.push(current.port);
-          return { ...current, password: 'fresh' };
-        },
-      }),
-      t,
-    );
-    collectErrors(c);
-    const conn = await home.accept();
-    await once(c, 'connect');
-    await home.send(conn, {
+    const { broker: home, send } = await scene(t, {
+      protocolVersion: 5,
+      reconnectPeriod: 20,
+      followRedirects: true,
+      beforeReconnect: (current) => {
+        seen.push(current.port);
+        return { ...current, password: 'fresh' };
+      },
+    });
+    await send({
       cmd: 'disconnect',
       reasonCode: 0x9c,
       properties: { serverReference: `127.0.0.1:${other.port}` },
@@ -343,19 +323,19 @@ describe('reconnect', () => {
 
   for (const moment of ['redirect', 'close'] as const) {
     test(`reconnect() after an end() called on ${moment} of a CONNACK 0x9C goes to the configured server, not the 0x9C target`, async (t) => {
-      const home = await startScriptedBroker(5);
-      const other = await startScriptedBroker(5);
-      t.after(() => Promise.all([home.stop(), other.stop()]));
-      const c = track(
-        connect(home.url, { protocolVersion: 5, reconnectPeriod: 20, followRedirects: true }),
+      const other = await scriptedBroker(t, 5);
+      const {
+        broker: home,
+        client: c,
+        send,
+      } = await scene(
         t,
+        { protocolVersion: 5, reconnectPeriod: 20, followRedirects: true },
+        { connack: null },
       );
-      collectErrors(c);
       c.once(moment, () => c.end(true));
       const ended = once(c, 'end');
-      const conn = await home.nextConnection();
-      await home.next(conn);
-      await home.send(conn, {
+      await send({
         cmd: 'connack',
         sessionPresent: false,
         reasonCode: 0x9c,
@@ -370,17 +350,17 @@ describe('reconnect', () => {
   }
 
   test('reconnect() after an end() during which the server sent DISCONNECT 0x9C goes to the configured server', async (t) => {
-    const home = await startScriptedBroker(5);
-    const other = await startScriptedBroker(5);
-    t.after(() => Promise.all([home.stop(), other.stop()]));
-    const c = track(connect(home.url, { protocolVersion: 5, reconnectPeriod: 20, followRedirects: true }), t);
-    collectErrors(c);
-    const conn = await home.accept();
-    await once(c, 'connect');
+    const other = await scriptedBroker(t, 5);
+    const {
+      broker: home,
+      client: c,
+      next,
+      send,
+    } = await scene(t, { protocolVersion: 5, reconnectPeriod: 20, followRedirects: true });
     const published = c.publishAsync('t', 'm', { qos: 1 }).catch(() => {});
-    assert.equal((await home.next(conn)).cmd, 'publish');
+    assert.equal((await next()).cmd, 'publish');
     const ended = c.endAsync(); // waits for the PUBACK that never comes
-    await home.send(conn, {
+    await send({
       cmd: 'disconnect',
       reasonCode: 0x9c,
       properties: { serverReference: `127.0.0.1:${other.port}` },
@@ -397,12 +377,7 @@ describe('reconnect', () => {
     test(`reconnect() during end() (${state}) waits for the end, calls every end() back once, then connects`, {
       timeout: 5000,
     }, async (t) => {
-      const broker = await startScriptedBroker(4);
-      t.after(() => broker.stop());
-      const c = track(connect(broker.url, { reconnectPeriod: 10_000 }), t);
-      collectErrors(c);
-      const conn = await broker.accept();
-      await once(c, 'connect');
+      const { broker, client: c, conn } = await scene(t, { reconnectPeriod: 10_000 });
       if (state === 'offline') {
         conn.drop();
         await once(c, 'offline');
@@ -431,12 +406,7 @@ describe('reconnect', () => {
   test('reconnect() during end() waits for in-flight messages as the end does', {
     timeout: 5000,
   }, async (t) => {
-    const broker = await startScriptedBroker(4);
-    t.after(() => broker.stop());
-    const c = track(connect(broker.url, { reconnectPeriod: 0 }), t);
-    collectErrors(c);
-    const conn = await broker.accept();
-    await once(c, 'connect');
+    const { broker, client: c, conn } = await scene(t, { reconnectPeriod: 0 });
     const published = c.publishAsync('t', 'in flight', { qos: 1 });
     const pub = (await broker.next(conn)) as { cmd: string; messageId: number };
     const ended = c.endAsync();
@@ -454,12 +424,7 @@ describe('reconnect', () => {
   test('end() after a reconnect() that waits for an earlier end() keeps the client ended', {
     timeout: 5000,
   }, async (t) => {
-    const broker = await startScriptedBroker(4);
-    t.after(() => broker.stop());
-    const c = track(connect(broker.url, { reconnectPeriod: 20 }), t);
-    collectErrors(c);
-    await broker.accept();
-    await once(c, 'connect');
+    const { broker, client: c } = await scene(t, { reconnectPeriod: 20 });
     const first = c.endAsync();
     c.reconnect();
     const second = c.endAsync();
@@ -472,12 +437,7 @@ describe('reconnect', () => {
   test('reconnect() reopens a client that end() without a callback was called on once more after it ended', {
     timeout: 5000,
   }, async (t) => {
-    const broker = await startScriptedBroker(4);
-    t.after(() => broker.stop());
-    const c = track(connect(broker.url, { reconnectPeriod: 0 }), t);
-    collectErrors(c);
-    await broker.accept();
-    await once(c, 'connect');
+    const { broker, client: c } = await scene(t, { reconnectPeriod: 0 });
     await c.endAsync();
     c.end();
     c.reconnect();
@@ -486,14 +446,11 @@ describe('reconnect', () => {
   });
 
   test('resubscribes once, in batches, with the original options, after a reconnect without session', async (t) => {
-    const broker = await startScriptedBroker(5);
-    t.after(() => broker.stop());
-    const c = track(
-      connect(broker.url, { protocolVersion: 5, reconnectPeriod: 10, subscribeBatchSize: 2 }),
-      t,
-    );
-    collectErrors(c);
-    const conn1 = await broker.accept();
+    const {
+      broker,
+      client: c,
+      conn: conn1,
+    } = await scene(t, { protocolVersion: 5, reconnectPeriod: 10, subscribeBatchSize: 2 });
     c.subscribe({ a: { qos: 1, nl: true }, b: { qos: 2, rap: true }, c: { qos: 0, rh: 2 } });
     for (let i = 0; i < 2; i++) {
       const sub = (await broker.next(conn1)) as { messageId: number; subscriptions: { qos: number }[] };
@@ -530,17 +487,12 @@ describe('reconnect', () => {
   });
 
   test('sends the flows a store kept for the next client, with DUP set', async (t) => {
-    const broker = await startScriptedBroker(4);
-    t.after(() => broker.stop());
     const store = new Store({ clean: false });
-    const first = connect(broker.url, {
-      reconnectPeriod: 0,
-      outgoingStore: store,
-      clean: false,
-      clientId: 'kept',
-    });
-    collectErrors(first);
-    const conn1 = await broker.accept();
+    const {
+      broker,
+      client: first,
+      conn: conn1,
+    } = await scene(t, { reconnectPeriod: 0, outgoingStore: store, clean: false, clientId: 'kept' });
     first.publish('t', 'stored', { qos: 1 }, () => {});
     assert.equal(packetType(await conn1.nextPacket()), PacketType.PUBLISH);
     await first.endAsync(true);
@@ -565,19 +517,12 @@ describe('reconnect', () => {
     const { join } = await import('node:path');
     const { fileStores } = await import('../../runtime/index.js');
     const dir = mkdtempSync(join(tmpdir(), 'mqttforge-rel-'));
-    const broker = await startScriptedBroker(4);
-    t.after(async () => {
-      await broker.stop();
-      rmSync(dir, { recursive: true, force: true });
-    });
-    const first = connect(broker.url, {
-      reconnectPeriod: 0,
-      clean: false,
-      clientId: 'rel',
-      ...fileStores(dir),
-    });
-    collectErrors(first);
-    const conn1 = await broker.accept();
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const {
+      broker,
+      client: first,
+      conn: conn1,
+    } = await scene(t, { reconnectPeriod: 0, clean: false, clientId: 'rel', ...fileStores(dir) });
     first.publish('t', 'exactly', { qos: 2 }, () => {});
     const pub = (await broker.next(conn1)) as { messageId: number };
     await broker.send(conn1, { cmd: 'pubrec', messageId: pub.messageId });
@@ -600,12 +545,11 @@ describe('reconnect() on a live connection', () => {
     test(`sends DISCONNECT, connects again at once (reconnectPeriod ${reconnectPeriod}) and resends what was unacknowledged`, {
       timeout: 5000,
     }, async (t) => {
-      const broker = await startScriptedBroker(4);
-      t.after(() => broker.stop());
-      const c = track(connect(broker.url, { reconnectPeriod, clientId: 'live', clean: false }), t);
-      collectErrors(c);
-      const conn1 = await broker.accept();
-      await once(c, 'connect');
+      const {
+        broker,
+        client: c,
+        conn: conn1,
+      } = await scene(t, { reconnectPeriod, clientId: 'live', clean: false });
       const events: string[] = [];
       for (const e of ['close', 'offline', 'reconnect', 'connect', 'end'] as const)
         c.on(e, () => events.push(e));
@@ -629,15 +573,14 @@ describe('reconnect() on a live connection', () => {
   test('sends DISCONNECT once for two reconnect() calls in one tick (the will is not published)', {
     timeout: 5000,
   }, async (t) => {
-    const broker = await startScriptedBroker(4);
-    t.after(() => broker.stop());
-    const c = track(connect(broker.url, { reconnectPeriod: 0, will: { topic: 'w', payload: 'gone' } }), t);
-    collectErrors(c);
-    const conn1 = await broker.accept();
-    await once(c, 'connect');
+    const {
+      broker,
+      client: c,
+      next,
+    } = await scene(t, { reconnectPeriod: 0, will: { topic: 'w', payload: 'gone' } });
     c.reconnect();
     c.reconnect();
-    assert.equal((await broker.next(conn1, 1000)).cmd, 'disconnect');
+    assert.equal((await next(undefined, 1000)).cmd, 'disconnect');
     await broker.accept();
     await once(c, 'connect');
   });
@@ -672,23 +615,19 @@ describe('reconnect() on a live connection', () => {
   test('reconnect() in an offline handler with an async beforeReconnect: one reconnect, one hook call', {
     timeout: 5000,
   }, async (t) => {
-    const broker = await startScriptedBroker(4);
-    t.after(() => broker.stop());
     let hookCalls = 0;
     let reconnects = 0;
-    const c = track(
-      connect(broker.url, {
-        reconnectPeriod: 30,
-        beforeReconnect: () => {
-          hookCalls++;
-          return new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 200));
-        },
-      }),
-      t,
-    );
-    collectErrors(c);
-    const conn = await broker.accept();
-    await once(c, 'connect');
+    const {
+      broker,
+      client: c,
+      conn,
+    } = await scene(t, {
+      reconnectPeriod: 30,
+      beforeReconnect: () => {
+        hookCalls++;
+        return new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 200));
+      },
+    });
     c.on('reconnect', () => reconnects++);
     c.once('offline', () => c.reconnect());
     conn.drop();

@@ -1,12 +1,18 @@
-/** Shared helpers for the client tests: a codec-aware fake broker, waiting, and typed access. */
+/**
+ * Shared helpers for the client tests: a codec-aware fake broker, a scene (that broker and a client
+ * connected to it, both gone when the test ends), waiting, and typed access.
+ */
 import {
+  type ConnackProperties,
+  type ConnectPacket,
   decode,
   encode,
   type Packet,
+  type PacketCmd,
   type PacketInput,
   type ProtocolVersion,
 } from '../../generated/index.js';
-import type { MqttClient } from '../../runtime/index.js';
+import { type ClientOptions, connect, type MqttClient } from '../../runtime/index.js';
 import { type FakeBroker, type FakeConnection, startFakeBroker } from '../helpers/fake-broker.js';
 
 export type Version = 3 | 4 | 5;
@@ -18,13 +24,32 @@ export interface ScriptedBroker extends FakeBroker {
   /** The next whole packet of `connection`, decoded. */
   next(connection: FakeConnection, timeoutMs?: number): Promise<Packet>;
   /** Waits for the next connection and answers its CONNECT with a CONNACK. */
-  accept(options?: { sessionPresent?: boolean; code?: number }): Promise<FakeConnection>;
+  accept(options?: AcceptOptions): Promise<FakeConnection>;
 }
 
-export function connack(version: Version, sessionPresent = false, code = 0): PacketInput {
-  return version === 5
+/** The CONNACK `accept` sends: Session Present, the return or reason code, and (MQTT 5) properties. */
+export interface AcceptOptions {
+  sessionPresent?: boolean;
+  code?: number;
+  properties?: ConnackProperties;
+}
+
+export function connack(
+  version: Version,
+  sessionPresent = false,
+  code = 0,
+  properties?: ConnackProperties,
+): PacketInput {
+  if (version !== 5) return { cmd: 'connack', sessionPresent, returnCode: code };
+  return properties === undefined
     ? { cmd: 'connack', sessionPresent, reasonCode: code }
-    : { cmd: 'connack', sessionPresent, returnCode: code };
+    : { cmd: 'connack', sessionPresent, reasonCode: code, properties };
+}
+
+async function expectConnect(packet: Promise<Packet>): Promise<ConnectPacket> {
+  const first = await packet;
+  if (first.cmd !== 'connect') throw new Error(`expected CONNECT, got ${first.cmd}`);
+  return first;
 }
 
 export async function startScriptedBroker(version: Version): Promise<ScriptedBroker> {
@@ -38,14 +63,114 @@ export async function startScriptedBroker(version: Version): Promise<ScriptedBro
     version,
     send,
     next,
-    async accept(options: { sessionPresent?: boolean; code?: number } = {}) {
+    async accept(options: AcceptOptions = {}) {
       const connection = await broker.nextConnection();
-      const first = await next(connection);
-      if (first.cmd !== 'connect') throw new Error(`expected CONNECT, got ${first.cmd}`);
-      await send(connection, connack(version, options.sessionPresent ?? false, options.code ?? 0));
+      await expectConnect(next(connection));
+      await send(
+        connection,
+        connack(version, options.sessionPresent ?? false, options.code ?? 0, options.properties),
+      );
       return connection;
     },
   });
+}
+
+/** Anything with node:test's `after`: a test's context, say. */
+export interface Teardown {
+  after(fn: () => unknown): void;
+}
+
+/** `client`, ended at once when the test ends. */
+export function track(client: MqttClient, t: Teardown): MqttClient {
+  t.after(() => client.end(true));
+  return client;
+}
+
+/** A scripted broker at `version` that stops when the test ends. */
+export async function scriptedBroker(t: Teardown, version: Version): Promise<ScriptedBroker> {
+  const broker = await startScriptedBroker(version);
+  t.after(() => broker.stop());
+  return broker;
+}
+
+export interface SceneOptions {
+  /**
+   * The CONNACK the broker answers the first CONNECT with (as `accept`; default: success, no
+   * session; a refusal never brings `connect`, so send that with `null`). `null`: none; the test
+   * answers, and `scene` does not wait for `connect`.
+   */
+  connack?: AcceptOptions | null;
+  /**
+   * Collect the client's errors into `errors` (default true). With false the client has no
+   * `error` listener, so an error the test does not wait for fails it.
+   */
+  collectErrors?: boolean;
+}
+
+/** A scripted broker, a client connected to it, and its first connection seen from the broker. */
+export interface Scene {
+  broker: ScriptedBroker;
+  client: MqttClient;
+  /** The client's first connection. */
+  conn: FakeConnection;
+  /** The CONNECT the client opened `conn` with. */
+  connect: ConnectPacket;
+  /** Every error the client emitted (always empty with `collectErrors: false`). */
+  errors: Error[];
+  /** The next packet the client sends on `conn`; with `cmd`, it fails unless the packet is one. */
+  next<C extends PacketCmd = PacketCmd>(cmd?: C, timeoutMs?: number): Promise<Extract<Packet, { cmd: C }>>;
+  /** Every packet the client has sent on `conn`, CONNECT first, taken by `next` or not. */
+  sent(): Packet[];
+  /** Writes `packet` to the client on `conn`. */
+  send(packet: PacketInput): Promise<void>;
+}
+
+/**
+ * A scripted broker on loopback at the client's protocol version (`options.protocolVersion`,
+ * default 4), a client connected to it with `options`, and its first connection; the client is
+ * ended and the broker stopped when the test ends. Later connections go through `broker`.
+ *
+ *   const { client, next, send } = await scene(t, { reconnectPeriod: 0 });
+ *   client.publish('t', 'm', { qos: 1 });
+ *   const publish = await next('publish');
+ *   await send({ cmd: 'puback', messageId: publish.messageId! });
+ */
+export async function scene(
+  t: Teardown,
+  options: ClientOptions = {},
+  sceneOptions: SceneOptions = {},
+): Promise<Scene> {
+  const { connack: answer = {}, collectErrors: collect = true } = sceneOptions;
+  const version = options.protocolVersion ?? 4;
+  const broker = await scriptedBroker(t, version);
+  const client = track(connect(broker.url, options), t);
+  const errors = collect ? collectErrors(client) : [];
+  // Listening before the CONNACK goes out, so that a fast one is not missed.
+  const connected = answer === null ? undefined : once(client, 'connect');
+  connected?.catch(() => {}); // awaited below; a failure before that must not go unhandled
+  const conn = await broker.nextConnection();
+  const connectPacket = await expectConnect(broker.next(conn));
+  if (answer !== null) {
+    await broker.send(
+      conn,
+      connack(version, answer.sessionPresent ?? false, answer.code ?? 0, answer.properties),
+    );
+    await connected;
+  }
+  return {
+    broker,
+    client,
+    conn,
+    connect: connectPacket,
+    errors,
+    async next(cmd, timeoutMs) {
+      const packet = await broker.next(conn, timeoutMs);
+      if (cmd !== undefined && packet.cmd !== cmd) throw new Error(`expected ${cmd}, got ${packet.cmd}`);
+      return packet as never;
+    },
+    sent: () => conn.packets.map((packet) => decode(packet, { protocolVersion: version })),
+    send: (packet) => broker.send(conn, packet),
+  };
 }
 
 /** Resolves with the arguments of the next `event`, or rejects after `ms`. */

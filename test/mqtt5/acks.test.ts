@@ -3,45 +3,30 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { PubackPacket } from '../../generated/index.js';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
-import { type ScriptedBroker, startScriptedBroker } from '../helpers/scripted-broker.js';
-import { client5, connected, endAll, nextError, once, sleep, uniqueTopic } from './support.js';
+import { client5, connected, endAll, nextError, once, scene5, sleep, uniqueTopic } from './support.js';
 
 describe('reason codes with the scripted broker', () => {
-  let broker: ScriptedBroker;
-  before(async () => {
-    broker = await startScriptedBroker();
-  });
-  after(async () => {
-    await endAll();
-    await broker.stop();
-  });
-
-  test('customHandleAcks chooses the PUBACK and PUBREC reason codes; refused messages are not delivered', async () => {
-    const client = await connected(broker.url, {
+  test('customHandleAcks chooses the PUBACK and PUBREC reason codes; refused messages are not delivered', async (t) => {
+    const { client, next, send } = await scene5(t, {
       customHandleAcks: (topic, _message, _packet, done) =>
         done(null, topic === 'bad' ? 0x87 : topic === 'none' ? 0x10 : 0),
     });
-    const conn = broker.connections.at(-1)!;
     const got: string[] = [];
-    client.on('message', (t) => got.push(t));
-    conn.send({ cmd: 'publish', topic: 'bad', payload: 'x', qos: 1, messageId: 1 });
-    conn.send({ cmd: 'publish', topic: 'none', payload: 'x', qos: 1, messageId: 2 });
-    conn.send({ cmd: 'publish', topic: 'bad', payload: 'x', qos: 2, messageId: 3 });
-    assert.deepEqual(
-      [(await conn.next('puback')).reasonCode, (await conn.next('puback')).reasonCode],
-      [0x87, 0x10],
-    );
-    assert.equal((await conn.next('pubrec')).reasonCode, 0x87);
+    client.on('message', (topic) => got.push(topic));
+    await send({ cmd: 'publish', topic: 'bad', payload: 'x', qos: 1, messageId: 1 });
+    await send({ cmd: 'publish', topic: 'none', payload: 'x', qos: 1, messageId: 2 });
+    await send({ cmd: 'publish', topic: 'bad', payload: 'x', qos: 2, messageId: 3 });
+    assert.deepEqual([(await next('puback')).reasonCode, (await next('puback')).reasonCode], [0x87, 0x10]);
+    assert.equal((await next('pubrec')).reasonCode, 0x87);
     await sleep(20);
     assert.deepEqual(got, ['none']);
   });
 
-  test('a failing PUBACK rejects the publish with its reason code and Reason String', async () => {
-    const client = await connected(broker.url);
-    const conn = broker.connections.at(-1)!;
+  test('a failing PUBACK rejects the publish with its reason code and Reason String', async (t) => {
+    const { client, next, send } = await scene5(t);
     const done = client.publishAsync('t', 'x', { qos: 1 });
-    const pub = await conn.next('publish');
-    conn.send({
+    const pub = await next('publish');
+    await send({
       cmd: 'puback',
       messageId: pub.messageId!,
       reasonCode: 0x97,
@@ -55,23 +40,21 @@ describe('reason codes with the scripted broker', () => {
     });
   });
 
-  test('a failing PUBREC ends the QoS 2 flow with an error and no PUBREL', async () => {
-    const client = await connected(broker.url);
-    const conn = broker.connections.at(-1)!;
+  test('a failing PUBREC ends the QoS 2 flow with an error and no PUBREL', async (t) => {
+    const { client, next, send, sent } = await scene5(t);
     const done = client.publishAsync('t', 'x', { qos: 2 });
-    const pub = await conn.next('publish');
-    conn.send({ cmd: 'pubrec', messageId: pub.messageId!, reasonCode: 0x80 });
+    const pub = await next('publish');
+    await send({ cmd: 'pubrec', messageId: pub.messageId!, reasonCode: 0x80 });
     await assert.rejects(done, { code: 'MQTT_ERR_ACK_FAILED', reasonCode: 0x80 });
     await sleep(20);
-    assert.equal(conn.packets.filter((p) => p.cmd === 'pubrel').length, 0);
+    assert.equal(sent().filter((p) => p.cmd === 'pubrel').length, 0);
   });
 
-  test('SUBACK and UNSUBACK failures carry their reason codes', async () => {
-    const client = await connected(broker.url);
-    const conn = broker.connections.at(-1)!;
+  test('SUBACK and UNSUBACK failures carry their reason codes', async (t) => {
+    const { client, next, send } = await scene5(t);
     const sub = client.subscribeAsync({ a: { qos: 1 }, b: { qos: 1 } });
-    const s = await conn.next('subscribe');
-    conn.send({
+    const s = await next('subscribe');
+    await send({
       cmd: 'suback',
       messageId: s.messageId,
       granted: [1, 0x87],
@@ -82,18 +65,17 @@ describe('reason codes with the scripted broker', () => {
       (e: Error & { reasonCode: number }) => e.reasonCode === 0x87 && /b is private/.test(e.message),
     );
     const unsub = client.unsubscribeAsync(['a']);
-    const u = await conn.next('unsubscribe');
-    conn.send({ cmd: 'unsuback', messageId: u.messageId, granted: [0x11] });
+    const u = await next('unsubscribe');
+    await send({ cmd: 'unsuback', messageId: u.messageId, granted: [0x11] });
     const unsuback = await unsub;
     assert.deepEqual(unsuback?.granted, [0x11]);
   });
 
-  test('a server DISCONNECT surfaces its reason code and Reason String', async () => {
-    const client = await connected(broker.url);
-    const conn = broker.connections.at(-1)!;
+  test('a server DISCONNECT surfaces its reason code and Reason String', async (t) => {
+    const { client, send } = await scene5(t);
     const disconnect = once(client, 'disconnect');
     const error = nextError(client);
-    conn.send({ cmd: 'disconnect', reasonCode: 0x98, properties: { reasonString: 'maintenance' } });
+    await send({ cmd: 'disconnect', reasonCode: 0x98, properties: { reasonString: 'maintenance' } });
     const [packet] = await disconnect;
     assert.equal(packet.reasonCode, 0x98);
     const e = await error;
@@ -102,14 +84,13 @@ describe('reason codes with the scripted broker', () => {
     assert.match(e.message, /maintenance/);
   });
 
-  test('end() sends DISCONNECT with the reason code and properties given (session expiry too)', async () => {
-    const client = await connected(broker.url, { properties: { sessionExpiryInterval: 60 } });
-    const conn = broker.connections.at(-1)!;
+  test('end() sends DISCONNECT with the reason code and properties given (session expiry too)', async (t) => {
+    const { client, next } = await scene5(t, { properties: { sessionExpiryInterval: 60 } });
     await client.endAsync(false, {
       reasonCode: 0x04,
       properties: { sessionExpiryInterval: 0, reasonString: 'bye', userProperties: { k: 'v' } },
     });
-    const d = await conn.next('disconnect');
+    const d = await next('disconnect');
     assert.equal(d.reasonCode, 0x04);
     assert.equal(d.properties?.sessionExpiryInterval, 0);
     assert.equal(d.properties?.reasonString, 'bye');

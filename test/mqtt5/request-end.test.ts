@@ -1,8 +1,8 @@
 /** request() waiting for its response settles when the client ends. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { type ScriptedBroker, startScriptedBroker } from '../helpers/scripted-broker.js';
-import { connected, endAll } from './support.js';
+import { describe, test } from 'node:test';
+import type { Scene, Teardown } from '../client/support.js';
+import { responseTo, scene5 } from './support.js';
 
 /** Rejects with a timeout error unless `p` settles within `ms`. */
 function within<T>(p: Promise<T>, ms: number): Promise<T> {
@@ -13,25 +13,35 @@ function within<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
-describe('request() and end()', () => {
-  let broker: ScriptedBroker;
-  before(async () => {
-    broker = await startScriptedBroker();
-  });
-  after(async () => {
-    await endAll();
-    await broker.stop();
-  });
+/** Grants the SUBSCRIBE to the response topic that a client's first request sends. */
+async function grantSubscribe({ next, send }: Scene): Promise<void> {
+  const sub = await next('subscribe');
+  await send({ cmd: 'suback', messageId: sub.messageId, granted: [1] });
+}
 
-  test('a request waiting for its response rejects with MQTT_ERR_CLIENT_ENDED on endAsync()', async () => {
-    const client = await connected(broker.url);
-    const conn = broker.connections.at(-1)!;
-    const endListeners = client.listenerCount('end');
-    const pending = client.request('svc', 'x', { timeout: 20_000 });
-    const sub = await conn.next('subscribe');
-    conn.send({ cmd: 'suback', messageId: sub.messageId, granted: [1] });
-    const req = await conn.next('publish');
-    conn.send({ cmd: 'puback', messageId: req.messageId! });
+/** Acknowledges a request's PUBLISH, and returns it. */
+async function ackRequest({ next, send }: Scene) {
+  const req = await next('publish');
+  await send({ cmd: 'puback', messageId: req.messageId! });
+  return req;
+}
+
+/**
+ * A client's first request, published and acknowledged, and the number of `end` listeners the
+ * client had before it.
+ */
+async function firstRequest(t: Teardown) {
+  const s = await scene5(t);
+  const endListeners = s.client.listenerCount('end');
+  const pending = s.client.request('svc', 'x', { timeout: 20_000 });
+  await grantSubscribe(s);
+  const req = await ackRequest(s);
+  return { ...s, endListeners, pending, req };
+}
+
+describe('request() and end()', () => {
+  test('a request waiting for its response rejects with MQTT_ERR_CLIENT_ENDED on endAsync()', async (t) => {
+    const { client, endListeners, pending } = await firstRequest(t);
     // Published and acknowledged: now only the response is awaited.
     await new Promise((r) => setTimeout(r, 20));
     await client.endAsync();
@@ -40,37 +50,21 @@ describe('request() and end()', () => {
     assert.equal(client.listenerCount('end'), endListeners);
   });
 
-  test('a request answered leaves no listener for end', async () => {
-    const client = await connected(broker.url);
-    const conn = broker.connections.at(-1)!;
-    const endListeners = client.listenerCount('end');
-    const pending = client.request('svc', 'x', { timeout: 20_000 });
-    const sub = await conn.next('subscribe');
-    conn.send({ cmd: 'suback', messageId: sub.messageId, granted: [1] });
-    const req = await conn.next('publish');
-    conn.send({ cmd: 'puback', messageId: req.messageId! });
-    conn.send({
-      cmd: 'publish',
-      topic: req.properties!.responseTopic!,
-      payload: 'answer',
-      qos: 0,
-      properties: { correlationData: req.properties!.correlationData! },
-    });
+  test('a request answered leaves no listener for end', async (t) => {
+    const { client, endListeners, pending, req, send } = await firstRequest(t);
+    await send(responseTo(req, 'answer'));
     assert.equal(Buffer.from((await within(pending, 2000)).payload).toString(), 'answer');
     assert.equal(client.listenerCount('end'), endListeners);
   });
 
-  test('several waiting requests all reject, and a later request on the ended client rejects too', async () => {
-    const client = await connected(broker.url);
-    const conn = broker.connections.at(-1)!;
+  test('several waiting requests all reject, and a later request on the ended client rejects too', async (t) => {
+    const s = await scene5(t);
+    const { client } = s;
     const first = client.request('svc', '1', { timeout: 20_000 });
-    const sub = await conn.next('subscribe');
-    conn.send({ cmd: 'suback', messageId: sub.messageId, granted: [1] });
-    const r1 = await conn.next('publish');
-    conn.send({ cmd: 'puback', messageId: r1.messageId! });
+    await grantSubscribe(s);
+    await ackRequest(s);
     const second = client.request('svc', '2', { timeout: 20_000 });
-    const r2 = await conn.next('publish');
-    conn.send({ cmd: 'puback', messageId: r2.messageId! });
+    await ackRequest(s);
     await new Promise((r) => setTimeout(r, 20));
     client.end();
     await assert.rejects(within(first, 2000), { code: 'MQTT_ERR_CLIENT_ENDED' });

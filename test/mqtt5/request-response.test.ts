@@ -2,8 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
-import { type ScriptedBroker, startScriptedBroker } from '../helpers/scripted-broker.js';
-import { connected, endAll, uniqueTopic } from './support.js';
+import { connected, endAll, responseTo, scene5, uniqueTopic } from './support.js';
 
 describe('request / response through Mosquitto', () => {
   let broker: Mosquitto;
@@ -66,34 +65,20 @@ describe('request / response through Mosquitto', () => {
 });
 
 describe('request / response with Response Information', () => {
-  let broker: ScriptedBroker;
-  before(async () => {
-    broker = await startScriptedBroker({
-      connack: { reasonCode: 0, properties: { responseInformation: 'granted/area' } },
-    });
-  });
-  after(async () => {
-    await endAll();
-    await broker.stop();
-  });
-
-  test("the response topic lies under the server's Response Information", async () => {
-    const client = await connected(broker.url, { properties: { requestResponseInformation: true } });
-    const conn = broker.connections.at(-1)!;
+  test("the response topic lies under the server's Response Information", async (t) => {
+    const { client, next, send } = await scene5(
+      t,
+      { properties: { requestResponseInformation: true } },
+      { connack: { properties: { responseInformation: 'granted/area' } } },
+    );
     const pending = client.request('svc', 'x');
-    const sub = await conn.next('subscribe');
+    const sub = await next('subscribe');
     assert.match(sub.subscriptions[0]!.topic, /^granted\/area\//);
-    conn.send({ cmd: 'suback', messageId: sub.messageId, granted: [1] });
-    const req = await conn.next('publish');
+    await send({ cmd: 'suback', messageId: sub.messageId, granted: [1] });
+    const req = await next('publish');
     assert.equal(req.properties?.responseTopic, sub.subscriptions[0]!.topic);
-    conn.send({ cmd: 'puback', messageId: req.messageId! });
-    conn.send({
-      cmd: 'publish',
-      topic: req.properties!.responseTopic!,
-      payload: 'answer',
-      qos: 0,
-      properties: { correlationData: req.properties!.correlationData! },
-    });
+    await send({ cmd: 'puback', messageId: req.messageId! });
+    await send(responseTo(req, 'answer'));
     assert.equal(Buffer.from((await pending).payload).toString(), 'answer');
   });
 });

@@ -1,14 +1,31 @@
 /** Shared set-up for the MQTT 5 tests: clients that end themselves, and waiting for events. */
+import type { PublishPacket, PublishPacketInput } from '../../generated/index.js';
 import { connect, type MqttClient } from '../../runtime/index.js';
 import type { ClientOptions } from '../../runtime/options.js';
+import { type Scene, type SceneOptions, scene, type Teardown } from '../client/support.js';
+
+/** What the MQTT 5 tests' clients are: MQTT 5, no reconnects unless asked, a short connect timeout. */
+const defaults5 = { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 3000 } as const;
 
 const open = new Set<MqttClient>();
 
 /** An MQTT 5 client that does not reconnect unless asked; `endAll()` ends it. */
 export function client5(url: string, options: ClientOptions = {}): MqttClient {
-  const client = connect(url, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 3000, ...options });
+  const client = connect(url, { ...defaults5, ...options });
   open.add(client);
   return client;
+}
+
+/**
+ * `scene` (a scripted broker and a client connected to it, both gone when the test ends) with
+ * client5's options. The client's errors are not collected: one the test does not wait for fails it.
+ */
+export function scene5(
+  t: Teardown,
+  options: ClientOptions = {},
+  sceneOptions: SceneOptions = {},
+): Promise<Scene> {
+  return scene(t, { ...defaults5, ...options }, { collectErrors: false, ...sceneOptions });
 }
 
 /** client5, resolved on the first `connect` event. */
@@ -49,4 +66,15 @@ let counter = 0;
 /** A topic no other test uses. */
 export function uniqueTopic(prefix = 't'): string {
   return `mqttforge-test/${prefix}/${process.pid}-${++counter}`;
+}
+
+/** The PUBLISH that answers `request`: to its Response Topic, with its Correlation Data. */
+export function responseTo(request: PublishPacket, payload: string): PublishPacketInput {
+  return {
+    cmd: 'publish',
+    topic: request.properties!.responseTopic!,
+    payload,
+    qos: 0,
+    properties: { correlationData: request.properties!.correlationData! },
+  };
 }
