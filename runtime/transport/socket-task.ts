@@ -15,6 +15,7 @@
  * the client's `handleMessage` backpressure does not bound its memory here (docs/browser.md).
  */
 import { webSocketError } from '../errors.js';
+import { timers } from '../timers.js';
 import type { Connection, ConnectionHandlers } from './types.js';
 import { WebSocketConnection, type WebSocketLike } from './websocket.js';
 
@@ -41,6 +42,14 @@ export type FrameEncoding = 'arraybuffer' | 'base64';
 const CONNECTING = 0;
 const OPEN = 1;
 const CLOSED = 3;
+
+/**
+ * How long `close()` waits for the platform's `onClose` before reporting the close itself: some
+ * WeChat and Alipay base libraries never report it, always or for a socket that never opened.
+ * The close handshake is one round trip, well under this on a mobile network; the client's
+ * `end()` callback and its reconnection wait no longer than this for a platform that is silent.
+ */
+const CLOSE_WAIT_MS = 2000;
 
 /** An ArrayBuffer holding exactly `chunk` (a Node Buffer may be a view into a shared pool). */
 function ownBuffer(chunk: Uint8Array): ArrayBuffer {
@@ -116,13 +125,8 @@ export class SocketTaskSocket implements WebSocketLike {
           : result.data;
       queueMicrotask(() => this.onmessage?.({ data }));
     });
-    task.onError((result) => queueMicrotask(() => this.onerror?.(result)));
-    task.onClose((result) => {
-      if (this.readyState === CLOSED) return;
-      this.readyState = CLOSED;
-      task.dispose?.();
-      queueMicrotask(() => this.onclose?.(result));
-    });
+    task.onError((result) => this.error_(result));
+    task.onClose((result) => this.closed_(result));
   }
 
   send(chunk: Uint8Array): void {
@@ -141,8 +145,7 @@ export class SocketTaskSocket implements WebSocketLike {
         queueMicrotask(() => {
           done();
           // A failed send leaves the stream with a hole: the connection cannot go on.
-          this.onerror?.(error);
-          this.close(1000);
+          this.error_(error);
         }),
     });
   }
@@ -151,6 +154,22 @@ export class SocketTaskSocket implements WebSocketLike {
     if (this.readyState >= 2) return;
     this.readyState = 2;
     this.task_.close({ code });
+    // Not cleared when the platform reports first: closed_() acts once.
+    timers.setTimeout(() => this.closed_(), CLOSE_WAIT_MS);
+  }
+
+  /** An error ends the socket as it does a WebSocket's; close() bounds the wait for its close. */
+  private error_(result: unknown): void {
+    queueMicrotask(() => this.onerror?.(result));
+    this.close();
+  }
+
+  /** Reported once, by the platform or by close()'s timer; a late `onClose` is ignored. */
+  private closed_(result?: unknown): void {
+    if (this.readyState === CLOSED) return;
+    this.readyState = CLOSED;
+    this.task_.dispose?.();
+    queueMicrotask(() => this.onclose?.(result));
   }
 }
 

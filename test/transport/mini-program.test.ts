@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, type TestContext, test } from 'node:test';
 import WebSocket from 'ws';
 import { connect, type MqttClient } from '../../runtime/index.js';
 import { openAli } from '../../runtime/transport/ali.js';
@@ -7,6 +7,7 @@ import { openBrowserWs } from '../../runtime/transport/browser-ws.js';
 import { transports } from '../../runtime/transport/registry.js';
 import { fromBase64, toBase64 } from '../../runtime/transport/socket-task.js';
 import { openWx } from '../../runtime/transport/wx.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { fakeMy, fakeWx } from '../helpers/mini-program.js';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
 import { recorder } from '../helpers/recorder.js';
@@ -227,6 +228,68 @@ describe('SocketTask platforms that call back at the wrong time', () => {
   }
 });
 
+describe('SocketTask platforms that never report the close', () => {
+  for (const [name, open] of [
+    ['wx', openWx],
+    ['ali', openAli],
+  ] as const) {
+    /** Opens a connection on a task whose platform never calls `onClose`, on a fake clock. */
+    function silent(t: TestContext, script: Parameters<typeof scriptedTask>[0] = {}) {
+      const clock = new FakeClock();
+      t.after(clock.install());
+      const scripted = scriptedTask(script);
+      const rec = recorder();
+      const connection = open(
+        { protocol: name, host: 'h', port: 1, createWebsocket: () => scripted.task },
+        rec.handlers,
+      );
+      return { ...scripted, clock, rec, connection };
+    }
+
+    test(`${name}: reports the close of an open connection 2 s after end(), and ignores the platform's late close`, async (t) => {
+      const { emit, calls, clock, rec, connection } = silent(t);
+      emit('open', {});
+      await rec.connected;
+      connection.end();
+      clock.tick(1999);
+      await tick();
+      assert.deepEqual(rec.events, ['connect'], 'not before the bound');
+      clock.tick(1);
+      await tick();
+      assert.deepEqual(rec.events, ['connect', 'close']);
+      emit('close', { code: 1000 });
+      emit('error', { errMsg: 'late' });
+      await tick();
+      assert.deepEqual(rec.events, ['connect', 'close']);
+      assert.equal(calls.close, 1);
+    });
+
+    test(`${name}: reports the close of a socket that never opened 2 s after destroy()`, async (t) => {
+      const { emit, calls, clock, rec, connection } = silent(t);
+      connection.destroy();
+      assert.equal(calls.close, 1);
+      clock.tick(2000);
+      await tick();
+      assert.deepEqual(rec.events, ['close']);
+      emit('open', {});
+      emit('close', { code: 1006 });
+      await tick();
+      assert.deepEqual(rec.events, ['close']);
+    });
+
+    test(`${name}: closes the socket after an error the platform does not follow with a close`, async (t) => {
+      const { emit, calls, clock, rec } = silent(t);
+      emit('error', { errMsg: 'connectSocket:fail timeout' });
+      await tick();
+      assert.deepEqual(rec.events, ['error']);
+      assert.equal(calls.close, 1, 'the task is closed, freeing it on the platform');
+      clock.tick(2000);
+      await tick();
+      assert.deepEqual(rec.events, ['error', 'close']);
+    });
+  }
+});
+
 describe('mini-program and browser WebSocket transports against Mosquitto', { timeout: 30_000 }, () => {
   let broker: Mosquitto;
   const clients: MqttClient[] = [];
@@ -277,6 +340,17 @@ describe('mini-program and browser WebSocket transports against Mosquitto', { ti
     assert.equal(log.tasks.length >= 2, true);
     assert.deepEqual(await roundTrip(c, 'wx-again'), expected('wx-again'));
     await c.endAsync();
+  });
+
+  test('wx: end() calls back when the platform never reports the close', { timeout: 10_000 }, async () => {
+    const { wx, log } = fakeWx({ neverReportsClose: true });
+    globals.wx = wx;
+    const c = client(`wx://127.0.0.1:${broker.wsPort}`);
+    await once(c, 'connect');
+    const started = Date.now();
+    await c.endAsync();
+    assert.equal(log.tasks[0]?.closeReported, false);
+    assert.ok(Date.now() - started < 4000);
   });
 
   test('wx: reports a missing wx as MQTT_ERR_WEBSOCKET', async () => {
