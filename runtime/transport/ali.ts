@@ -8,10 +8,8 @@
  * `createWebsocket(url, protocols)`, when given, must return a SocketTask.
  */
 import { webSocketError } from '../errors.js';
-import { failedConnection } from './registry.js';
 import { openSocketTask, type SocketTaskLike } from './socket-task.js';
 import type { Connection, ConnectionHandlers, TransportOptions } from './types.js';
-import { subprotocolFor, webSocketUrl } from './websocket-url.js';
 
 type Listener = (result?: unknown) => void;
 
@@ -30,10 +28,6 @@ interface Alipay {
   offSocketMessage?(listener: Listener): void;
   offSocketError?(listener: Listener): void;
   offSocketClose?(listener: Listener): void;
-}
-
-function isTask(value: unknown): value is SocketTaskLike {
-  return typeof (value as SocketTaskLike | undefined)?.onOpen === 'function';
 }
 
 /** The global socket API as a SocketTask. */
@@ -60,21 +54,10 @@ function globalTask(my: Alipay): SocketTaskLike {
 }
 
 export function openAli(options: TransportOptions, handlers: ConnectionHandlers): Connection {
-  try {
-    const url = webSocketUrl(options, true);
-    const protocols = [subprotocolFor(options)];
-    let task: SocketTaskLike;
-    if (options.createWebsocket) task = options.createWebsocket(url, protocols) as SocketTaskLike;
-    else {
-      const my = (options.my ?? (globalThis as { my?: unknown }).my) as Alipay | undefined;
-      if (typeof my?.connectSocket !== 'function') {
-        return failedConnection(webSocketError('my.connectSocket is not available'), handlers);
-      }
-      const returned = my.connectSocket({ ...options.wsOptions, url, protocols, multiple: true });
-      task = isTask(returned) ? returned : globalTask(my);
-    }
-    return openSocketTask(task, 'base64', handlers);
-  } catch (error) {
-    return failedConnection(error instanceof Error ? error : webSocketError(String(error)), handlers);
-  }
+  return openSocketTask(options, handlers, 'base64', (url, protocols) => {
+    const my = (options.my ?? (globalThis as { my?: unknown }).my) as Alipay | undefined;
+    if (typeof my?.connectSocket !== 'function') throw webSocketError('my.connectSocket is not available');
+    const task = my.connectSocket({ ...options.wsOptions, url, protocols, multiple: true });
+    return typeof task?.onOpen === 'function' ? task : globalTask(my);
+  });
 }

@@ -16,8 +16,10 @@
  */
 import { webSocketError } from '../errors.js';
 import { timers } from '../timers.js';
-import type { Connection, ConnectionHandlers } from './types.js';
+import { failedConnection } from './registry.js';
+import type { Connection, ConnectionHandlers, TransportOptions } from './types.js';
 import { WebSocketConnection, type WebSocketLike } from './websocket.js';
+import { subprotocolFor, webSocketUrl } from './websocket-url.js';
 
 interface Callbacks {
   success?(result?: unknown): void;
@@ -92,7 +94,8 @@ export function fromBase64(text: string): Uint8Array {
 function errorOf(result: unknown): Error {
   if (result instanceof Error) return result;
   const r = result as { errMsg?: unknown; errorMessage?: unknown; error?: unknown } | undefined;
-  const message = r?.errMsg ?? r?.errorMessage ?? (typeof r?.error === 'string' ? r.error : undefined);
+  // WeChat's errMsg, Alipay's errorMessage; Alipay's `error` is a code, in some versions a message.
+  const message = r?.errMsg ?? r?.errorMessage ?? r?.error;
   return webSocketError(typeof message === 'string' ? message : 'socket error', result);
 }
 
@@ -173,19 +176,31 @@ export class SocketTaskSocket implements WebSocketLike {
   }
 }
 
-/** Wraps `task` and opens a `Connection` on it. */
+/**
+ * Opens a `Connection` on a SocketTask: the one `createWebsocket(url, protocols)` returns when
+ * given, else the one `connect` gets from the platform. What either throws is reported as
+ * `error` then `close`.
+ */
 export function openSocketTask(
-  task: SocketTaskLike,
-  encoding: FrameEncoding,
+  options: TransportOptions,
   handlers: ConnectionHandlers,
+  encoding: FrameEncoding,
+  connect: (url: string, protocols: string[]) => SocketTaskLike,
 ): Connection {
-  const socket = new SocketTaskSocket(task, encoding);
-  return new WebSocketConnection(handlers, socket, {
-    reportsSent: true,
-    send: (chunk, sent) => {
-      socket.sent = sent;
-      socket.send(chunk);
-    },
-    errorOf,
-  });
+  try {
+    const url = webSocketUrl(options, true);
+    const protocols = [subprotocolFor(options)];
+    const task = (options.createWebsocket ?? connect)(url, protocols) as SocketTaskLike;
+    const socket = new SocketTaskSocket(task, encoding);
+    return new WebSocketConnection(handlers, socket, {
+      reportsSent: true,
+      send: (chunk, sent) => {
+        socket.sent = sent;
+        socket.send(chunk);
+      },
+      errorOf,
+    });
+  } catch (error) {
+    return failedConnection(error instanceof Error ? error : webSocketError(String(error)), handlers);
+  }
 }
