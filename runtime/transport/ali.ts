@@ -54,10 +54,10 @@ function globalTask(my: Alipay): SocketTaskLike {
 }
 
 export function openAli(options: TransportOptions, handlers: ConnectionHandlers): Connection {
-  return openSocketTask(options, handlers, 'base64', (url, protocols) => {
+  return openSocketTask(options, handlers, 'base64', (url, protocols, fail) => {
     const my = (options.my ?? (globalThis as { my?: unknown }).my) as Alipay | undefined;
     if (typeof my?.connectSocket !== 'function') throw webSocketError('my.connectSocket is not available');
-    const task = my.connectSocket({ ...options.wsOptions, url, protocols, multiple: true });
+    const task = my.connectSocket({ ...options.wsOptions, url, protocols, multiple: true, fail });
     return typeof task?.onOpen === 'function' ? task : globalTask(my);
   });
 }

@@ -112,7 +112,17 @@ export class SocketTaskSocket implements WebSocketLike {
   private readonly task_: SocketTaskLike;
   private readonly encoding_: FrameEncoding;
 
-  constructor(task: SocketTaskLike, encoding: FrameEncoding) {
+  /** `connect` makes the task, passing on `fail` as connectSocket's `fail` callback. */
+  constructor(connect: (fail: (result: unknown) => void) => SocketTaskLike, encoding: FrameEncoding) {
+    // A URL or domain the platform refuses may be reported only through `fail`, even from
+    // inside connectSocket. No socket opens, so there is no close to wait for; an onError and
+    // onClose the platform may report as well are then ignored.
+    const task = connect((result) =>
+      queueMicrotask(() => {
+        this.onerror?.(result);
+        this.closed_(result);
+      }),
+    );
     this.task_ = task;
     this.encoding_ = encoding;
     // Listen at once: WeChat reports open only to listeners present when it happens.
@@ -171,27 +181,30 @@ export class SocketTaskSocket implements WebSocketLike {
   private closed_(result?: unknown): void {
     if (this.readyState === CLOSED) return;
     this.readyState = CLOSED;
-    this.task_.dispose?.();
+    // No task when connectSocket called `fail` and returned none (the constructor threw).
+    this.task_?.dispose?.();
     queueMicrotask(() => this.onclose?.(result));
   }
 }
 
 /**
  * Opens a `Connection` on a SocketTask: the one `createWebsocket(url, protocols)` returns when
- * given, else the one `connect` gets from the platform. What either throws is reported as
- * `error` then `close`.
+ * given, else the one `connect` gets from the platform, passing it `fail` for connectSocket's
+ * `fail` callback. What either throws is reported as `error` then `close`.
  */
 export function openSocketTask(
   options: TransportOptions,
   handlers: ConnectionHandlers,
   encoding: FrameEncoding,
-  connect: (url: string, protocols: string[]) => SocketTaskLike,
+  connect: (url: string, protocols: string[], fail: (result: unknown) => void) => SocketTaskLike,
 ): Connection {
   try {
     const url = webSocketUrl(options, true);
     const protocols = [subprotocolFor(options)];
-    const task = (options.createWebsocket ?? connect)(url, protocols) as SocketTaskLike;
-    const socket = new SocketTaskSocket(task, encoding);
+    const socket = new SocketTaskSocket(
+      (fail) => (options.createWebsocket ?? connect)(url, protocols, fail) as SocketTaskLike,
+      encoding,
+    );
     return new WebSocketConnection(handlers, socket, {
       reportsSent: true,
       send: (chunk, sent) => {

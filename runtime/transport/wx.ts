@@ -13,9 +13,9 @@ interface WeChat {
 }
 
 export function openWx(options: TransportOptions, handlers: ConnectionHandlers): Connection {
-  return openSocketTask(options, handlers, 'arraybuffer', (url, protocols) => {
+  return openSocketTask(options, handlers, 'arraybuffer', (url, protocols, fail) => {
     const wx = (globalThis as { wx?: WeChat }).wx;
     if (typeof wx?.connectSocket !== 'function') throw webSocketError('wx.connectSocket is not available');
-    return wx.connectSocket({ ...options.wsOptions, url, protocols });
+    return wx.connectSocket({ ...options.wsOptions, url, protocols, fail });
   });
 }

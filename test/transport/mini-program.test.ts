@@ -290,6 +290,110 @@ describe('SocketTask platforms that never report the close', () => {
   }
 });
 
+describe('connectSocket failures reported only through fail', () => {
+  const globals = globalThis as { wx?: unknown };
+  after(() => {
+    delete globals.wx;
+  });
+
+  /**
+   * A platform whose connectSocket fails with `result` through its `fail` callback, at once or
+   * later, and returns a task that reports nothing, or onError and onClose too (`alsoReports`).
+   */
+  function failing(
+    result: unknown,
+    when: { sync?: boolean; alsoReports?: 'after' | 'before'; noTask?: boolean } = {},
+  ) {
+    const scripted = scriptedTask({});
+    const connectSocket = (options: { fail?(result: unknown): void }) => {
+      const reports = () => {
+        scripted.emit('error', result);
+        scripted.emit('close', { code: 1006 });
+      };
+      const fail = () => {
+        if (when.alsoReports === 'before') reports();
+        options.fail?.(result);
+        if (when.alsoReports === 'after') reports();
+      };
+      if (when.sync) fail();
+      else setImmediate(fail);
+      return when.noTask ? undefined : scripted.task;
+    };
+    return { ...scripted, connectSocket };
+  }
+
+  const wxFail = { errMsg: 'connectSocket:fail url not in domain list' };
+  // Alipay's fail: `error` is the code, `errorMessage` the text (4: a URL it cannot read).
+  const myFail = { error: 4, errorMessage: 'unrecognized URL format' };
+
+  for (const [how, when] of [
+    ['later', {}],
+    ['from inside connectSocket', { sync: true }],
+    ['followed by onError and onClose', { alsoReports: 'after' }],
+    ['after onError and onClose', { alsoReports: 'before' }],
+  ] as const) {
+    test(`wx: reports a fail ${how} as one error naming what the platform said, then close`, async () => {
+      const platform = failing(wxFail, when);
+      globals.wx = { connectSocket: platform.connectSocket };
+      const rec = recorder();
+      openWx({ protocol: 'wxs', host: 'example.com', port: 443 }, rec.handlers);
+      assert.deepEqual(rec.events, [], 'nothing from inside open()');
+      await tick();
+      await tick();
+      assert.deepEqual(rec.events, ['error', 'close']);
+      const error = rec.errors[0] as Error & { code?: string };
+      assert.equal(error.code, 'MQTT_ERR_WEBSOCKET');
+      assert.match(error.message, /url not in domain list/);
+      assert.equal(error.cause, wxFail);
+    });
+
+    test(`ali: reports a fail ${how} as one error naming what the platform said, then close`, async () => {
+      const platform = failing(myFail, when);
+      const rec = recorder();
+      openAli(
+        { protocol: 'alis', host: 'example.com', port: 443, my: { connectSocket: platform.connectSocket } },
+        rec.handlers,
+      );
+      assert.deepEqual(rec.events, []);
+      await tick();
+      await tick();
+      assert.deepEqual(rec.events, ['error', 'close']);
+      const error = rec.errors[0] as Error & { code?: string };
+      assert.equal(error.code, 'MQTT_ERR_WEBSOCKET');
+      assert.match(error.message, /unrecognized URL format/);
+      assert.equal(error.cause, myFail);
+    });
+  }
+
+  test('wx: reports one error and one close when connectSocket fails and returns no task', async () => {
+    const platform = failing(wxFail, { sync: true, noTask: true });
+    globals.wx = { connectSocket: platform.connectSocket };
+    const rec = recorder();
+    openWx({ protocol: 'wxs', host: 'example.com', port: 443 }, rec.handlers);
+    await tick();
+    await tick();
+    // The error is the TypeError of the missing task; nothing is thrown from the late `fail`.
+    assert.deepEqual(rec.events, ['error', 'close']);
+  });
+
+  test('ali: reports a fail of the global socket API and removes its listeners', async () => {
+    const platform = failing(myFail, { noTask: true });
+    const listeners = new Set<unknown>();
+    const my = { connectSocket: platform.connectSocket } as Record<string, unknown>;
+    for (const event of ['Open', 'Message', 'Error', 'Close']) {
+      my[`onSocket${event}`] = (listener: unknown) => listeners.add(listener);
+      my[`offSocket${event}`] = (listener: unknown) => listeners.delete(listener);
+    }
+    const rec = recorder();
+    openAli({ protocol: 'alis', host: 'example.com', port: 443, my }, rec.handlers);
+    assert.equal(listeners.size, 4);
+    await tick();
+    await tick();
+    assert.deepEqual(rec.events, ['error', 'close']);
+    assert.equal(listeners.size, 0);
+  });
+});
+
 describe('mini-program and browser WebSocket transports against Mosquitto', { timeout: 30_000 }, () => {
   let broker: Mosquitto;
   const clients: MqttClient[] = [];
