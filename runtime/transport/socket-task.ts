@@ -67,28 +67,31 @@ export function toBase64(bytes: Uint8Array): string {
   for (let i = 0; i < bytes.length; i += 3) {
     // 3 bytes -> 24 bits -> four 6-bit digits; '=' pads a short last group.
     const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
-    out += ALPHABET[n >> 18] + (ALPHABET[(n >> 12) & 63] as string);
-    out += i + 1 < bytes.length ? ALPHABET[(n >> 6) & 63] : '=';
-    out += i + 2 < bytes.length ? ALPHABET[n & 63] : '=';
+    out +=
+      (ALPHABET[n >> 18] as string) +
+      ALPHABET[(n >> 12) & 63] +
+      (i + 1 < bytes.length ? ALPHABET[(n >> 6) & 63] : '=') +
+      (i + 2 < bytes.length ? ALPHABET[n & 63] : '=');
   }
   return out;
 }
 
 export function fromBase64(text: string): Uint8Array {
-  const clean = text.replace(/[^A-Za-z0-9+/]/g, '');
-  const out = new Uint8Array((clean.length * 3) >> 2);
+  const out = new Uint8Array((text.length * 3) >> 2);
   let bits = 0;
   let value = 0;
   let o = 0;
-  for (const char of clean) {
-    value = (value << 6) | ALPHABET.indexOf(char);
+  for (const char of text) {
+    const digit = ALPHABET.indexOf(char);
+    if (digit < 0) continue; // '=' padding, line breaks
+    value = (value << 6) | digit;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
       out[o++] = (value >> bits) & 0xff;
     }
   }
-  return out;
+  return out.subarray(0, o);
 }
 
 function errorOf(result: unknown): Error {
@@ -100,15 +103,16 @@ function errorOf(result: unknown): Error {
 }
 
 export class SocketTaskSocket implements WebSocketLike {
-  binaryType = 'arraybuffer';
   readyState = CONNECTING;
   bufferedAmount = 0;
-  onopen: ((event: unknown) => void) | null = null;
-  onmessage: ((event: { data: unknown }) => void) | null = null;
-  onerror: ((event: unknown) => void) | null = null;
-  onclose: ((event: unknown) => void) | null = null;
-  /** Called when a `send` calls back; the connection checks for drain. */
-  sent: () => void = () => {};
+  // Set by the connection as it attaches (websocket.ts), before anything is reported.
+  binaryType!: string;
+  onopen!: ((event: unknown) => void) | null;
+  onmessage!: ((event: { data: unknown }) => void) | null;
+  onerror!: ((event: unknown) => void) | null;
+  onclose!: ((event: unknown) => void) | null;
+  /** Called when a `send` calls back; the connection checks for drain (set before any send). */
+  sent!: () => void;
   private readonly task_: SocketTaskLike;
   private readonly encoding_: FrameEncoding;
 
