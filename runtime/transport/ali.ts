@@ -30,7 +30,15 @@ interface Alipay {
   offSocketClose?(listener: Listener): void;
 }
 
-/** The global socket API as a SocketTask. */
+/** The `my` whose last global socket's close has not come: set on dispose, cleared by a close. */
+let unclosed: Alipay | undefined;
+
+/**
+ * The global socket API as a SocketTask. Its events name no socket: one socket per app, so the
+ * close of a previous socket that was given up on (socket-task.ts, CLOSE_WAIT_MS) may come after
+ * the next connection began listening. That close is ignored, once, until this socket opens (the
+ * platform cannot open it while the previous one lives).
+ */
 function globalTask(my: Alipay): SocketTaskLike {
   const added: Array<[keyof Alipay, Listener]> = [];
   const on =
@@ -42,11 +50,20 @@ function globalTask(my: Alipay): SocketTaskLike {
   return {
     send: (options) => my.sendSocketMessage?.(options),
     close: (options) => my.closeSocket?.(options),
-    onOpen: on('Open'),
+    onOpen: (listener) =>
+      on('Open')((result) => {
+        unclosed = undefined;
+        listener(result);
+      }),
     onMessage: on('Message') as SocketTaskLike['onMessage'],
     onError: on('Error'),
-    onClose: on('Close'),
+    onClose: (listener) =>
+      on('Close')((result) => {
+        if (unclosed !== my) listener(result); // which disposes: the close came
+        unclosed = undefined;
+      }),
     dispose() {
+      unclosed = my;
       for (const [off, listener] of added.splice(0))
         (my[off] as ((l: Listener) => void) | undefined)?.(listener);
     },

@@ -394,6 +394,86 @@ describe('connectSocket failures reported only through fail', () => {
   });
 });
 
+describe("Alipay's one-socket global API", () => {
+  /** `my` without SocketTasks; `emit` reaches the `my.onSocket…` listeners present. */
+  function globalMy() {
+    const listeners: Record<TaskEvent, Set<TaskListener>> = {
+      open: new Set(),
+      message: new Set(),
+      error: new Set(),
+      close: new Set(),
+    };
+    const calls = { connect: 0, close: 0 };
+    const my: Record<string, unknown> = {
+      connectSocket: () => {
+        calls.connect++;
+        return undefined;
+      },
+      closeSocket: () => calls.close++,
+      sendSocketMessage: (options: { success?(): void }) => setImmediate(() => options.success?.()),
+    };
+    for (const event of ['open', 'message', 'error', 'close'] as const) {
+      const name = event[0]?.toUpperCase() + event.slice(1);
+      my[`onSocket${name}`] = (listener: TaskListener) => listeners[event].add(listener);
+      my[`offSocket${name}`] = (listener: TaskListener) => listeners[event].delete(listener);
+    }
+    const emit = (event: TaskEvent, result?: unknown) => {
+      for (const listener of [...listeners[event]]) listener(result);
+    };
+    const listening = () => Object.values(listeners).reduce((sum, set) => sum + set.size, 0);
+    return { my, emit, calls, listening };
+  }
+
+  test('ignores the late close of the previous socket, given up on after 2 s, until this one opens', async (t) => {
+    const clock = new FakeClock();
+    t.after(clock.install());
+    const { my, emit, calls, listening } = globalMy();
+    const first = recorder();
+    const a = openAli({ protocol: 'ali', host: 'h', port: 1, my }, first.handlers);
+    emit('open', {});
+    await first.connected;
+    a.end();
+    clock.tick(2000); // the platform does not report the close
+    await tick();
+    assert.deepEqual(first.events, ['connect', 'close']);
+    assert.equal(listening(), 0, "the first connection's listeners are removed");
+
+    const second = recorder();
+    const b = openAli({ protocol: 'ali', host: 'h', port: 1, my }, second.handlers);
+    assert.equal(calls.connect, 2);
+    emit('close', { code: 1000 }); // the first socket's, late
+    await tick();
+    assert.deepEqual(second.events, [], "the first socket's close is not the second's");
+    emit('open', {});
+    await second.connected;
+    assert.equal(b.write(Uint8Array.from([0xc0, 0x00])), true);
+    emit('close', { code: 1006 }); // its own
+    await tick();
+    assert.deepEqual(second.events, ['connect', 'close']);
+    assert.equal(listening(), 0);
+    assert.deepEqual(first.events, ['connect', 'close']);
+  });
+
+  test("reports a close before open as the socket's own when the previous close came", async () => {
+    const { my, emit, listening } = globalMy();
+    const first = recorder();
+    const a = openAli({ protocol: 'ali', host: 'h', port: 1, my }, first.handlers);
+    emit('open', {});
+    await first.connected;
+    a.end();
+    emit('close', { code: 1000 });
+    await first.closed;
+
+    const second = recorder();
+    openAli({ protocol: 'ali', host: 'h', port: 1, my }, second.handlers);
+    emit('error', { error: 1, errorMessage: 'refused' });
+    emit('close', { code: 1006 });
+    await tick();
+    assert.deepEqual(second.events, ['error', 'close']);
+    assert.equal(listening(), 0);
+  });
+});
+
 describe('mini-program and browser WebSocket transports against Mosquitto', { timeout: 30_000 }, () => {
   let broker: Mosquitto;
   const clients: MqttClient[] = [];
