@@ -8,10 +8,8 @@
  * `createWebsocket(url, protocols)`, when given, must return a SocketTask.
  */
 import { webSocketError } from '../errors.js';
-import { failedConnection } from './registry.js';
 import { openSocketTask, type SocketTaskLike } from './socket-task.js';
 import type { Connection, ConnectionHandlers, TransportOptions } from './types.js';
-import { subprotocolFor, webSocketUrl } from './websocket-url.js';
 
 type Listener = (result?: unknown) => void;
 
@@ -32,11 +30,15 @@ interface Alipay {
   offSocketClose?(listener: Listener): void;
 }
 
-function isTask(value: unknown): value is SocketTaskLike {
-  return typeof (value as SocketTaskLike | undefined)?.onOpen === 'function';
-}
+/** The `my` whose last global socket's close has not come: set on dispose, cleared by a close. */
+let unclosed: Alipay | undefined;
 
-/** The global socket API as a SocketTask. */
+/**
+ * The global socket API as a SocketTask. Its events name no socket: one socket per app, so the
+ * close of a previous socket that was given up on (socket-task.ts, CLOSE_WAIT_MS) may come after
+ * the next connection began listening. That close is ignored, once, until this socket opens (the
+ * platform cannot open it while the previous one lives).
+ */
 function globalTask(my: Alipay): SocketTaskLike {
   const added: Array<[keyof Alipay, Listener]> = [];
   const on =
@@ -48,11 +50,20 @@ function globalTask(my: Alipay): SocketTaskLike {
   return {
     send: (options) => my.sendSocketMessage?.(options),
     close: (options) => my.closeSocket?.(options),
-    onOpen: on('Open'),
+    onOpen: (listener) =>
+      on('Open')((result) => {
+        unclosed = undefined;
+        listener(result);
+      }),
     onMessage: on('Message') as SocketTaskLike['onMessage'],
     onError: on('Error'),
-    onClose: on('Close'),
+    onClose: (listener) =>
+      on('Close')((result) => {
+        if (unclosed !== my) listener(result); // which disposes: the close came
+        unclosed = undefined;
+      }),
     dispose() {
+      unclosed = my;
       for (const [off, listener] of added.splice(0))
         (my[off] as ((l: Listener) => void) | undefined)?.(listener);
     },
@@ -60,21 +71,10 @@ function globalTask(my: Alipay): SocketTaskLike {
 }
 
 export function openAli(options: TransportOptions, handlers: ConnectionHandlers): Connection {
-  try {
-    const url = webSocketUrl(options, true);
-    const protocols = [subprotocolFor(options)];
-    let task: SocketTaskLike;
-    if (options.createWebsocket) task = options.createWebsocket(url, protocols) as SocketTaskLike;
-    else {
-      const my = (options.my ?? (globalThis as { my?: unknown }).my) as Alipay | undefined;
-      if (typeof my?.connectSocket !== 'function') {
-        return failedConnection(webSocketError('my.connectSocket is not available'), handlers);
-      }
-      const returned = my.connectSocket({ ...options.wsOptions, url, protocols, multiple: true });
-      task = isTask(returned) ? returned : globalTask(my);
-    }
-    return openSocketTask(task, 'base64', handlers);
-  } catch (error) {
-    return failedConnection(error instanceof Error ? error : webSocketError(String(error)), handlers);
-  }
+  return openSocketTask(options, handlers, 'base64', (url, protocols, fail) => {
+    const my = (options.my ?? (globalThis as { my?: unknown }).my) as Alipay | undefined;
+    if (typeof my?.connectSocket !== 'function') throw webSocketError('my.connectSocket is not available');
+    const task = my.connectSocket({ ...options.wsOptions, url, protocols, multiple: true, fail });
+    return typeof task?.onOpen === 'function' ? task : globalTask(my);
+  });
 }

@@ -15,8 +15,11 @@
  * the client's `handleMessage` backpressure does not bound its memory here (docs/browser.md).
  */
 import { webSocketError } from '../errors.js';
-import type { Connection, ConnectionHandlers } from './types.js';
+import { timers } from '../timers.js';
+import { failedConnection } from './registry.js';
+import type { Connection, ConnectionHandlers, TransportOptions } from './types.js';
 import { WebSocketConnection, type WebSocketLike } from './websocket.js';
+import { subprotocolFor, webSocketUrl } from './websocket-url.js';
 
 interface Callbacks {
   success?(result?: unknown): void;
@@ -42,6 +45,14 @@ const CONNECTING = 0;
 const OPEN = 1;
 const CLOSED = 3;
 
+/**
+ * How long `close()` waits for the platform's `onClose` before reporting the close itself: some
+ * WeChat and Alipay base libraries never report it, always or for a socket that never opened.
+ * The close handshake is one round trip, well under this on a mobile network; the client's
+ * `end()` callback and its reconnection wait no longer than this for a platform that is silent.
+ */
+const CLOSE_WAIT_MS = 2000;
+
 /** An ArrayBuffer holding exactly `chunk` (a Node Buffer may be a view into a shared pool). */
 function ownBuffer(chunk: Uint8Array): ArrayBuffer {
   const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
@@ -56,51 +67,66 @@ export function toBase64(bytes: Uint8Array): string {
   for (let i = 0; i < bytes.length; i += 3) {
     // 3 bytes -> 24 bits -> four 6-bit digits; '=' pads a short last group.
     const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
-    out += ALPHABET[n >> 18] + (ALPHABET[(n >> 12) & 63] as string);
-    out += i + 1 < bytes.length ? ALPHABET[(n >> 6) & 63] : '=';
-    out += i + 2 < bytes.length ? ALPHABET[n & 63] : '=';
+    out +=
+      (ALPHABET[n >> 18] as string) +
+      ALPHABET[(n >> 12) & 63] +
+      (i + 1 < bytes.length ? ALPHABET[(n >> 6) & 63] : '=') +
+      (i + 2 < bytes.length ? ALPHABET[n & 63] : '=');
   }
   return out;
 }
 
 export function fromBase64(text: string): Uint8Array {
-  const clean = text.replace(/[^A-Za-z0-9+/]/g, '');
-  const out = new Uint8Array((clean.length * 3) >> 2);
+  const out = new Uint8Array((text.length * 3) >> 2);
   let bits = 0;
   let value = 0;
   let o = 0;
-  for (const char of clean) {
-    value = (value << 6) | ALPHABET.indexOf(char);
+  for (const char of text) {
+    const digit = ALPHABET.indexOf(char);
+    if (digit < 0) continue; // '=' padding, line breaks
+    value = (value << 6) | digit;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
       out[o++] = (value >> bits) & 0xff;
     }
   }
-  return out;
+  return out.subarray(0, o);
 }
 
 function errorOf(result: unknown): Error {
   if (result instanceof Error) return result;
   const r = result as { errMsg?: unknown; errorMessage?: unknown; error?: unknown } | undefined;
-  const message = r?.errMsg ?? r?.errorMessage ?? (typeof r?.error === 'string' ? r.error : undefined);
+  // WeChat's errMsg, Alipay's errorMessage; Alipay's `error` is a code, in some versions a message.
+  const message = r?.errMsg ?? r?.errorMessage ?? r?.error;
   return webSocketError(typeof message === 'string' ? message : 'socket error', result);
 }
 
 export class SocketTaskSocket implements WebSocketLike {
-  binaryType = 'arraybuffer';
   readyState = CONNECTING;
   bufferedAmount = 0;
-  onopen: ((event: unknown) => void) | null = null;
-  onmessage: ((event: { data: unknown }) => void) | null = null;
-  onerror: ((event: unknown) => void) | null = null;
-  onclose: ((event: unknown) => void) | null = null;
-  /** Called when a `send` calls back; the connection checks for drain. */
-  sent: () => void = () => {};
+  // Set by the connection as it attaches (websocket.ts), before anything is reported.
+  binaryType!: string;
+  onopen!: ((event: unknown) => void) | null;
+  onmessage!: ((event: { data: unknown }) => void) | null;
+  onerror!: ((event: unknown) => void) | null;
+  onclose!: ((event: unknown) => void) | null;
+  /** Called when a `send` calls back; the connection checks for drain (set before any send). */
+  sent!: () => void;
   private readonly task_: SocketTaskLike;
   private readonly encoding_: FrameEncoding;
 
-  constructor(task: SocketTaskLike, encoding: FrameEncoding) {
+  /** `connect` makes the task, passing on `fail` as connectSocket's `fail` callback. */
+  constructor(connect: (fail: (result: unknown) => void) => SocketTaskLike, encoding: FrameEncoding) {
+    // A URL or domain the platform refuses may be reported only through `fail`, even from
+    // inside connectSocket. No socket opens, so there is no close to wait for; an onError and
+    // onClose the platform may report as well are then ignored.
+    const task = connect((result) =>
+      queueMicrotask(() => {
+        this.onerror?.(result);
+        this.closed_(result);
+      }),
+    );
     this.task_ = task;
     this.encoding_ = encoding;
     // Listen at once: WeChat reports open only to listeners present when it happens.
@@ -116,13 +142,8 @@ export class SocketTaskSocket implements WebSocketLike {
           : result.data;
       queueMicrotask(() => this.onmessage?.({ data }));
     });
-    task.onError((result) => queueMicrotask(() => this.onerror?.(result)));
-    task.onClose((result) => {
-      if (this.readyState === CLOSED) return;
-      this.readyState = CLOSED;
-      task.dispose?.();
-      queueMicrotask(() => this.onclose?.(result));
-    });
+    task.onError((result) => this.error_(result));
+    task.onClose((result) => this.closed_(result));
   }
 
   send(chunk: Uint8Array): void {
@@ -141,8 +162,7 @@ export class SocketTaskSocket implements WebSocketLike {
         queueMicrotask(() => {
           done();
           // A failed send leaves the stream with a hole: the connection cannot go on.
-          this.onerror?.(error);
-          this.close(1000);
+          this.error_(error);
         }),
     });
   }
@@ -151,22 +171,53 @@ export class SocketTaskSocket implements WebSocketLike {
     if (this.readyState >= 2) return;
     this.readyState = 2;
     this.task_.close({ code });
+    // Not cleared when the platform reports first: closed_() acts once.
+    timers.setTimeout(() => this.closed_(), CLOSE_WAIT_MS);
+  }
+
+  /** An error ends the socket as it does a WebSocket's; close() bounds the wait for its close. */
+  private error_(result: unknown): void {
+    queueMicrotask(() => this.onerror?.(result));
+    this.close();
+  }
+
+  /** Reported once, by the platform or by close()'s timer; a late `onClose` is ignored. */
+  private closed_(result?: unknown): void {
+    if (this.readyState === CLOSED) return;
+    this.readyState = CLOSED;
+    // No task when connectSocket called `fail` and returned none (the constructor threw).
+    this.task_?.dispose?.();
+    queueMicrotask(() => this.onclose?.(result));
   }
 }
 
-/** Wraps `task` and opens a `Connection` on it. */
+/**
+ * Opens a `Connection` on a SocketTask: the one `createWebsocket(url, protocols)` returns when
+ * given, else the one `connect` gets from the platform, passing it `fail` for connectSocket's
+ * `fail` callback. What either throws is reported as `error` then `close`.
+ */
 export function openSocketTask(
-  task: SocketTaskLike,
-  encoding: FrameEncoding,
+  options: TransportOptions,
   handlers: ConnectionHandlers,
+  encoding: FrameEncoding,
+  connect: (url: string, protocols: string[], fail: (result: unknown) => void) => SocketTaskLike,
 ): Connection {
-  const socket = new SocketTaskSocket(task, encoding);
-  return new WebSocketConnection(handlers, socket, {
-    reportsSent: true,
-    send: (chunk, sent) => {
-      socket.sent = sent;
-      socket.send(chunk);
-    },
-    errorOf,
-  });
+  try {
+    const url = webSocketUrl(options, true);
+    const protocols = [subprotocolFor(options)];
+    const socket = new SocketTaskSocket(
+      (fail) => (options.createWebsocket ?? connect)(url, protocols, fail) as SocketTaskLike,
+      encoding,
+    );
+    return new WebSocketConnection(handlers, socket, {
+      reportsSent: true,
+      send: (chunk, sent) => {
+        socket.sent = sent;
+        socket.send(chunk);
+      },
+      errorOf,
+    });
+  } catch (error) {
+    return failedConnection(error instanceof Error ? error : webSocketError(String(error)), handlers);
+  }
 }

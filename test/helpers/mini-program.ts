@@ -49,21 +49,25 @@ export class FakeTask {
     close: [],
   };
   private readonly platform: 'wx' | 'my';
+  private readonly options: FakeOptions;
+  /** Whether `onClose` listeners were called (never with `neverReportsClose`). */
+  closeReported = false;
 
   constructor(
     platform: 'wx' | 'my',
     url: string,
     protocols: string[],
     headers: unknown,
-    arrayBufferFrames: boolean,
+    options: FakeOptions,
   ) {
     this.platform = platform;
+    this.options = options;
     this.socket = new WebSocket(url, protocols, { headers: headers as Record<string, string> });
     this.socket.binaryType = 'arraybuffer';
     this.socket.on('open', () => this.emit('open', { header: {} }));
     this.socket.on('message', (data: ArrayBuffer, isBinary: boolean) => {
       if (!isBinary) this.emit('message', { data: Buffer.from(data).toString() });
-      else if (platform === 'wx' || arrayBufferFrames) this.emit('message', { data });
+      else if (platform === 'wx' || options.arrayBufferFrames) this.emit('message', { data });
       else this.emit('message', { data: Buffer.from(data).toString('base64'), isBuffer: true });
     });
     this.socket.on('error', (error) =>
@@ -78,6 +82,10 @@ export class FakeTask {
   }
 
   private emit(event: keyof FakeTask['listeners'], result: unknown): void {
+    if (event === 'close') {
+      if (this.options.neverReportsClose) return;
+      this.closeReported = true;
+    }
     for (const listener of [...this.listeners[event]]) listener(result);
   }
 
@@ -133,9 +141,11 @@ export interface FakeOptions {
   arrayBufferFrames?: boolean;
   /** Alipay: `connectSocket` ignores `multiple` and returns nothing (older base libraries). */
   singleSocketOnly?: boolean;
+  /** `onClose` is never called, as on some WeChat and Alipay versions. */
+  neverReportsClose?: boolean;
 }
 
-export function fakeWx(): {
+export function fakeWx(fakeOptions: FakeOptions = {}): {
   wx: { connectSocket(options: Record<string, unknown>): FakeTask };
   log: FakeLog;
 } {
@@ -150,7 +160,7 @@ export function fakeWx(): {
           options.url as string,
           options.protocols as string[],
           options.header,
-          false,
+          fakeOptions,
         );
         log.tasks.push(task);
         settle(options as Callbacks, true, { errMsg: 'connectSocket:ok' });
@@ -173,13 +183,7 @@ export function fakeMy(options: FakeOptions = {}): { my: Record<string, unknown>
     connectSocket(connect: Record<string, unknown>) {
       log.connects.push(connect);
       const protocols = connect.protocols as string[];
-      const task = new FakeTask(
-        'my',
-        connect.url as string,
-        protocols,
-        connect.header,
-        !!options.arrayBufferFrames,
-      );
+      const task = new FakeTask('my', connect.url as string, protocols, connect.header, options);
       log.tasks.push(task);
       settle(connect as Callbacks, true, {});
       if (connect.multiple && !options.singleSocketOnly) return task;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, type TestContext, test } from 'node:test';
 import WebSocket from 'ws';
 import { connect, type MqttClient } from '../../runtime/index.js';
 import { openAli } from '../../runtime/transport/ali.js';
@@ -7,6 +7,7 @@ import { openBrowserWs } from '../../runtime/transport/browser-ws.js';
 import { transports } from '../../runtime/transport/registry.js';
 import { fromBase64, toBase64 } from '../../runtime/transport/socket-task.js';
 import { openWx } from '../../runtime/transport/wx.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { fakeMy, fakeWx } from '../helpers/mini-program.js';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
 import { recorder } from '../helpers/recorder.js';
@@ -227,6 +228,252 @@ describe('SocketTask platforms that call back at the wrong time', () => {
   }
 });
 
+describe('SocketTask platforms that never report the close', () => {
+  for (const [name, open] of [
+    ['wx', openWx],
+    ['ali', openAli],
+  ] as const) {
+    /** Opens a connection on a task whose platform never calls `onClose`, on a fake clock. */
+    function silent(t: TestContext, script: Parameters<typeof scriptedTask>[0] = {}) {
+      const clock = new FakeClock();
+      t.after(clock.install());
+      const scripted = scriptedTask(script);
+      const rec = recorder();
+      const connection = open(
+        { protocol: name, host: 'h', port: 1, createWebsocket: () => scripted.task },
+        rec.handlers,
+      );
+      return { ...scripted, clock, rec, connection };
+    }
+
+    test(`${name}: reports the close of an open connection 2 s after end(), and ignores the platform's late close`, async (t) => {
+      const { emit, calls, clock, rec, connection } = silent(t);
+      emit('open', {});
+      await rec.connected;
+      connection.end();
+      clock.tick(1999);
+      await tick();
+      assert.deepEqual(rec.events, ['connect'], 'not before the bound');
+      clock.tick(1);
+      await tick();
+      assert.deepEqual(rec.events, ['connect', 'close']);
+      emit('close', { code: 1000 });
+      emit('error', { errMsg: 'late' });
+      await tick();
+      assert.deepEqual(rec.events, ['connect', 'close']);
+      assert.equal(calls.close, 1);
+    });
+
+    test(`${name}: reports the close of a socket that never opened 2 s after destroy()`, async (t) => {
+      const { emit, calls, clock, rec, connection } = silent(t);
+      connection.destroy();
+      assert.equal(calls.close, 1);
+      clock.tick(2000);
+      await tick();
+      assert.deepEqual(rec.events, ['close']);
+      emit('open', {});
+      emit('close', { code: 1006 });
+      await tick();
+      assert.deepEqual(rec.events, ['close']);
+    });
+
+    test(`${name}: closes the socket after an error the platform does not follow with a close`, async (t) => {
+      const { emit, calls, clock, rec } = silent(t);
+      emit('error', { errMsg: 'connectSocket:fail timeout' });
+      await tick();
+      assert.deepEqual(rec.events, ['error']);
+      assert.equal(calls.close, 1, 'the task is closed, freeing it on the platform');
+      clock.tick(2000);
+      await tick();
+      assert.deepEqual(rec.events, ['error', 'close']);
+    });
+  }
+});
+
+describe('connectSocket failures reported only through fail', () => {
+  const globals = globalThis as { wx?: unknown };
+  after(() => {
+    delete globals.wx;
+  });
+
+  /**
+   * A platform whose connectSocket fails with `result` through its `fail` callback, at once or
+   * later, and returns a task that reports nothing, or onError and onClose too (`alsoReports`).
+   */
+  function failing(
+    result: unknown,
+    when: { sync?: boolean; alsoReports?: 'after' | 'before'; noTask?: boolean } = {},
+  ) {
+    const scripted = scriptedTask({});
+    const connectSocket = (options: { fail?(result: unknown): void }) => {
+      const reports = () => {
+        scripted.emit('error', result);
+        scripted.emit('close', { code: 1006 });
+      };
+      const fail = () => {
+        if (when.alsoReports === 'before') reports();
+        options.fail?.(result);
+        if (when.alsoReports === 'after') reports();
+      };
+      if (when.sync) fail();
+      else setImmediate(fail);
+      return when.noTask ? undefined : scripted.task;
+    };
+    return { ...scripted, connectSocket };
+  }
+
+  const wxFail = { errMsg: 'connectSocket:fail url not in domain list' };
+  // Alipay's fail: `error` is the code, `errorMessage` the text (4: a URL it cannot read).
+  const myFail = { error: 4, errorMessage: 'unrecognized URL format' };
+
+  for (const [how, when] of [
+    ['later', {}],
+    ['from inside connectSocket', { sync: true }],
+    ['followed by onError and onClose', { alsoReports: 'after' }],
+    ['after onError and onClose', { alsoReports: 'before' }],
+  ] as const) {
+    test(`wx: reports a fail ${how} as one error naming what the platform said, then close`, async () => {
+      const platform = failing(wxFail, when);
+      globals.wx = { connectSocket: platform.connectSocket };
+      const rec = recorder();
+      openWx({ protocol: 'wxs', host: 'example.com', port: 443 }, rec.handlers);
+      assert.deepEqual(rec.events, [], 'nothing from inside open()');
+      await tick();
+      await tick();
+      assert.deepEqual(rec.events, ['error', 'close']);
+      const error = rec.errors[0] as Error & { code?: string };
+      assert.equal(error.code, 'MQTT_ERR_WEBSOCKET');
+      assert.match(error.message, /url not in domain list/);
+      assert.equal(error.cause, wxFail);
+    });
+
+    test(`ali: reports a fail ${how} as one error naming what the platform said, then close`, async () => {
+      const platform = failing(myFail, when);
+      const rec = recorder();
+      openAli(
+        { protocol: 'alis', host: 'example.com', port: 443, my: { connectSocket: platform.connectSocket } },
+        rec.handlers,
+      );
+      assert.deepEqual(rec.events, []);
+      await tick();
+      await tick();
+      assert.deepEqual(rec.events, ['error', 'close']);
+      const error = rec.errors[0] as Error & { code?: string };
+      assert.equal(error.code, 'MQTT_ERR_WEBSOCKET');
+      assert.match(error.message, /unrecognized URL format/);
+      assert.equal(error.cause, myFail);
+    });
+  }
+
+  test('wx: reports one error and one close when connectSocket fails and returns no task', async () => {
+    const platform = failing(wxFail, { sync: true, noTask: true });
+    globals.wx = { connectSocket: platform.connectSocket };
+    const rec = recorder();
+    openWx({ protocol: 'wxs', host: 'example.com', port: 443 }, rec.handlers);
+    await tick();
+    await tick();
+    // The error is the TypeError of the missing task; nothing is thrown from the late `fail`.
+    assert.deepEqual(rec.events, ['error', 'close']);
+  });
+
+  test('ali: reports a fail of the global socket API and removes its listeners', async () => {
+    const platform = failing(myFail, { noTask: true });
+    const listeners = new Set<unknown>();
+    const my = { connectSocket: platform.connectSocket } as Record<string, unknown>;
+    for (const event of ['Open', 'Message', 'Error', 'Close']) {
+      my[`onSocket${event}`] = (listener: unknown) => listeners.add(listener);
+      my[`offSocket${event}`] = (listener: unknown) => listeners.delete(listener);
+    }
+    const rec = recorder();
+    openAli({ protocol: 'alis', host: 'example.com', port: 443, my }, rec.handlers);
+    assert.equal(listeners.size, 4);
+    await tick();
+    await tick();
+    assert.deepEqual(rec.events, ['error', 'close']);
+    assert.equal(listeners.size, 0);
+  });
+});
+
+describe("Alipay's one-socket global API", () => {
+  /** `my` without SocketTasks; `emit` reaches the `my.onSocket…` listeners present. */
+  function globalMy() {
+    const listeners: Record<TaskEvent, Set<TaskListener>> = {
+      open: new Set(),
+      message: new Set(),
+      error: new Set(),
+      close: new Set(),
+    };
+    const calls = { connect: 0, close: 0 };
+    const my: Record<string, unknown> = {
+      connectSocket: () => {
+        calls.connect++;
+        return undefined;
+      },
+      closeSocket: () => calls.close++,
+      sendSocketMessage: (options: { success?(): void }) => setImmediate(() => options.success?.()),
+    };
+    for (const event of ['open', 'message', 'error', 'close'] as const) {
+      const name = event[0]?.toUpperCase() + event.slice(1);
+      my[`onSocket${name}`] = (listener: TaskListener) => listeners[event].add(listener);
+      my[`offSocket${name}`] = (listener: TaskListener) => listeners[event].delete(listener);
+    }
+    const emit = (event: TaskEvent, result?: unknown) => {
+      for (const listener of [...listeners[event]]) listener(result);
+    };
+    const listening = () => Object.values(listeners).reduce((sum, set) => sum + set.size, 0);
+    return { my, emit, calls, listening };
+  }
+
+  test('ignores the late close of the previous socket, given up on after 2 s, until this one opens', async (t) => {
+    const clock = new FakeClock();
+    t.after(clock.install());
+    const { my, emit, calls, listening } = globalMy();
+    const first = recorder();
+    const a = openAli({ protocol: 'ali', host: 'h', port: 1, my }, first.handlers);
+    emit('open', {});
+    await first.connected;
+    a.end();
+    clock.tick(2000); // the platform does not report the close
+    await tick();
+    assert.deepEqual(first.events, ['connect', 'close']);
+    assert.equal(listening(), 0, "the first connection's listeners are removed");
+
+    const second = recorder();
+    const b = openAli({ protocol: 'ali', host: 'h', port: 1, my }, second.handlers);
+    assert.equal(calls.connect, 2);
+    emit('close', { code: 1000 }); // the first socket's, late
+    await tick();
+    assert.deepEqual(second.events, [], "the first socket's close is not the second's");
+    emit('open', {});
+    await second.connected;
+    assert.equal(b.write(Uint8Array.from([0xc0, 0x00])), true);
+    emit('close', { code: 1006 }); // its own
+    await tick();
+    assert.deepEqual(second.events, ['connect', 'close']);
+    assert.equal(listening(), 0);
+    assert.deepEqual(first.events, ['connect', 'close']);
+  });
+
+  test("reports a close before open as the socket's own when the previous close came", async () => {
+    const { my, emit, listening } = globalMy();
+    const first = recorder();
+    const a = openAli({ protocol: 'ali', host: 'h', port: 1, my }, first.handlers);
+    emit('open', {});
+    await first.connected;
+    a.end();
+    emit('close', { code: 1000 });
+    await first.closed;
+
+    const second = recorder();
+    openAli({ protocol: 'ali', host: 'h', port: 1, my }, second.handlers);
+    emit('error', { error: 1, errorMessage: 'refused' });
+    emit('close', { code: 1006 });
+    await tick();
+    assert.deepEqual(second.events, ['error', 'close']);
+    assert.equal(listening(), 0);
+  });
+});
+
 describe('mini-program and browser WebSocket transports against Mosquitto', { timeout: 30_000 }, () => {
   let broker: Mosquitto;
   const clients: MqttClient[] = [];
@@ -277,6 +524,17 @@ describe('mini-program and browser WebSocket transports against Mosquitto', { ti
     assert.equal(log.tasks.length >= 2, true);
     assert.deepEqual(await roundTrip(c, 'wx-again'), expected('wx-again'));
     await c.endAsync();
+  });
+
+  test('wx: end() calls back when the platform never reports the close', { timeout: 10_000 }, async () => {
+    const { wx, log } = fakeWx({ neverReportsClose: true });
+    globals.wx = wx;
+    const c = client(`wx://127.0.0.1:${broker.wsPort}`);
+    await once(c, 'connect');
+    const started = Date.now();
+    await c.endAsync();
+    assert.equal(log.tasks[0]?.closeReported, false);
+    assert.ok(Date.now() - started < 4000);
   });
 
   test('wx: reports a missing wx as MQTT_ERR_WEBSOCKET', async () => {
