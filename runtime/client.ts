@@ -203,8 +203,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   /** manualAck: delivered QoS 1/2 messages by packet id, until their flow ends. */
   private pendingAcks_: Map<number, PendingAck> | undefined;
   /**
-   * QoS 2 messages delivered on PUBREL and not yet completed: `done` once out of the incoming
-   * store, `answer` the connection (generation) whose PUBREL the PUBCOMP answers.
+   * QoS 2 messages being read from the incoming store on PUBREL, or delivered and not yet
+   * completed: `done` once out of the store, `answer` the connection (generation) whose PUBREL
+   * the PUBCOMP answers.
    */
   private completing_: Map<number, { done: boolean; answer: number }> | undefined;
   /** Ids given up with removeOutgoingMessage: a late ack for one is not a protocol error. */
@@ -1316,16 +1317,26 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     }
     const completing = this.completing_?.get(messageId);
     if (completing) {
-      // Delivered already, on this or an earlier connection: PUBCOMP once the application is done
-      // with it, never a second delivery [MQTT-4.3.3-10].
+      // Read from the store, or delivered already, on this or an earlier connection: one PUBCOMP
+      // once the application is done with it, never a second delivery [MQTT-4.3.3-10].
       if (completing.done) this.complete_(messageId);
       else completing.answer = this.generation_;
       return;
     }
+    // In place before the store answers, so that a PUBREL sent again meanwhile waits for this
+    // answer instead of reading the message a second time.
+    const entry = { done: false, answer: this.generation_ };
+    this.completing_ ??= new Map();
+    this.completing_.set(messageId, entry);
     this.incomingStore.get({ messageId }, (error, stored) => {
+      // A new PUBLISH took this id meanwhile (a new session): this PUBREL is no longer its flow's.
+      if (this.completing_?.get(messageId) !== entry) return;
       const pub = stored as PublishPacket | undefined;
       if (error || !pub) {
-        // Already delivered and completed (a duplicate PUBREL), or never received.
+        // Already delivered and completed (a duplicate PUBREL), or never received: answered on the
+        // connection of the latest PUBREL, if it is still open.
+        this.completing_?.delete(messageId);
+        if (entry.answer !== this.generation_ || !this.connection_) return;
         this.incoming_.close(messageId);
         this.writePacket_(
           this.protocolVersion === 5
@@ -1334,9 +1345,6 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         );
         return;
       }
-      const entry = { done: false, answer: this.generation_ };
-      this.completing_ ??= new Map();
-      this.completing_.set(messageId, entry);
       this.emit('message', pub.topic, pub.payload, pub);
       this.withHandleMessage_(
         pub,

