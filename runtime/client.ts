@@ -1659,19 +1659,40 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       qos === 2 ? packet : undefined,
     );
     op.bytes = bytes;
-    if (qos > 0) {
-      // A store that throws (a full disk) fails the publish now; one that calls back with an
-      // error leaves the message to be sent from memory, and says so.
-      try {
-        this.outgoingStore.put(packet, (error) => error && this.emit('error', error));
-      } catch (error) {
-        return failReleasing(error as Error);
-      }
-    }
     this.outgoing_.enqueue(op);
-    if (opts.cbStorePut) queueMicrotask(opts.cbStorePut);
-    this.flush_();
+    if (qos > 0) this.store_(op, opts.cbStorePut);
+    else {
+      if (opts.cbStorePut) queueMicrotask(opts.cbStorePut);
+      this.flush_();
+    }
     return op;
+  }
+
+  /**
+   * Puts a QoS 1/2 PUBLISH in the outgoing store. As in MQTT.js, it is written once stored, when
+   * `cbStorePut` is called; a store that fails (throws, or calls back with an error) fails the
+   * publish with that error and nothing is sent. The queue waits for the store's answer.
+   */
+  private store_(op: Operation, cbStorePut: (() => void) | undefined): void {
+    op.storing = true;
+    const done = (error?: Error | null) => {
+      if (!op.storing) return; // a store that calls back twice
+      op.storing = false;
+      if (!error) {
+        cbStorePut?.();
+        this.flush_();
+      } else if (this.outgoing_.withdraw(op)) {
+        // Not there any more if end() or removeOutgoingMessage() took it meanwhile.
+        this.messageIdProvider.deallocate((op.packet as PublishPacketInput).messageId!);
+        this.failLater_(op.cb, error);
+        this.afterAck_(); // what waited behind it goes on
+      }
+    };
+    try {
+      this.outgoingStore.put(op.packet as PublishPacketInput, done);
+    } catch (error) {
+      done(error as Error);
+    }
   }
 
   /**

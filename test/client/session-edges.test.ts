@@ -137,3 +137,72 @@ describe('incoming QoS 2 with a slow incoming store', () => {
     assert.equal(delivered, 1);
   });
 });
+
+describe('cbStorePut', () => {
+  /** A Store whose `put` fails, or answers `ms` later (on success as well, with `failing` false). */
+  class PutStore extends Store {
+    constructor(
+      public failing: boolean,
+      private readonly ms?: number,
+    ) {
+      super();
+    }
+
+    override put(packet: PacketWithId, cb?: (error?: Error) => void): this {
+      const answer = () => {
+        if (this.failing) cb?.(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
+        else super.put(packet, cb);
+      };
+      if (this.ms === undefined) answer();
+      else setTimeout(answer, this.ms);
+      return this;
+    }
+  }
+
+  for (const when of ['at once', 'later'] as const) {
+    test(`a put that calls back with an error (${when}): no cbStorePut, the publish fails with it, nothing is sent`, {
+      timeout: 5000,
+    }, async (t) => {
+      const store = new PutStore(true, when === 'later' ? 20 : undefined);
+      const { broker, c, conn, errors } = await scene(t, 4, { reconnectPeriod: 0, outgoingStore: store });
+      let storePuts = 0;
+      const outcome = new Promise<string>((resolve) => {
+        c.publish('t', 'x', { qos: 1, cbStorePut: () => storePuts++ }, (error) =>
+          resolve((error as { code?: string } | undefined)?.code ?? 'ok'),
+        );
+        setTimeout(() => resolve('no callback'), 500);
+      });
+      assert.equal(await outcome, 'ENOSPC');
+      await assert.rejects(broker.next(conn, 200), 'no PUBLISH is written');
+      assert.equal(storePuts, 0);
+      assert.deepEqual(errors, [], 'the error goes to the publish, not to `error` as well');
+      // Nothing is left behind: the next publish is stored and sent.
+      store.failing = false;
+      c.publish('t', 'y', { qos: 1, cbStorePut: () => storePuts++ });
+      const next = (await broker.next(conn)) as { cmd: string; payload: Uint8Array };
+      assert.deepEqual([next.cmd, Buffer.from(next.payload).toString()], ['publish', 'y']);
+      assert.equal(storePuts, 1);
+    });
+  }
+
+  test('a put that succeeds later: cbStorePut once, then the PUBLISH, in publish order', {
+    timeout: 5000,
+  }, async (t) => {
+    const { broker, c, conn } = await scene(t, 4, {
+      reconnectPeriod: 0,
+      outgoingStore: new PutStore(false, 20),
+    });
+    const events: string[] = [];
+    c.on('packetsend', (p) => {
+      if (p.cmd === 'publish') events.push(`sent ${String(p.payload)}`);
+    });
+    c.publish('t', 'a', { qos: 1, cbStorePut: () => events.push('stored a') });
+    c.publish('t', 'b', { qos: 0 });
+    for (const expected of ['a', 'b']) {
+      const p = (await broker.next(conn)) as { cmd: string; payload: Uint8Array; messageId?: number };
+      assert.equal(Buffer.from(p.payload).toString(), expected);
+      if (p.messageId) await broker.send(conn, { cmd: 'puback', messageId: p.messageId });
+    }
+    assert.deepEqual(events, ['stored a', 'sent a', 'sent b']);
+  });
+});
