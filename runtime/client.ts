@@ -1661,10 +1661,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     op.bytes = bytes;
     this.outgoing_.enqueue(op);
     if (qos > 0) this.store_(op, opts.cbStorePut);
-    else {
-      if (opts.cbStorePut) queueMicrotask(opts.cbStorePut);
-      this.flush_();
-    }
+    else this.flush_();
     return op;
   }
 

@@ -185,6 +185,15 @@ describe('cbStorePut', () => {
     });
   }
 
+  test('a QoS 0 message is never stored: no cbStorePut, as in MQTT.js', async (t) => {
+    const { broker, c, conn } = await scene(t, 4, { reconnectPeriod: 0 });
+    let storePuts = 0;
+    c.publish('t', 'q0', { qos: 0, cbStorePut: () => storePuts++ });
+    assert.equal((await broker.next(conn)).cmd, 'publish');
+    await sleep(20);
+    assert.equal(storePuts, 0);
+  });
+
   test('a put that succeeds later: cbStorePut once, then the PUBLISH, in publish order', {
     timeout: 5000,
   }, async (t) => {
