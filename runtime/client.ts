@@ -1088,7 +1088,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    * connection ends first. Needs `properties.authenticationMethod` in the options.
    */
   reauthenticate(options: AuthPacketOptions = {}, signal?: AbortSignal): Promise<AuthPacket> {
-    if (this.protocolVersion !== 5 || this.auth_.method === undefined) {
+    // From the options: before the first connection the session has no method yet.
+    if (this.protocolVersion !== 5 || this.options.properties?.authenticationMethod === undefined) {
       return Promise.reject(
         new MqttClientError(
           'MQTT_ERR_AUTH_FAILED',
@@ -1099,7 +1100,14 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         ),
       );
     }
-    if (!this.connected) return Promise.reject(connectionClosed());
+    if (!this.connected) {
+      // Re-authentication is of a connection the server accepted (MQTT 5.0 §4.12.1).
+      return Promise.reject(
+        new MqttClientError('MQTT_ERR_CONNECTION_CLOSED', 'reauthenticate(): the client is not connected', {
+          spec: 'MQTT 5.0 §4.12.1',
+        }),
+      );
+    }
     if (this.auth_.phase === 'reauthenticating') {
       // One exchange at a time (MQTT 5.0 §4.12.1): a second AUTH 0x19 would cross the first.
       return Promise.reject(

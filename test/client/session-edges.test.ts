@@ -215,3 +215,28 @@ describe('cbStorePut', () => {
     assert.deepEqual(events, ['stored a', 'sent a', 'sent b']);
   });
 });
+
+describe('reauthenticate() before the first connection', () => {
+  const options = {
+    protocolVersion: 5 as const,
+    reconnectPeriod: 0,
+    properties: { authenticationMethod: 'M' },
+  };
+
+  test('with manualConnect: rejects as not connected (MQTT_ERR_CONNECTION_CLOSED), not as a missing Authentication Method', async (t) => {
+    const c = track(connect('mqtt://127.0.0.1:1', { ...options, manualConnect: true }), t);
+    collectErrors(c);
+    await assert.rejects(c.reauthenticate(), { name: 'MqttClientError', code: 'MQTT_ERR_CONNECTION_CLOSED' });
+  });
+
+  test('while the first CONNECT waits for its CONNACK: rejects as not connected, and sends no AUTH', async (t) => {
+    const broker = await startScriptedBroker(5);
+    t.after(() => broker.stop());
+    const c = track(connect(broker.url, options), t);
+    collectErrors(c);
+    const conn = await broker.nextConnection();
+    assert.equal((await broker.next(conn)).cmd, 'connect');
+    await assert.rejects(c.reauthenticate(), { name: 'MqttClientError', code: 'MQTT_ERR_CONNECTION_CLOSED' });
+    await assert.rejects(broker.next(conn, 200), 'no AUTH before CONNACK');
+  });
+});
