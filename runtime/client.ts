@@ -622,8 +622,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    */
   reconnect(): this {
     this.reconnectCalls_++;
-    this.reconnectAfterEnd_ = this.disconnecting;
-    if (this.disconnecting) return this;
+    // Also after an end() held for a store read back: it must not end the connection made here.
+    this.reconnectAfterEnd_ = this.disconnecting || this.endsHeld_ > 0;
+    if (this.reconnectAfterEnd_) return this;
     if (this.reconnectTimer_) timers.clearTimeout(this.reconnectTimer_);
     this.reconnectTimer_ = undefined;
     this.reconnectSuppressed_ = false;
@@ -1887,13 +1888,27 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     const opts = (args.find((x) => typeof x === 'object' && x !== null) as EndOptions | undefined) ?? {};
     const cb = args.find((x) => typeof x === 'function') as EndCallback | undefined;
     // Called after publishes held while a store is read back: it waits for them as for the others.
-    if (!force && this.afterRestore_.length > 0 && this.heldForRestore_(() => this.end(force, opts, cb)))
-      return this;
+    if (!force && this.afterRestore_.length > 0) {
+      const calls = this.reconnectCalls_;
+      this.endsHeld_++;
+      const held = this.heldForRestore_(() => {
+        this.endsHeld_--;
+        // A reconnect() made after this end() still comes after it.
+        this.end_(force, opts, cb, calls !== this.reconnectCalls_);
+      });
+      if (held) return this;
+      this.endsHeld_--;
+    }
+    return this.end_(force, opts, cb, false);
+  }
+
+  /** end() once it is its turn; `reconnectAfter`: a reconnect() made after it is still to come. */
+  private end_(force: boolean, opts: EndOptions, cb: EndCallback | undefined, reconnectAfter: boolean): this {
     if (cb) {
       if (this.endWaitersCb_ === NONE) this.endWaitersCb_ = [];
       this.endWaitersCb_.push(cb);
     }
-    this.reconnectAfterEnd_ = false; // the later of end() and reconnect() wins
+    if (!reconnectAfter) this.reconnectAfterEnd_ = false; // the later of end() and reconnect() wins
     this.reconnectNow_ = false;
     // Ending: a forced end() hurries a graceful one that waits for acknowledgements.
     if (this.disconnecting) {
@@ -1958,6 +1973,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   private reconnectCalls_ = 0;
   /** reconnect() was called during end(): it runs once the end has called back. */
   private reconnectAfterEnd_ = false;
+  /** end() calls held until a store is read back (they go after the calls held before them). */
+  private endsHeld_ = 0;
 
   endAsync(force?: boolean, opts?: EndOptions): Promise<void> {
     return new Promise((resolve, reject) => {

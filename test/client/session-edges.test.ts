@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Packet } from '../../generated/index.js';
-import { connect, type MqttClient, Store } from '../../runtime/index.js';
-import type { PacketWithId } from '../../runtime/store.js';
-import { collectErrors, once, sleep, startScriptedBroker } from './support.js';
+import { connect, type MqttClient, Store, type StoreLike } from '../../runtime/index.js';
+import type { PacketStreamLike, PacketWithId } from '../../runtime/store.js';
+import { collectErrors, once, sleep, startScriptedBroker, waitFor } from './support.js';
 
 function track(c: MqttClient, t: { after(fn: () => unknown): void }): MqttClient {
   t.after(() => c.end(true));
@@ -238,5 +238,88 @@ describe('reauthenticate() before the first connection', () => {
     assert.equal((await broker.next(conn)).cmd, 'connect');
     await assert.rejects(c.reauthenticate(), { name: 'MqttClientError', code: 'MQTT_ERR_CONNECTION_CLOSED' });
     await assert.rejects(broker.next(conn, 200), 'no AUTH before CONNACK');
+  });
+});
+
+describe('end() and reconnect() while an asynchronous store is read back', () => {
+  /** An in-memory store whose read back (`createStream`) gives nothing until `open()`. */
+  class GatedStore implements StoreLike {
+    open = () => {};
+    private readonly gate = new Promise<void>((resolve) => {
+      this.open = resolve;
+    });
+    private readonly inner = new Store();
+
+    put(packet: PacketWithId, cb?: (error?: Error) => void): this {
+      this.inner.put(packet, cb);
+      return this;
+    }
+
+    get(packet: Pick<PacketWithId, 'messageId'>, cb: (e: Error | null, p?: PacketWithId) => void): this {
+      this.inner.get(packet, cb);
+      return this;
+    }
+
+    del(packet: Pick<PacketWithId, 'messageId'>, cb?: (e: Error | null, p?: PacketWithId) => void): this {
+      this.inner.del(packet, cb);
+      return this;
+    }
+
+    createStream(): PacketStreamLike<PacketWithId> {
+      const { gate, inner } = this;
+      const generator = (async function* (): AsyncGenerator<PacketWithId> {
+        await gate;
+        yield* inner.createStream();
+      })();
+      return Object.assign(generator, { destroy: () => generator.return(undefined) });
+    }
+
+    close(cb?: (error?: Error) => void): void {
+      this.inner.close(cb);
+    }
+  }
+
+  test('reconnect() after an end() held for the read back: the end finishes and calls back, then the client connects and stays', {
+    timeout: 5000,
+  }, async (t) => {
+    const store = new GatedStore();
+    const { broker, c, conn } = await scene(t, 4, { reconnectPeriod: 0, outgoingStore: store });
+    const events: string[] = [];
+    c.on('end', () => events.push('end'));
+    c.on('connect', () => events.push('connect'));
+    c.publish('t', 'held', { qos: 1 }, (error) => events.push(`publish ${error ? 'failed' : 'acked'}`));
+    c.end((error) => events.push(`end callback${error ? ' error' : ''}`));
+    c.reconnect(); // after end(): it wins, once the end is over
+    await sleep(50);
+    assert.equal(broker.connections.length, 1, 'no new connection while the end is held');
+    store.open();
+    const pub = (await broker.next(conn)) as { cmd: string; messageId: number };
+    assert.equal(pub.cmd, 'publish');
+    await broker.send(conn, { cmd: 'puback', messageId: pub.messageId });
+    assert.equal((await broker.next(conn)).cmd, 'disconnect');
+    await broker.accept();
+    await waitFor(() => events.includes('connect'), 2000, 'the reconnect');
+    await sleep(100);
+    assert.deepEqual(events, ['publish acked', 'end', 'end callback', 'connect']);
+    assert.equal(c.connected, true, 'the end held back does not close the connection reconnect() made');
+    assert.equal(c.disconnected, false);
+  });
+
+  test('end() after reconnect() after an end() held for the read back: the client ends', {
+    timeout: 5000,
+  }, async (t) => {
+    const store = new GatedStore();
+    const { broker, c, conn } = await scene(t, 4, { reconnectPeriod: 0, outgoingStore: store });
+    c.publish('t', 'held', { qos: 1 });
+    c.end();
+    c.reconnect();
+    const ended = c.endAsync();
+    store.open();
+    const pub = (await broker.next(conn)) as { cmd: string; messageId: number };
+    await broker.send(conn, { cmd: 'puback', messageId: pub.messageId });
+    await ended;
+    await sleep(100);
+    assert.equal(broker.connections.length, 1, 'the last call, end(), wins');
+    assert.equal(c.disconnected, true);
   });
 });
