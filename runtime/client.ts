@@ -169,6 +169,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   private redirectOnce_: ServerTarget | undefined;
   /** The current connection follows a 0x9C redirect and holds no place in the `servers` rotation. */
   private redirected_ = false;
+  /** The attempt whose asynchronous `beforeReconnect` is running: no other starts meanwhile. */
+  private hookRunning_: object | undefined;
   /** The unfinished flows of a persistent outgoing store are being read back. */
   private restoring_ = false;
   /** Calls that take message ids, made while `restoring`: run in order once the stored ids are known. */
@@ -528,7 +530,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.redirectPending_ = false;
     this.reconnectTimer_ = timers.setTimeout(() => {
       this.reconnectTimer_ = undefined;
-      if (this.disconnecting || this.connection_) return;
+      // An attempt whose beforeReconnect still runs connects, or schedules the next, itself.
+      if (this.disconnecting || this.connection_ || this.hookRunning_) return;
       this.emit('reconnect');
       this.reconnectWithHook_();
     }, delay);
@@ -554,14 +557,23 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
 
   /** Runs `beforeReconnect` (sync or async), applies what it returns, then connects. */
   private reconnectWithHook_(): void {
-    if (this.disconnecting) return; // a `reconnect` handler called end()
+    // A `reconnect` handler called end(), or an attempt's hook is still running.
+    if (this.disconnecting || this.hookRunning_) return;
     const hook = this.options.beforeReconnect;
     if (!hook) {
       this.connect();
       return;
     }
-    // Ended meanwhile (`disconnected` until reconnect()), or connected by another call: stale.
-    const stale = () => this.disconnecting || this.disconnected || this.connection_ !== undefined;
+    // One attempt at a time: while the hook runs, its attempt is the one in progress.
+    const token = {};
+    this.hookRunning_ = token;
+    // Ended meanwhile (`disconnected` until reconnect(); end() also forgets the hook), or connected
+    // by another call: stale.
+    const stale = () => {
+      if (this.hookRunning_ !== token) return true;
+      this.hookRunning_ = undefined;
+      return this.disconnecting || this.disconnected || this.connection_ !== undefined;
+    };
     const fail = (error: unknown) => {
       if (stale()) return;
       this.emit('error', error instanceof Error ? error : new Error(String(error)));
@@ -630,6 +642,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.reconnectSuppressed_ = false;
     // Reopened at once, as in MQTT.js: calls made while an async beforeReconnect runs are queued.
     this.disconnected = false;
+    // An attempt is in progress, its beforeReconnect still running: that attempt is the reconnect.
+    if (this.hookRunning_) return this;
     if (this.connection_) {
       // As MQTT.js: a clean DISCONNECT (the will is not published), then a new connection at once,
       // whatever reconnectPeriod says. Unacknowledged messages stay and are resent.
@@ -1920,6 +1934,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.disconnecting = true;
     if (this.reconnectTimer_) timers.clearTimeout(this.reconnectTimer_);
     this.reconnectTimer_ = undefined;
+    this.hookRunning_ = undefined; // a beforeReconnect still running connects nothing
     this.redirectOnce_ = undefined; // a pending 0x9C target goes: reconnect() uses the configured servers
     this.redirectPending_ = false;
     const conn = this.connection_;

@@ -323,3 +323,45 @@ describe('end() and reconnect() while an asynchronous store is read back', () =>
     assert.equal(c.disconnected, true);
   });
 });
+
+describe('an asynchronous beforeReconnect', () => {
+  for (const trigger of [
+    'reconnect() twice',
+    'reconnect() while the timer’s attempt runs its hook',
+  ] as const) {
+    test(`${trigger}: one hook at a time, one attempt`, { timeout: 5000 }, async (t) => {
+      let running = 0;
+      let mostAtOnce = 0;
+      let calls = 0;
+      const { broker, c, conn } = await scene(t, 4, {
+        reconnectPeriod: trigger === 'reconnect() twice' ? 0 : 20,
+        beforeReconnect: () => {
+          calls++;
+          mostAtOnce = Math.max(mostAtOnce, ++running);
+          return new Promise<undefined>((resolve) =>
+            setTimeout(() => {
+              running--;
+              resolve(undefined);
+            }, 150),
+          );
+        },
+      });
+      let reconnects = 0;
+      c.on('reconnect', () => reconnects++);
+      conn.drop();
+      await waitFor(() => !c.connected, 2000, 'the drop');
+      if (trigger === 'reconnect() twice') {
+        c.reconnect();
+        c.reconnect();
+      } else {
+        await waitFor(() => reconnects === 1, 2000, 'the timer’s attempt');
+        c.reconnect();
+      }
+      await broker.accept();
+      await once(c, 'connect');
+      await sleep(200);
+      assert.deepEqual({ calls, mostAtOnce, reconnects }, { calls: 1, mostAtOnce: 1, reconnects: 1 });
+      assert.equal(broker.connections.length, 2, 'one new connection');
+    });
+  }
+});
