@@ -169,6 +169,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   private redirectOnce_: ServerTarget | undefined;
   /** The current connection follows a 0x9C redirect and holds no place in the `servers` rotation. */
   private redirected_ = false;
+  /** The attempt whose asynchronous `beforeReconnect` is running: no other starts meanwhile. */
+  private hookRunning_: object | undefined;
   /** The unfinished flows of a persistent outgoing store are being read back. */
   private restoring_ = false;
   /** Calls that take message ids, made while `restoring`: run in order once the stored ids are known. */
@@ -203,8 +205,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   /** manualAck: delivered QoS 1/2 messages by packet id, until their flow ends. */
   private pendingAcks_: Map<number, PendingAck> | undefined;
   /**
-   * QoS 2 messages delivered on PUBREL and not yet completed: `done` once out of the incoming
-   * store, `answer` the connection (generation) whose PUBREL the PUBCOMP answers.
+   * QoS 2 messages being read from the incoming store on PUBREL, or delivered and not yet
+   * completed: `done` once out of the store, `answer` the connection (generation) whose PUBREL
+   * the PUBCOMP answers.
    */
   private completing_: Map<number, { done: boolean; answer: number }> | undefined;
   /** Ids given up with removeOutgoingMessage: a late ack for one is not a protocol error. */
@@ -527,7 +530,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.redirectPending_ = false;
     this.reconnectTimer_ = timers.setTimeout(() => {
       this.reconnectTimer_ = undefined;
-      if (this.disconnecting || this.connection_) return;
+      // An attempt whose beforeReconnect still runs connects, or schedules the next, itself.
+      if (this.disconnecting || this.connection_ || this.hookRunning_) return;
       this.emit('reconnect');
       this.reconnectWithHook_();
     }, delay);
@@ -553,14 +557,23 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
 
   /** Runs `beforeReconnect` (sync or async), applies what it returns, then connects. */
   private reconnectWithHook_(): void {
-    if (this.disconnecting) return; // a `reconnect` handler called end()
+    // A `reconnect` handler called end(), or an attempt's hook is still running.
+    if (this.disconnecting || this.hookRunning_) return;
     const hook = this.options.beforeReconnect;
     if (!hook) {
       this.connect();
       return;
     }
-    // Ended meanwhile (`disconnected` until reconnect()), or connected by another call: stale.
-    const stale = () => this.disconnecting || this.disconnected || this.connection_ !== undefined;
+    // One attempt at a time: while the hook runs, its attempt is the one in progress.
+    const token = {};
+    this.hookRunning_ = token;
+    // Ended meanwhile (`disconnected` until reconnect(); end() also forgets the hook), or connected
+    // by another call: stale.
+    const stale = () => {
+      if (this.hookRunning_ !== token) return true;
+      this.hookRunning_ = undefined;
+      return this.disconnecting || this.disconnected || this.connection_ !== undefined;
+    };
     const fail = (error: unknown) => {
       if (stale()) return;
       this.emit('error', error instanceof Error ? error : new Error(String(error)));
@@ -621,13 +634,16 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    */
   reconnect(): this {
     this.reconnectCalls_++;
-    this.reconnectAfterEnd_ = this.disconnecting;
-    if (this.disconnecting) return this;
+    // Also after an end() held for a store read back: it must not end the connection made here.
+    this.reconnectAfterEnd_ = this.disconnecting || this.endsHeld_ > 0;
+    if (this.reconnectAfterEnd_) return this;
     if (this.reconnectTimer_) timers.clearTimeout(this.reconnectTimer_);
     this.reconnectTimer_ = undefined;
     this.reconnectSuppressed_ = false;
     // Reopened at once, as in MQTT.js: calls made while an async beforeReconnect runs are queued.
     this.disconnected = false;
+    // An attempt is in progress, its beforeReconnect still running: that attempt is the reconnect.
+    if (this.hookRunning_) return this;
     if (this.connection_) {
       // As MQTT.js: a clean DISCONNECT (the will is not published), then a new connection at once,
       // whatever reconnectPeriod says. Unacknowledged messages stay and are resent.
@@ -1087,7 +1103,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
    * connection ends first. Needs `properties.authenticationMethod` in the options.
    */
   reauthenticate(options: AuthPacketOptions = {}, signal?: AbortSignal): Promise<AuthPacket> {
-    if (this.protocolVersion !== 5 || this.auth_.method === undefined) {
+    // From the options: before the first connection the session has no method yet.
+    if (this.protocolVersion !== 5 || this.options.properties?.authenticationMethod === undefined) {
       return Promise.reject(
         new MqttClientError(
           'MQTT_ERR_AUTH_FAILED',
@@ -1098,7 +1115,14 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         ),
       );
     }
-    if (!this.connected) return Promise.reject(connectionClosed());
+    if (!this.connected) {
+      // Re-authentication is of a connection the server accepted (MQTT 5.0 §4.12.1).
+      return Promise.reject(
+        new MqttClientError('MQTT_ERR_CONNECTION_CLOSED', 'reauthenticate(): the client is not connected', {
+          spec: 'MQTT 5.0 §4.12.1',
+        }),
+      );
+    }
     if (this.auth_.phase === 'reauthenticating') {
       // One exchange at a time (MQTT 5.0 §4.12.1): a second AUTH 0x19 would cross the first.
       return Promise.reject(
@@ -1316,16 +1340,26 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     }
     const completing = this.completing_?.get(messageId);
     if (completing) {
-      // Delivered already, on this or an earlier connection: PUBCOMP once the application is done
-      // with it, never a second delivery [MQTT-4.3.3-10].
+      // Read from the store, or delivered already, on this or an earlier connection: one PUBCOMP
+      // once the application is done with it, never a second delivery [MQTT-4.3.3-10].
       if (completing.done) this.complete_(messageId);
       else completing.answer = this.generation_;
       return;
     }
+    // In place before the store answers, so that a PUBREL sent again meanwhile waits for this
+    // answer instead of reading the message a second time.
+    const entry = { done: false, answer: this.generation_ };
+    this.completing_ ??= new Map();
+    this.completing_.set(messageId, entry);
     this.incomingStore.get({ messageId }, (error, stored) => {
+      // A new PUBLISH took this id meanwhile (a new session): this PUBREL is no longer its flow's.
+      if (this.completing_?.get(messageId) !== entry) return;
       const pub = stored as PublishPacket | undefined;
       if (error || !pub) {
-        // Already delivered and completed (a duplicate PUBREL), or never received.
+        // Already delivered and completed (a duplicate PUBREL), or never received: answered on the
+        // connection of the latest PUBREL, if it is still open.
+        this.completing_?.delete(messageId);
+        if (entry.answer !== this.generation_ || !this.connection_) return;
         this.incoming_.close(messageId);
         this.writePacket_(
           this.protocolVersion === 5
@@ -1334,9 +1368,6 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
         );
         return;
       }
-      const entry = { done: false, answer: this.generation_ };
-      this.completing_ ??= new Map();
-      this.completing_.set(messageId, entry);
       this.emit('message', pub.topic, pub.payload, pub);
       this.withHandleMessage_(
         pub,
@@ -1651,19 +1682,37 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       qos === 2 ? packet : undefined,
     );
     op.bytes = bytes;
-    if (qos > 0) {
-      // A store that throws (a full disk) fails the publish now; one that calls back with an
-      // error leaves the message to be sent from memory, and says so.
-      try {
-        this.outgoingStore.put(packet, (error) => error && this.emit('error', error));
-      } catch (error) {
-        return failReleasing(error as Error);
-      }
-    }
     this.outgoing_.enqueue(op);
-    if (opts.cbStorePut) queueMicrotask(opts.cbStorePut);
-    this.flush_();
+    if (qos > 0) this.store_(op, opts.cbStorePut);
+    else this.flush_();
     return op;
+  }
+
+  /**
+   * Puts a QoS 1/2 PUBLISH in the outgoing store. As in MQTT.js, it is written once stored, when
+   * `cbStorePut` is called; a store that fails (throws, or calls back with an error) fails the
+   * publish with that error and nothing is sent. The queue waits for the store's answer.
+   */
+  private store_(op: Operation, cbStorePut: (() => void) | undefined): void {
+    op.storing = true;
+    const done = (error?: Error | null) => {
+      if (!op.storing) return; // a store that calls back twice
+      op.storing = false;
+      if (!error) {
+        cbStorePut?.();
+        this.flush_();
+      } else if (this.outgoing_.withdraw(op)) {
+        // Not there any more if end() or removeOutgoingMessage() took it meanwhile.
+        this.messageIdProvider.deallocate((op.packet as PublishPacketInput).messageId!);
+        this.failLater_(op.cb, error);
+        this.afterAck_(); // what waited behind it goes on
+      }
+    };
+    try {
+      this.outgoingStore.put(op.packet as PublishPacketInput, done);
+    } catch (error) {
+      done(error as Error);
+    }
   }
 
   /**
@@ -1853,13 +1902,27 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     const opts = (args.find((x) => typeof x === 'object' && x !== null) as EndOptions | undefined) ?? {};
     const cb = args.find((x) => typeof x === 'function') as EndCallback | undefined;
     // Called after publishes held while a store is read back: it waits for them as for the others.
-    if (!force && this.afterRestore_.length > 0 && this.heldForRestore_(() => this.end(force, opts, cb)))
-      return this;
+    if (!force && this.afterRestore_.length > 0) {
+      const calls = this.reconnectCalls_;
+      this.endsHeld_++;
+      const held = this.heldForRestore_(() => {
+        this.endsHeld_--;
+        // A reconnect() made after this end() still comes after it.
+        this.end_(force, opts, cb, calls !== this.reconnectCalls_);
+      });
+      if (held) return this;
+      this.endsHeld_--;
+    }
+    return this.end_(force, opts, cb, false);
+  }
+
+  /** end() once it is its turn; `reconnectAfter`: a reconnect() made after it is still to come. */
+  private end_(force: boolean, opts: EndOptions, cb: EndCallback | undefined, reconnectAfter: boolean): this {
     if (cb) {
       if (this.endWaitersCb_ === NONE) this.endWaitersCb_ = [];
       this.endWaitersCb_.push(cb);
     }
-    this.reconnectAfterEnd_ = false; // the later of end() and reconnect() wins
+    if (!reconnectAfter) this.reconnectAfterEnd_ = false; // the later of end() and reconnect() wins
     this.reconnectNow_ = false;
     // Ending: a forced end() hurries a graceful one that waits for acknowledgements.
     if (this.disconnecting) {
@@ -1871,6 +1934,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.disconnecting = true;
     if (this.reconnectTimer_) timers.clearTimeout(this.reconnectTimer_);
     this.reconnectTimer_ = undefined;
+    this.hookRunning_ = undefined; // a beforeReconnect still running connects nothing
     this.redirectOnce_ = undefined; // a pending 0x9C target goes: reconnect() uses the configured servers
     this.redirectPending_ = false;
     const conn = this.connection_;
@@ -1924,6 +1988,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   private reconnectCalls_ = 0;
   /** reconnect() was called during end(): it runs once the end has called back. */
   private reconnectAfterEnd_ = false;
+  /** end() calls held until a store is read back (they go after the calls held before them). */
+  private endsHeld_ = 0;
 
   endAsync(force?: boolean, opts?: EndOptions): Promise<void> {
     return new Promise((resolve, reject) => {

@@ -17,7 +17,10 @@ export interface PublishOptions {
   retain?: boolean;
   dup?: boolean;
   properties?: PublishProperties;
-  /** Called once the PUBLISH is written (MQTT.js's cbStorePut). */
+  /**
+   * Called once the QoS 1/2 PUBLISH is in the outgoing store, before it is written; never when
+   * the store fails (MQTT.js's cbStorePut).
+   */
   cbStorePut?: () => void;
 }
 

@@ -28,6 +28,8 @@ export interface Operation {
   sentBefore: boolean;
   /** Counts against the server's Receive Maximum while in flight. */
   counted: boolean;
+  /** Its PUBLISH is not in the outgoing store yet: it is not written, nor anything after it. */
+  storing: boolean;
   /** Extra data the client needs when the operation completes (e.g. the subscriptions). */
   readonly context?: unknown;
   /**
@@ -81,6 +83,7 @@ export class Outgoing {
       cb,
       sentBefore: false,
       counted: false,
+      storing: false,
       context,
       bytes: undefined,
     };
@@ -99,6 +102,7 @@ export class Outgoing {
       cb: undefined,
       sentBefore: false,
       counted: false,
+      storing: false,
       context,
       bytes: undefined,
     }));
@@ -138,6 +142,7 @@ export class Outgoing {
   next(): Operation | undefined {
     if (this.head_ === this.queue_.length) return undefined;
     const op = this.queue_[this.head_]!;
+    if (op.storing) return undefined; // the queue keeps its order: what follows waits too
     const needsWindow = op.packet.cmd === 'publish' && op.qos > 0 && !op.counted;
     if (needsWindow && this.inflightPublishes_ >= this.sendLimit) return undefined;
     this.head_++;
@@ -233,6 +238,16 @@ export class Outgoing {
       }
     }
     return undefined;
+  }
+
+  /** Removes `op` if it is still queued, never written; false when it is no longer there. */
+  withdraw(op: Operation): boolean {
+    const i = this.queue_.indexOf(op, this.head_);
+    if (i < 0) return false;
+    this.queue_.splice(i, 1);
+    const id = idOf(op);
+    if (id !== undefined) this.ids_.delete(id);
+    return true;
   }
 
   /** Removes the queued (not in-flight) operations `predicate` picks; returns them. */
