@@ -1,8 +1,10 @@
 /**
- * Client-side checks of topic names and topic filters, with messages meant for users. The codec
- * checks only what it must to write a valid packet; these run before a PUBLISH/SUBSCRIBE is queued
- * so that the caller gets the error, not the broker.
+ * Client-side checks of topic names and topic filters, with messages meant for users: these run
+ * before a PUBLISH/SUBSCRIBE is queued so that the caller gets the error, not the broker. The
+ * wildcard and Shared Subscription rules are the codec's own (wire/topic.ts); the string rules
+ * (no U+0000, well-formed UTF-16, 65535 bytes) are checked here first, with their own messages.
  */
+import { topicFilterRule, topicNameRule } from './wire/topic.js';
 
 export interface TopicProblem {
   /** What is wrong, for a user. */
@@ -12,7 +14,6 @@ export interface TopicProblem {
 }
 
 const MAX_UTF8_BYTES = 65535;
-const SHARE_PREFIX = '$share/';
 
 function problem(message: string, spec: string): TopicProblem {
   return { message, spec };
@@ -59,19 +60,7 @@ function checkString(value: string): TopicProblem | null {
  * (An empty name with a Topic Alias is the session's business, not this check's.)
  */
 export function validateTopicName(topic: string): TopicProblem | null {
-  const base = checkString(topic);
-  if (base) return base;
-  for (let i = 0; i < topic.length; i++) {
-    const c = topic.charCodeAt(i);
-    // '#' 0x23, '+' 0x2b
-    if (c === 0x23 || c === 0x2b) {
-      return problem(
-        `must not contain the wildcard '${topic[i]}'`,
-        'MQTT 5.0 §4.7.1 [MQTT-4.7.1-1] [MQTT-3.3.2-2]',
-      );
-    }
-  }
-  return null;
+  return checkString(topic) ?? fromRule(topicNameRule(topic));
 }
 
 /**
@@ -79,48 +68,14 @@ export function validateTopicName(topic: string): TopicProblem | null {
  * form of a Shared Subscription. Returns what is wrong, or null when it is valid.
  */
 export function validateTopicFilter(filter: string): TopicProblem | null {
-  const base = checkString(filter);
-  if (base) return base;
-  if (filter.startsWith(SHARE_PREFIX)) {
-    const rest = filter.slice(SHARE_PREFIX.length);
-    const slash = rest.indexOf('/');
-    const shareName = slash === -1 ? rest : rest.slice(0, slash);
-    if (shareName.length === 0) {
-      return problem(
-        'a shared subscription needs a ShareName after $share/',
-        'MQTT 5.0 §4.8.2 [MQTT-4.8.2-1]',
-      );
-    }
-    if (shareName.includes('+') || shareName.includes('#')) {
-      return problem("the ShareName must not contain '+' or '#'", 'MQTT 5.0 §4.8.2 [MQTT-4.8.2-2]');
-    }
-    if (slash === -1 || slash === rest.length - 1) {
-      return problem(
-        "the ShareName must be followed by '/' and a topic filter",
-        'MQTT 5.0 §4.8.2 [MQTT-4.8.2-2]',
-      );
-    }
-    return checkWildcards(rest.slice(slash + 1));
-  }
-  return checkWildcards(filter);
+  return checkString(filter) ?? fromRule(topicFilterRule(filter, true));
 }
 
-function checkWildcards(filter: string): TopicProblem | null {
-  const last = filter.length - 1;
-  for (let i = 0; i <= last; i++) {
-    const c = filter[i];
-    if (c === '#') {
-      if (i !== last) {
-        return problem("'#' must be the last character", 'MQTT 5.0 §4.7.1.2 [MQTT-4.7.1-2]');
-      }
-      if (i > 0 && filter[i - 1] !== '/') {
-        return problem("'#' must be on its own or follow '/'", 'MQTT 5.0 §4.7.1.2 [MQTT-4.7.1-2]');
-      }
-    } else if (c === '+') {
-      if ((i > 0 && filter[i - 1] !== '/') || (i < last && filter[i + 1] !== '/')) {
-        return problem("'+' must occupy an entire topic level", 'MQTT 5.0 §4.7.1.3 [MQTT-4.7.1-3]');
-      }
-    }
-  }
-  return null;
+/** The codec's "<what> [MQTT-4.7.1-1]" as a message and the section and statement it breaks. */
+function fromRule(rule: string | undefined): TopicProblem | null {
+  if (rule === undefined) return null;
+  const at = rule.indexOf(' [MQTT-');
+  // MQTT-4.7.1-1 is in §4.7.1; MQTT-4.7.0-1 in §4.7.
+  const section = rule.slice(at + 7, rule.indexOf('-', at + 7)).replace(/\.0$/, '');
+  return problem(rule.slice(0, at), `MQTT 5.0 §${section} ${rule.slice(at + 1)}`);
 }
