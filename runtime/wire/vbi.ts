@@ -36,7 +36,9 @@ export function scanVbi(buf: Uint8Array, pos: number, end: number, scan: { next:
   for (let i = 0; i < 4; i++) {
     if (pos + i >= end) return VBI_NEED_MORE;
     const b = buf[pos + i]!;
-    value += (b & 0x7f) * 2 ** shift;
+    // A shift, not `2 ** shift` (a call to pow in V8's optimized code): at most 127 << 21, well
+    // within 31 bits.
+    value |= (b & 0x7f) << shift;
     if (b < 0x80) {
       if (b === 0 && i > 0) return VBI_NOT_MINIMAL;
       scan.next = pos + i + 1;
