@@ -373,7 +373,9 @@ export class SocksConnection implements Connection {
     socket.off('error', this.onSocketError_);
     socket.off('close', this.onSocketClose_);
     if (this.secure_) {
-      const { host: _host, port: _port, path: _path, ...tls } = tlsConnectOptions(this.options_);
+      // `host` stays: with `socket` given Node connects nowhere, but checks the certificate
+      // against it (an IP address has no servername); without it, against the proxy's host.
+      const { port: _port, path: _path, ...tls } = tlsConnectOptions(this.options_);
       let tlsSocket: Socket;
       try {
         tlsSocket = loadTls().connect({ ...tls, socket });
