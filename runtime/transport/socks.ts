@@ -41,12 +41,13 @@ const SCHEMES: Readonly<Record<string, Pick<SocksProxy, 'version' | 'remoteDns'>
 const DEFAULT_TIMEOUT_MS = 30_000;
 
 /**
- * The SOCKS proxy for a TCP or TLS connection: `socksProxy`, else `MQTTJS_SOCKS_PROXY` from the
- * environment (as MQTT.js). None for unix sockets.
+ * The SOCKS proxy for a TCP or TLS connection: `socksProxy`, else (only when it is not set at all)
+ * `MQTTJS_SOCKS_PROXY` from the environment, as MQTT.js: `socksProxy: ''` connects directly. None
+ * for unix sockets.
  */
 export function socksProxyFor(options: TransportOptions): string | undefined {
   if (options.unixSocket) return undefined;
-  return options.socksProxy || process.env.MQTTJS_SOCKS_PROXY || undefined;
+  return (options.socksProxy ?? process.env.MQTTJS_SOCKS_PROXY) || undefined;
 }
 
 /** Opens a TCP (or, `secure`, TLS) connection through the proxy at `proxyUrl`. */

@@ -60,4 +60,20 @@ describe('SOCKS review', () => {
       await proxy.stop();
     }
   });
+
+  test("socksProxy: '' connects directly even with MQTTJS_SOCKS_PROXY set (as MQTT.js)", async () => {
+    const proxy = await startSocksProxy();
+    const saved = process.env.MQTTJS_SOCKS_PROXY;
+    process.env.MQTTJS_SOCKS_PROXY = `socks5://127.0.0.1:${proxy.port}`;
+    try {
+      const client = connect(broker.url, { socksProxy: '', reconnectPeriod: 0 });
+      assert.equal(await firstOf(client), 'connect');
+      await client.endAsync();
+      assert.equal(proxy.accepted, 0);
+    } finally {
+      if (saved === undefined) delete process.env.MQTTJS_SOCKS_PROXY;
+      else process.env.MQTTJS_SOCKS_PROXY = saved;
+      await proxy.stop();
+    }
+  });
 });
