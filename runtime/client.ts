@@ -1698,12 +1698,15 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     const done = (error?: Error | null) => {
       if (!op.storing) return; // a store that calls back twice
       op.storing = false;
-      if (!error) {
+      const messageId = (op.packet as PublishPacketInput).messageId!;
+      // Removed meanwhile (removeOutgoingMessage, an aborted publishAsync): its del came first.
+      if (this.removedIds_?.has(messageId)) this.outgoingStore.del({ messageId });
+      else if (!error) {
         cbStorePut?.();
         this.flush_();
       } else if (this.outgoing_.withdraw(op)) {
         // Not there any more if end() or removeOutgoingMessage() took it meanwhile.
-        this.messageIdProvider.deallocate((op.packet as PublishPacketInput).messageId!);
+        this.messageIdProvider.deallocate(messageId);
         this.failLater_(op.cb, error);
         this.afterAck_(); // what waited behind it goes on
       }

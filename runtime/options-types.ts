@@ -184,7 +184,8 @@ export interface ClientOptions extends TlsOptions {
   /**
    * Node TCP/TLS: connect through this SOCKS proxy, e.g. `socks5://user:pass@127.0.0.1:1080`
    * (`socks5`, `socks5h`, `socks4`, `socks4a`; with `h`/`a` the proxy resolves the broker's
-   * name). Unset, the `MQTTJS_SOCKS_PROXY` environment variable is used, as in MQTT.js.
+   * name). Unset, the `MQTTJS_SOCKS_PROXY` environment variable is used, as in MQTT.js; `''`
+   * connects directly.
    */
   socksProxy?: string;
   /** Milliseconds for the proxy to open the tunnel (default 30000; 0: no limit of its own). */

@@ -41,12 +41,13 @@ const SCHEMES: Readonly<Record<string, Pick<SocksProxy, 'version' | 'remoteDns'>
 const DEFAULT_TIMEOUT_MS = 30_000;
 
 /**
- * The SOCKS proxy for a TCP or TLS connection: `socksProxy`, else `MQTTJS_SOCKS_PROXY` from the
- * environment (as MQTT.js). None for unix sockets.
+ * The SOCKS proxy for a TCP or TLS connection: `socksProxy`, else (only when it is not set at all)
+ * `MQTTJS_SOCKS_PROXY` from the environment, as MQTT.js: `socksProxy: ''` connects directly. None
+ * for unix sockets.
  */
 export function socksProxyFor(options: TransportOptions): string | undefined {
   if (options.unixSocket) return undefined;
-  return options.socksProxy || process.env.MQTTJS_SOCKS_PROXY || undefined;
+  return (options.socksProxy ?? process.env.MQTTJS_SOCKS_PROXY) || undefined;
 }
 
 /** Opens a TCP (or, `secure`, TLS) connection through the proxy at `proxyUrl`. */
@@ -373,7 +374,9 @@ export class SocksConnection implements Connection {
     socket.off('error', this.onSocketError_);
     socket.off('close', this.onSocketClose_);
     if (this.secure_) {
-      const { host: _host, port: _port, path: _path, ...tls } = tlsConnectOptions(this.options_);
+      // `host` stays: with `socket` given Node connects nowhere, but checks the certificate
+      // against it (an IP address has no servername); without it, against the proxy's host.
+      const { port: _port, path: _path, ...tls } = tlsConnectOptions(this.options_);
       let tlsSocket: Socket;
       try {
         tlsSocket = loadTls().connect({ ...tls, socket });
