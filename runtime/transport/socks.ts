@@ -93,8 +93,15 @@ export function parseSocksUrl(text: string): SocksProxy {
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: url.port ? Number(url.port) : DEFAULT_PORT,
   };
-  if (url.username) proxy.username = decodeURIComponent(url.username);
-  if (url.password) proxy.password = decodeURIComponent(url.password);
+  try {
+    if (url.username) proxy.username = decodeURIComponent(url.username);
+    if (url.password) proxy.password = decodeURIComponent(url.password);
+  } catch (error) {
+    throw invalidOptions('socksProxy: the user or password has a bad percent-escape', error);
+  }
+  if (proxy.password !== undefined && proxy.username === undefined) {
+    throw invalidOptions('socksProxy: a password needs a username (RFC 1929)');
+  }
   if (proxy.version === 4 && proxy.password !== undefined) {
     throw invalidOptions('socksProxy: SOCKS4 has no passwords (only a user id)');
   }
@@ -424,9 +431,8 @@ export class SocksConnection implements Connection {
     }
     this.step_ = Step.Closed;
     this.clearTimer_();
+    // 'close' follows destroy() (later, never from inside it); finish_ reports it from there.
     this.socket_.destroy();
-    // 'close' follows destroy(); report it from there, or now if the socket had already closed.
-    if (this.socket_.closed) this.finish_();
     return 0;
   }
 
@@ -484,8 +490,7 @@ export class SocksConnection implements Connection {
     this.errored_ = true;
     this.step_ = Step.Closed;
     this.clearTimer_();
-    this.socket_.destroy();
-    if (this.socket_.closed) this.finish_();
+    this.socket_.destroy(); // its 'close' reports ours
   }
 }
 

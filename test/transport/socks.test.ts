@@ -268,6 +268,8 @@ describe('SOCKS failures are errors the application can read', () => {
       ['socks5://127.0.0.1:1080/path', /path, query or fragment/],
       ['socks4://u:p@127.0.0.1', /SOCKS4 has no passwords/],
       ['not a url', /is not a URL/],
+      ['socks5://%E0%A4%A@127.0.0.1:1080', /bad percent-escape/],
+      ['socks5://:secret@127.0.0.1:1080', /a password needs a username/],
     ] as const) {
       const error = await failure(url);
       assert.equal(error.code, 'MQTT_ERR_INVALID_OPTIONS', url);

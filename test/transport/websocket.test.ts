@@ -219,6 +219,17 @@ describe('WebSocketConnection', () => {
     assert.deepEqual(rec.events, ['close']);
   });
 
+  test('end() while connecting closes at once, as TCP does, and reports only close', async () => {
+    const { socket, rec, connection } = open();
+    connection.end();
+    // Closed now, not after the upgrade (which may never come: only connectTimeout would end it).
+    assert.deepEqual(socket.closeCalls, [1000]);
+    await rec.closed;
+    socket.open(); // a late open from the platform changes nothing
+    await flush();
+    assert.deepEqual(rec.events, ['close']);
+  });
+
   test('a socket attached after destroy() is closed at once', async () => {
     const rec = recorder();
     const connection = new WebSocketConnection(rec.handlers);
