@@ -166,7 +166,10 @@ export class WebSocketConnection implements Connection {
   end(): void {
     if (this.ended_ || this.closed_) return;
     // Still connecting: nothing was written, nothing to flush; drop it now, as TCP does.
-    if (!this.connected_) return this.destroy();
+    if (!this.connected_) {
+      this.destroy();
+      return;
+    }
     this.corks_ = 0;
     this.flushCorked_();
     this.ended_ = true;
