@@ -1,6 +1,6 @@
 /**
  * The lock that keeps a FileStore's log to one live store. Beside the log `x.log` lies
- * `x.log.lock`, holding `<pid> <token>`:
+ * `x.log.lock`, holding `<pid> <process start, ms since the epoch> <token>`:
  *
  * - It is made whole or not at all: written to a file of its own, then hard-linked to its name
  *   (link() fails when the name exists), so that no one reads a lock half-written.
@@ -10,8 +10,10 @@
  *   process holding `x.log.lock.takeover` (made the same way) removes a stale lock, and only if it
  *   still reads the same: two processes racing to take it over cannot both remove it, nor remove
  *   the lock that one of them made meanwhile. The new lock is then made as any other, one winner.
- * - Our own pid in a lock this process does not hold was a process before ours that had our pid
- *   (a container started again is pid 1 again): stale too.
+ * - Our own pid in a lock this thread does not hold: if the process that wrote it started when
+ *   ours did (within START_SLACK_MS), another worker thread of this process holds it, and it is
+ *   held; otherwise it was a process before ours that had our pid (a container started again is
+ *   pid 1 again), and it is stale.
  *
  * Whether a process is alive is asked of this machine: processes on two machines sharing the
  * directory (NFS) are not kept apart.
@@ -39,6 +41,15 @@ export interface FileLock {
 const held = new Set<FileLock>();
 let exitListener = false;
 
+/**
+ * When this process started, the same in every worker thread (process.uptime() is the process's).
+ * Computed from the wall clock, so two readings may differ by a clock adjustment: START_SLACK_MS.
+ */
+function processStart(): number {
+  return Math.round(Date.now() - process.uptime() * 1000);
+}
+const START_SLACK_MS = 2000;
+
 /** A lock found without a pid younger than this is being written (the no-hard-link fallback). */
 const UNREADABLE_GRACE_MS = 1000;
 /** Rounds of looking again while another process takes a stale lock over: about a second. */
@@ -55,7 +66,10 @@ function storeLocked(logPath: string, dir: string, pid: number | undefined): Mqt
 
 /** Takes the lock of the log at `logPath` in `dir`, or throws `MQTT_ERR_STORE_LOCKED`. */
 export function lockLog(logPath: string, dir: string): FileLock {
-  const lock: FileLock = { path: `${logPath}.lock`, content: `${process.pid} ${randomUUID()}\n` };
+  const lock: FileLock = {
+    path: `${logPath}.lock`,
+    content: `${process.pid} ${processStart()} ${randomUUID()}\n`,
+  };
   let taker: number | undefined;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     if (create(lock.path, lock.content)) {
@@ -142,7 +156,9 @@ function isHeld(path: string, content: string): boolean {
   }
   if (pid === process.pid) {
     for (const lock of held) if (lock.content === content) return true;
-    return false;
+    // Not this thread's: another worker thread's if written since this process started.
+    const started = Number(content.split(' ')[1]);
+    return Number.isFinite(started) && Math.abs(started - processStart()) < START_SLACK_MS;
   }
   try {
     process.kill(pid, 0); // signal 0: only asks whether the process exists

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { connect, FileStore, fileStores } from '../../runtime/index.js';
 import { collectErrors, startScriptedBroker, waitFor } from './support.js';
 
@@ -147,6 +148,37 @@ describe('FileStore lock', () => {
     const store = new FileStore(d);
     assert.throws(() => new FileStore(d), isLocked(process.pid, d));
     store.close();
+  });
+
+  test('takes over a lock with its own pid written by a process that started earlier', () => {
+    const d = dir();
+    const anHourBefore = Math.round(Date.now() - process.uptime() * 1000) - 3_600_000;
+    writeFileSync(lockFile(d), `${process.pid} ${anHourBefore} token\n`);
+    const store = new FileStore(d);
+    assert.notEqual(readFileSync(lockFile(d), 'utf8').split(' ')[1], String(anHourBefore));
+    store.close();
+  });
+
+  test('a store held by another worker thread of this process is refused, not taken over', async () => {
+    const d = dir();
+    const worker = new Worker(new URL('./fixtures/file-store-worker.mjs', import.meta.url), {
+      workerData: d,
+    });
+    try {
+      const said = (what: string) =>
+        new Promise<void>((resolve, reject) => {
+          worker.once('message', (m) => (m === what ? resolve() : reject(new Error(String(m)))));
+          worker.once('error', reject);
+        });
+      await said('locked');
+      // Same pid, not in this thread's locks: the worker's, which this thread must not take over.
+      assert.throws(() => new FileStore(d), isLocked(process.pid, d));
+      worker.postMessage('close');
+      await said('closed');
+      new FileStore(d).close();
+    } finally {
+      await worker.terminate();
+    }
   });
 
   test('a process that read a stale lock and stalled does not remove the lock taken meanwhile', async () => {
