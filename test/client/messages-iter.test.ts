@@ -1,9 +1,7 @@
 /** messages(): next() calls made before anything arrives are queued; an ended client ends at once. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { connect, type MqttClient } from '../../runtime/index.js';
-import { type ScriptedBroker, startScriptedBroker } from '../helpers/scripted-broker.js';
-import { once } from './support.js';
+import { describe, test } from 'node:test';
+import { scene, type Teardown } from './support.js';
 
 /** Rejects with a timeout error unless `p` settles within `ms`. */
 function within<T>(p: Promise<T>, ms: number): Promise<T> {
@@ -17,38 +15,24 @@ function within<T>(p: Promise<T>, ms: number): Promise<T> {
 const text = (r: IteratorResult<{ payload: Uint8Array }>) =>
   r.done ? 'done' : Buffer.from(r.value.payload).toString();
 
+/** An MQTT 5 client on a scripted broker; no `error` listener, so an error nobody waits for fails the test. */
+const connected = (t: Teardown) =>
+  scene(t, { protocolVersion: 5, reconnectPeriod: 0 }, { collectErrors: false });
+
 describe('messages() iterator', () => {
-  let broker: ScriptedBroker;
-  const clients: MqttClient[] = [];
-  before(async () => {
-    broker = await startScriptedBroker();
-  });
-  after(async () => {
-    await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
-    await broker.stop();
-  });
-
-  async function connected(): Promise<MqttClient> {
-    const client = connect(broker.url, { protocolVersion: 5, reconnectPeriod: 0 });
-    clients.push(client);
-    await once(client, 'connect');
-    return client;
-  }
-
-  test('two next() calls before any message settle in arrival order', async () => {
-    const client = await connected();
-    const conn = broker.connections.at(-1)!;
+  test('two next() calls before any message settle in arrival order', async (t) => {
+    const { client, send } = await connected(t);
     const stream = client.messages('q/+', { subscribe: false });
     const a = stream.next();
     const b = stream.next();
-    conn.send({ cmd: 'publish', topic: 'q/1', payload: 'one', qos: 0 });
-    conn.send({ cmd: 'publish', topic: 'q/2', payload: 'two', qos: 0 });
+    await send({ cmd: 'publish', topic: 'q/1', payload: 'one', qos: 0 });
+    await send({ cmd: 'publish', topic: 'q/2', payload: 'two', qos: 0 });
     assert.deepEqual([text(await within(a, 2000)), text(await within(b, 2000))], ['one', 'two']);
     await stream.return?.();
   });
 
-  test('every pending next() resolves done when the client ends', async () => {
-    const client = await connected();
+  test('every pending next() resolves done when the client ends', async (t) => {
+    const { client } = await connected(t);
     const stream = client.messages('q/+', { subscribe: false });
     const pending = [stream.next(), stream.next(), stream.next()];
     await client.endAsync();
@@ -56,8 +40,8 @@ describe('messages() iterator', () => {
     assert.deepEqual(results.map(text), ['done', 'done', 'done']);
   });
 
-  test('every pending next() resolves done on return()', async () => {
-    const client = await connected();
+  test('every pending next() resolves done on return()', async (t) => {
+    const { client } = await connected(t);
     const stream = client.messages('q/+', { subscribe: false });
     const pending = [stream.next(), stream.next()];
     await stream.return?.();
@@ -65,8 +49,8 @@ describe('messages() iterator', () => {
     assert.deepEqual(results.map(text), ['done', 'done']);
   });
 
-  test('every pending next() rejects with MQTT_ERR_ABORTED when the signal fires', async () => {
-    const client = await connected();
+  test('every pending next() rejects with MQTT_ERR_ABORTED when the signal fires', async (t) => {
+    const { client } = await connected(t);
     const controller = new AbortController();
     const stream = client.messages('q/+', { subscribe: false, signal: controller.signal });
     const pending = [stream.next(), stream.next()];
@@ -78,8 +62,8 @@ describe('messages() iterator', () => {
     );
   });
 
-  test('subscribe: false on a client that has ended finishes at once', async () => {
-    const client = await connected();
+  test('subscribe: false on a client that has ended finishes at once', async (t) => {
+    const { client } = await connected(t);
     await client.endAsync();
     assert.equal(client.disconnected, true);
     const stream = client.messages('q/+', { subscribe: false });
@@ -89,8 +73,8 @@ describe('messages() iterator', () => {
     assert.equal(n, 0);
   });
 
-  test('subscribe: false while the client is ending finishes', async () => {
-    const client = await connected();
+  test('subscribe: false while the client is ending finishes', async (t) => {
+    const { client } = await connected(t);
     const ending = client.endAsync();
     const stream = client.messages('q/+', { subscribe: false });
     assert.equal(text(await within(stream.next(), 1000)), 'done');
