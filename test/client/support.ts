@@ -75,6 +75,18 @@ export async function startScriptedBroker(version: Version): Promise<ScriptedBro
   });
 }
 
+/** The next packet `connection` sends to `broker`; it fails unless the packet is a `cmd`. */
+export async function nextOf<C extends PacketCmd = PacketCmd>(
+  broker: ScriptedBroker,
+  connection: FakeConnection,
+  cmd?: C,
+  timeoutMs?: number,
+): Promise<Extract<Packet, { cmd: C }>> {
+  const packet = await broker.next(connection, timeoutMs);
+  if (cmd !== undefined && packet.cmd !== cmd) throw new Error(`expected ${cmd}, got ${packet.cmd}`);
+  return packet as never;
+}
+
 /** Anything with node:test's `after`: a test's context, say. */
 export interface Teardown {
   after(fn: () => unknown): void;
@@ -163,14 +175,23 @@ export async function scene(
     conn,
     connect: connectPacket,
     errors,
-    async next(cmd, timeoutMs) {
-      const packet = await broker.next(conn, timeoutMs);
-      if (cmd !== undefined && packet.cmd !== cmd) throw new Error(`expected ${cmd}, got ${packet.cmd}`);
-      return packet as never;
-    },
+    next: (cmd, timeoutMs) => nextOf(broker, conn, cmd, timeoutMs),
     sent: () => conn.packets.map((packet) => decode(packet, { protocolVersion: version })),
     send: (packet) => broker.send(conn, packet),
   };
+}
+
+/** Answers the client's next connection to `broker` as `accept` does, and waits for its `connect` event. */
+export async function reconnected(
+  broker: ScriptedBroker,
+  client: MqttClient,
+  options?: AcceptOptions,
+): Promise<FakeConnection> {
+  const connected = once(client, 'connect');
+  connected.catch(() => {}); // awaited below; a failure before that must not go unhandled
+  const connection = await broker.accept(options);
+  await connected;
+  return connection;
 }
 
 /** Resolves with the arguments of the next `event`, or rejects after `ms`. */

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { topicMatches } from '../../runtime/messages.js';
+import type { Teardown } from '../client/support.js';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
-import { type ScriptedBroker, startScriptedBroker } from '../helpers/scripted-broker.js';
-import { connected, endAll, sleep, uniqueTopic } from './support.js';
+import { connected, endAll, scene5, sleep, uniqueTopic } from './support.js';
 
 describe('topicMatches', () => {
   test('matches + and # as MQTT does', () => {
@@ -111,42 +111,34 @@ describe('messages() through Mosquitto', () => {
 });
 
 describe('AbortSignal on a queued publish', () => {
-  let broker: ScriptedBroker;
-  before(async () => {
-    broker = await startScriptedBroker({ connack: { reasonCode: 0, properties: { receiveMaximum: 1 } } });
-  });
-  after(async () => {
-    await endAll();
-    await broker.stop();
-  });
+  /** A client whose server takes one message at a time. */
+  const oneAtATime = (t: Teardown) => scene5(t, {}, { connack: { properties: { receiveMaximum: 1 } } });
 
-  test('aborting a publish still queued behind the window withdraws it', async () => {
-    const client = await connected(broker.url);
-    const conn = broker.connections.at(-1)!;
+  test('aborting a publish still queued behind the window withdraws it', async (t) => {
+    const { client, next, send } = await oneAtATime(t);
     const first = client.publishAsync('a', '1', { qos: 1 });
     const controller = new AbortController();
     const second = client.publishAsync('a', '2', { qos: 1, signal: controller.signal });
     const third = client.publishAsync('a', '3', { qos: 1 });
-    const p1 = await conn.next('publish');
+    const p1 = await next('publish');
     controller.abort();
     await assert.rejects(second, { code: 'MQTT_ERR_ABORTED' });
-    conn.send({ cmd: 'puback', messageId: p1.messageId! });
+    await send({ cmd: 'puback', messageId: p1.messageId! });
     await first;
-    const p3 = await conn.next('publish');
+    const p3 = await next('publish');
     assert.equal(Buffer.from(p3.payload).toString(), '3');
-    conn.send({ cmd: 'puback', messageId: p3.messageId! });
+    await send({ cmd: 'puback', messageId: p3.messageId! });
     await third;
   });
 
-  test('aborting a publish already written rejects the promise; its flow completes', async () => {
-    const client = await connected(broker.url);
-    const conn = broker.connections.at(-1)!;
+  test('aborting a publish already written rejects the promise; its flow completes', async (t) => {
+    const { client, next, send } = await oneAtATime(t);
     const controller = new AbortController();
     const done = client.publishAsync('a', '1', { qos: 1, signal: controller.signal });
-    const p = await conn.next('publish');
+    const p = await next('publish');
     controller.abort();
     await assert.rejects(done, { code: 'MQTT_ERR_ABORTED' });
-    conn.send({ cmd: 'puback', messageId: p.messageId! });
+    await send({ cmd: 'puback', messageId: p.messageId! });
     await sleep(20);
     assert.equal(client.connected, true);
   });

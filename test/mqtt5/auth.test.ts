@@ -5,15 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
-import type { AuthPacket, ConnectPacket } from '../../generated/index.js';
-import type { MqttClient } from '../../runtime/index.js';
-import {
-  type ScriptedBroker,
-  type ScriptedConnection,
-  startScriptedBroker,
-} from '../helpers/scripted-broker.js';
-import { client5, connected, endAll, nextError, once } from './support.js';
+import { describe, test } from 'node:test';
+import type { AuthPacket } from '../../generated/index.js';
+import type { Scene, Teardown } from '../client/support.js';
+import { nextError, once, scene5 } from './support.js';
 
 const METHOD = 'SCRAM-LIKE';
 const PASSWORD = 'sesame';
@@ -23,21 +18,21 @@ const proofOf = (password: string, nonce: string) =>
 
 /** The server side: challenge with a nonce, check the proof, answer with the server's signature. */
 async function serverExchange(
-  conn: ScriptedConnection,
+  { next, send }: Pick<Scene, 'next' | 'send'>,
   clientFirst: string,
   final: 'connack' | 'auth',
 ): Promise<boolean> {
   const nonce = `${clientFirst.split('r=')[1]}${randomBytes(6).toString('hex')}`;
-  conn.send({
+  await send({
     cmd: 'auth',
     reasonCode: 0x18,
     properties: { authenticationMethod: METHOD, authenticationData: Buffer.from(`r=${nonce}`) },
   });
-  const answer = await conn.next('auth');
+  const answer = await next('auth');
   const ok = text(answer.properties?.authenticationData) === `p=${proofOf(PASSWORD, nonce)}`;
   const serverFinal = Buffer.from(`v=${proofOf(PASSWORD, `server${nonce}`)}`);
   if (final === 'connack') {
-    conn.send(
+    await send(
       ok
         ? {
             cmd: 'connack',
@@ -47,76 +42,69 @@ async function serverExchange(
         : { cmd: 'connack', reasonCode: 0x86 },
     );
   } else if (ok) {
-    conn.send({
+    await send({
       cmd: 'auth',
       reasonCode: 0,
       properties: { authenticationMethod: METHOD, authenticationData: serverFinal },
     });
   } else {
-    conn.send({ cmd: 'disconnect', reasonCode: 0x87 });
+    await send({ cmd: 'disconnect', reasonCode: 0x87 });
   }
   return ok;
 }
 
-/** The client side, as an application writes it. */
-function scramClient(url: string, password: string): MqttClient {
-  const client = client5(url, {
-    properties: { authenticationMethod: METHOD, authenticationData: Buffer.from('n=user,r=c0ffee') },
-  });
-  client.handleAuth = (packet: AuthPacket, callback) => {
+/**
+ * The client side, as an application writes it, on a scripted broker that has read its CONNECT
+ * and answered nothing yet.
+ */
+async function scramClient(t: Teardown, password: string): Promise<Scene> {
+  const s = await scene5(
+    t,
+    { properties: { authenticationMethod: METHOD, authenticationData: Buffer.from('n=user,r=c0ffee') } },
+    { connack: null },
+  );
+  s.client.handleAuth = (packet: AuthPacket, callback) => {
     const nonce = text(packet.properties?.authenticationData).slice(2);
     callback(null, { properties: { authenticationData: Buffer.from(`p=${proofOf(password, nonce)}`) } });
   };
-  return client;
+  return s;
 }
 
-describe('enhanced authentication', () => {
-  let broker: ScriptedBroker;
-  const results: boolean[] = [];
-  before(async () => {
-    broker = await startScriptedBroker({
-      connack: (connect: ConnectPacket, conn) => {
-        if (!connect.properties?.authenticationMethod) return { reasonCode: 0 };
-        serverExchange(conn, text(connect.properties.authenticationData), 'connack').then(
-          (ok) => results.push(ok),
-          () => {},
-        );
-        return null;
-      },
-    });
-  });
-  after(async () => {
-    await endAll();
-    await broker.stop();
-  });
+/** The broker's half of the exchange the CONNECT of `s` opened. */
+const connectExchange = (s: Scene) =>
+  serverExchange(s, text(s.connect.properties?.authenticationData), 'connack');
 
-  test('completes a challenge/response during CONNECT', async () => {
-    const client = scramClient(broker.url, PASSWORD);
-    const [connack] = await once(client, 'connect');
-    assert.equal(results.at(-1), true);
+describe('enhanced authentication', () => {
+  test('completes a challenge/response during CONNECT', async (t) => {
+    const s = await scramClient(t, PASSWORD);
+    const connected = once(s.client, 'connect');
+    assert.equal(await connectExchange(s), true);
+    const [connack] = await connected;
     assert.match(text(connack.properties.authenticationData), /^v=/);
-    const conn = broker.connections.at(-1)!;
-    const auth = conn.packets.find((p) => p.cmd === 'auth') as AuthPacket;
+    const auth = s.sent().find((p) => p.cmd === 'auth') as AuthPacket;
     assert.equal(auth.reasonCode, 0x18);
     assert.equal(auth.properties?.authenticationMethod, METHOD);
   });
 
-  test('a wrong proof ends in a refused CONNACK', async () => {
-    const client = scramClient(broker.url, 'wrong');
-    const error = await nextError(client);
+  test('a wrong proof ends in a refused CONNACK', async (t) => {
+    const s = await scramClient(t, 'wrong');
+    const errored = nextError(s.client);
+    assert.equal(await connectExchange(s), false);
+    const error = await errored;
     assert.equal(error.code, 'MQTT_ERR_CONNACK_REFUSED');
     assert.equal(error.reasonCode, 0x86);
   });
 
-  test('reauthenticate() runs the exchange again on the open connection', async () => {
-    const client = scramClient(broker.url, PASSWORD);
-    await once(client, 'connect');
-    const conn = broker.connections.at(-1)!;
-    const serverSide = conn.next('auth').then(async (start) => {
+  test('reauthenticate() runs the exchange again on the open connection', async (t) => {
+    const s = await scramClient(t, PASSWORD);
+    const { client, next } = s;
+    const connected = once(client, 'connect');
+    await connectExchange(s);
+    await connected;
+    const serverSide = next('auth').then(async (start) => {
       assert.equal(start.reasonCode, 0x19);
-      return serverExchange(conn, text(start.properties?.authenticationData), 'auth');
+      return serverExchange(s, text(start.properties?.authenticationData), 'auth');
     });
-    // The CONNECT's own AUTH was already taken by the connect exchange; skip it.
     const final = await client.reauthenticate({
       properties: { authenticationData: Buffer.from('n=user,r=beef') },
     });
@@ -126,23 +114,28 @@ describe('enhanced authentication', () => {
     assert.equal(client.connected, true);
   });
 
-  test('handleAuth refusing: DISCONNECT with its reason code and an MQTT_ERR_AUTH_FAILED error', async () => {
-    const client = client5(broker.url, {
-      properties: { authenticationMethod: METHOD, authenticationData: Buffer.from('n=user,r=1') },
-    });
+  test('handleAuth refusing: DISCONNECT with its reason code and an MQTT_ERR_AUTH_FAILED error', async (t) => {
+    const s = await scene5(
+      t,
+      { properties: { authenticationMethod: METHOD, authenticationData: Buffer.from('n=user,r=1') } },
+      { connack: null },
+    );
+    const { client, conn, sent } = s;
     client.handleAuth = (_packet, callback) =>
       callback(Object.assign(new Error('no way'), { reasonCode: 0x8c }));
-    const error = await nextError(client);
+    const errored = nextError(client);
+    // The broker's script waits for an answer that never comes; the connection closes instead.
+    connectExchange(s).catch(() => {});
+    const error = await errored;
     assert.equal(error.code, 'MQTT_ERR_AUTH_FAILED');
     assert.equal(error.reasonCode, 0x8c);
-    const conn = broker.connections.at(-1)!;
-    await conn.closed; // the broker's own script is waiting on this connection: read what it recorded
-    const disconnect = conn.packets.find((p) => p.cmd === 'disconnect');
+    await conn.closed;
+    const disconnect = sent().find((p) => p.cmd === 'disconnect');
     assert.equal(disconnect?.cmd === 'disconnect' && disconnect.reasonCode, 0x8c);
   });
 
-  test('reauthenticate() without an Authentication Method rejects', async () => {
-    const client = await connected(broker.url);
+  test('reauthenticate() without an Authentication Method rejects', async (t) => {
+    const { client } = await scene5(t);
     await assert.rejects(client.reauthenticate(), { code: 'MQTT_ERR_AUTH_FAILED' });
   });
 });

@@ -1,9 +1,11 @@
 /** CONNACK properties respected: limits checked before sending, server values used, options untouched. */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { ConnackProperties } from '../../generated/index.js';
+import type { ClientOptions } from '../../runtime/index.js';
+import { connack, type Teardown } from '../client/support.js';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
-import { type ScriptedBroker, startScriptedBroker } from '../helpers/scripted-broker.js';
-import { client5, connected, endAll, once } from './support.js';
+import { client5, connected, endAll, once, scene5 } from './support.js';
 
 describe('CONNACK properties from Mosquitto', () => {
   let broker: Mosquitto;
@@ -74,34 +76,23 @@ describe('CONNACK properties from Mosquitto', () => {
 });
 
 describe('CONNACK properties from the scripted broker', () => {
-  let broker: ScriptedBroker;
-  before(async () => {
-    broker = await startScriptedBroker({
-      connack: {
-        reasonCode: 0,
-        properties: {
-          wildcardSubscriptionAvailable: false,
-          sharedSubscriptionAvailable: false,
-          subscriptionIdentifiersAvailable: false,
-          responseInformation: 'resp/area',
-          serverReference: 'other.example:1883',
-          serverKeepAlive: 5,
-          topicAliasMaximum: 4,
-          receiveMaximum: 7,
-          maximumPacketSize: 5000,
-          sessionExpiryInterval: 30,
-        },
-      },
-    });
-  });
-  after(async () => {
-    await endAll();
-    await broker.stop();
-  });
+  const server: ConnackProperties = {
+    wildcardSubscriptionAvailable: false,
+    sharedSubscriptionAvailable: false,
+    subscriptionIdentifiersAvailable: false,
+    responseInformation: 'resp/area',
+    serverReference: 'other.example:1883',
+    serverKeepAlive: 5,
+    topicAliasMaximum: 4,
+    receiveMaximum: 7,
+    maximumPacketSize: 5000,
+    sessionExpiryInterval: 30,
+  };
+  const limited = (t: Teardown, options: ClientOptions = {}) =>
+    scene5(t, options, { connack: { properties: server } });
 
-  test('wildcard, shared and subscription-identifier subscriptions are refused before sending', async () => {
-    const client = await connected(broker.url);
-    const conn = broker.connections.at(-1)!;
+  test('wildcard, shared and subscription-identifier subscriptions are refused before sending', async (t) => {
+    const { client, next, send, sent } = await limited(t);
     await assert.rejects(client.subscribeAsync('a/+'), {
       code: 'MQTT_ERR_WILDCARD_NOT_SUPPORTED',
       reasonCode: 0xa2,
@@ -116,21 +107,23 @@ describe('CONNACK properties from the scripted broker', () => {
       reasonCode: 0xa1,
     });
     const ok = client.subscribeAsync('a/b');
-    const sub = await conn.next('subscribe');
+    const sub = await next('subscribe');
     assert.equal(sub.subscriptions[0]?.topic, 'a/b');
-    conn.send({ cmd: 'suback', messageId: sub.messageId, granted: [0] });
+    await send({ cmd: 'suback', messageId: sub.messageId, granted: [0] });
     await ok;
-    assert.equal(conn.packets.filter((p) => p.cmd === 'subscribe').length, 1);
+    assert.equal(sent().filter((p) => p.cmd === 'subscribe').length, 1);
   });
 
-  test('responseInformation and serverReference are surfaced in serverProperties and the connect event', async () => {
-    const client = client5(broker.url);
-    const [connack] = await once(client, 'connect');
-    assert.equal(connack.properties.responseInformation, 'resp/area');
+  test('responseInformation and serverReference are surfaced in serverProperties and the connect event', async (t) => {
+    const { client, send } = await scene5(t, {}, { connack: null });
+    const connected = once(client, 'connect');
+    await send(connack(5, false, 0, server));
+    const [packet] = await connected;
+    assert.equal(packet.properties.responseInformation, 'resp/area');
     assert.equal(client.serverProperties?.serverReference, 'other.example:1883');
   });
 
-  test('server values never change the options the user gave', async () => {
+  test('server values never change the options the user gave', async (t) => {
     const options = {
       keepalive: 30,
       properties: {
@@ -141,7 +134,7 @@ describe('CONNACK properties from the scripted broker', () => {
       },
     };
     const before = structuredClone(options);
-    const client = await connected(broker.url, options);
+    const { client } = await limited(t, options);
     assert.deepEqual(options, before);
     assert.equal(client.options.keepalive, 30);
     assert.deepEqual(client.options.properties, before.properties);

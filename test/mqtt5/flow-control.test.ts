@@ -2,70 +2,62 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { PublishPacket } from '../../generated/index.js';
+import type { ClientOptions } from '../../runtime/index.js';
+import type { Teardown } from '../client/support.js';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
-import { type ScriptedBroker, startScriptedBroker } from '../helpers/scripted-broker.js';
-import { connected, endAll, nextError, sleep, uniqueTopic } from './support.js';
+import { connected, endAll, nextError, scene5, sleep, uniqueTopic } from './support.js';
 
 describe('flow control against the scripted broker', () => {
-  let broker: ScriptedBroker;
-  before(async () => {
-    broker = await startScriptedBroker({
-      connack: { reasonCode: 0, properties: { receiveMaximum: 2, maximumPacketSize: 200 } },
-    });
-  });
-  after(async () => {
-    await endAll();
-    await broker.stop();
-  });
+  /** A client whose server allows two messages in flight and packets of up to 200 bytes. */
+  const limited = (t: Teardown, options: ClientOptions = {}) =>
+    scene5(t, options, { connack: { properties: { receiveMaximum: 2, maximumPacketSize: 200 } } });
 
-  test("never more QoS 1/2 PUBLISHes in flight than the server's Receive Maximum; the rest wait in order", async () => {
-    const client = await connected(broker.url);
-    const conn = broker.connections.at(-1)!;
+  test("never more QoS 1/2 PUBLISHes in flight than the server's Receive Maximum; the rest wait in order", async (t) => {
+    const { client, next, send, sent } = await limited(t);
     const done = [1, 2, 3, 4, 5].map((i) =>
       client.publishAsync('f', String(i), { qos: i % 2 === 0 ? 2 : 1 }),
     );
-    const first = await conn.next('publish');
-    const second = await conn.next('publish');
+    const first = await next('publish');
+    const second = await next('publish');
     await sleep(50);
-    assert.equal(conn.packets.filter((p) => p.cmd === 'publish').length, 2);
-    conn.send({ cmd: 'puback', messageId: first.messageId! });
-    const third = await conn.next('publish');
+    assert.equal(sent().filter((p) => p.cmd === 'publish').length, 2);
+    await send({ cmd: 'puback', messageId: first.messageId! });
+    const third = await next('publish');
     assert.deepEqual(
       [first, second, third].map((p) => Buffer.from(p.payload).toString()),
       ['1', '2', '3'],
     );
     // QoS 2 holds its slot until PUBCOMP.
-    conn.send({ cmd: 'pubrec', messageId: second.messageId! });
-    await conn.next('pubrel');
+    await send({ cmd: 'pubrec', messageId: second.messageId! });
+    await next('pubrel');
     await sleep(30);
-    assert.equal(conn.packets.filter((p) => p.cmd === 'publish').length, 3);
-    conn.send({ cmd: 'pubcomp', messageId: second.messageId! });
-    const fourth = await conn.next('publish');
-    conn.send({ cmd: 'puback', messageId: third.messageId! });
-    const fifth = await conn.next('publish');
-    conn.send({ cmd: 'pubrec', messageId: fourth.messageId! });
-    await conn.next('pubrel');
-    conn.send({ cmd: 'pubcomp', messageId: fourth.messageId! });
-    conn.send({ cmd: 'puback', messageId: fifth.messageId! });
+    assert.equal(sent().filter((p) => p.cmd === 'publish').length, 3);
+    await send({ cmd: 'pubcomp', messageId: second.messageId! });
+    const fourth = await next('publish');
+    await send({ cmd: 'puback', messageId: third.messageId! });
+    const fifth = await next('publish');
+    await send({ cmd: 'pubrec', messageId: fourth.messageId! });
+    await next('pubrel');
+    await send({ cmd: 'pubcomp', messageId: fourth.messageId! });
+    await send({ cmd: 'puback', messageId: fifth.messageId! });
     await Promise.all(done);
   });
 
-  test('QoS 0 messages keep their place among QoS 1 ones', async () => {
-    const client = await connected(broker.url);
-    const conn = broker.connections.at(-1)!;
+  test('QoS 0 messages keep their place among QoS 1 ones', async (t) => {
+    const { client, next } = await limited(t);
     client.publish('f', 'a', { qos: 1 });
     client.publish('f', 'b', { qos: 1 });
     await client.publishAsync('f', 'c', { qos: 0 });
     const seen: PublishPacket[] = [];
-    for (let i = 0; i < 3; i++) seen.push(await conn.next('publish'));
+    for (let i = 0; i < 3; i++) seen.push(await next('publish'));
     assert.deepEqual(
       seen.map((p) => Buffer.from(p.payload).toString()),
       ['a', 'b', 'c'],
     );
   });
 
-  test("a PUBLISH over the server's Maximum Packet Size fails locally, the connection stays up", async () => {
-    const client = await connected(broker.url);
+  test("a PUBLISH over the server's Maximum Packet Size fails locally, the connection stays up", async (t) => {
+    const { client } = await limited(t);
     await assert.rejects(client.publishAsync('big', Buffer.alloc(300), { qos: 1 }), {
       code: 'MQTT_ERR_PACKET_TOO_LARGE',
       reasonCode: 0x95,
@@ -74,41 +66,40 @@ describe('flow control against the scripted broker', () => {
     await client.publishAsync('small', 'x');
   });
 
-  test('more QoS 1 PUBLISHes than our Receive Maximum: DISCONNECT 0x93 and an error', async () => {
-    const client = await connected(broker.url, { properties: { receiveMaximum: 2 }, manualAck: true });
-    const conn = broker.connections.at(-1)!;
+  test('more QoS 1 PUBLISHes than our Receive Maximum: DISCONNECT 0x93 and an error', async (t) => {
+    const { client, next, send } = await limited(t, { properties: { receiveMaximum: 2 }, manualAck: true });
+    const errored = nextError(client);
     for (const id of [1, 2, 3])
-      conn.send({ cmd: 'publish', topic: 'r', payload: 'x', qos: 1, messageId: id });
-    const error = await nextError(client);
+      await send({ cmd: 'publish', topic: 'r', payload: 'x', qos: 1, messageId: id });
+    const error = await errored;
     assert.equal(error.code, 'MQTT_ERR_RECEIVE_MAXIMUM_EXCEEDED');
-    assert.equal((await conn.next('disconnect')).reasonCode, 0x93);
+    assert.equal((await next('disconnect')).reasonCode, 0x93);
   });
 
-  test('acknowledged messages free our window', async () => {
-    const client = await connected(broker.url, { properties: { receiveMaximum: 1 } });
-    const conn = broker.connections.at(-1)!;
+  test('acknowledged messages free our window', async (t) => {
+    const { client, next, send } = await limited(t, { properties: { receiveMaximum: 1 } });
     let errors = 0;
     client.on('error', () => errors++);
     for (const id of [1, 2, 3]) {
-      conn.send({ cmd: 'publish', topic: 'r', payload: 'x', qos: 1, messageId: id });
-      await conn.next('puback');
+      await send({ cmd: 'publish', topic: 'r', payload: 'x', qos: 1, messageId: id });
+      await next('puback');
     }
-    conn.send({ cmd: 'publish', topic: 'r', payload: 'x', qos: 2, messageId: 4 });
-    await conn.next('pubrec');
-    conn.send({ cmd: 'pubrel', messageId: 4 });
-    await conn.next('pubcomp');
-    conn.send({ cmd: 'publish', topic: 'r', payload: 'x', qos: 1, messageId: 5 });
-    await conn.next('puback');
+    await send({ cmd: 'publish', topic: 'r', payload: 'x', qos: 2, messageId: 4 });
+    await next('pubrec');
+    await send({ cmd: 'pubrel', messageId: 4 });
+    await next('pubcomp');
+    await send({ cmd: 'publish', topic: 'r', payload: 'x', qos: 1, messageId: 5 });
+    await next('puback');
     assert.equal(errors, 0);
   });
 
-  test('an incoming packet over our Maximum Packet Size: DISCONNECT 0x95 and an error', async () => {
-    const client = await connected(broker.url, { properties: { maximumPacketSize: 64 } });
-    const conn = broker.connections.at(-1)!;
-    conn.send({ cmd: 'publish', topic: 'big', payload: Buffer.alloc(100), qos: 0 });
-    const error = await nextError(client);
+  test('an incoming packet over our Maximum Packet Size: DISCONNECT 0x95 and an error', async (t) => {
+    const { client, next, send } = await limited(t, { properties: { maximumPacketSize: 64 } });
+    const errored = nextError(client);
+    await send({ cmd: 'publish', topic: 'big', payload: Buffer.alloc(100), qos: 0 });
+    const error = await errored;
     assert.equal(error.reasonCode, 0x95);
-    assert.equal((await conn.next('disconnect')).reasonCode, 0x95);
+    assert.equal((await next('disconnect')).reasonCode, 0x95);
   });
 });
 

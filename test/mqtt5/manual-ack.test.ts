@@ -2,36 +2,26 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { PublishPacket } from '../../generated/index.js';
+import { reconnected } from '../client/support.js';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
-import { type ScriptedBroker, startScriptedBroker } from '../helpers/scripted-broker.js';
-import { client5, connected, endAll, once, sleep, uniqueTopic } from './support.js';
+import { client5, connected, endAll, once, scene5, sleep, uniqueTopic } from './support.js';
 
 describe('manualAck with the scripted broker', () => {
-  let broker: ScriptedBroker;
-  before(async () => {
-    broker = await startScriptedBroker();
-  });
-  after(async () => {
-    await endAll();
-    await broker.stop();
-  });
-
-  test('nothing is acknowledged until ack(); acks called 3, 1, 2 go out as 1, 2, 3', async () => {
-    const client = await connected(broker.url, { manualAck: true });
-    const conn = broker.connections.at(-1)!;
+  test('nothing is acknowledged until ack(); acks called 3, 1, 2 go out as 1, 2, 3', async (t) => {
+    const { client, next, send, sent } = await scene5(t, { manualAck: true });
     const got: PublishPacket[] = [];
     client.on('message', (_t, _p, packet) => got.push(packet));
     for (const id of [1, 2, 3])
-      conn.send({ cmd: 'publish', topic: 'm', payload: String(id), qos: 1, messageId: id });
+      await send({ cmd: 'publish', topic: 'm', payload: String(id), qos: 1, messageId: id });
     while (got.length < 3) await sleep(5);
     await sleep(30);
-    assert.equal(conn.packets.filter((p) => p.cmd === 'puback').length, 0);
+    assert.equal(sent().filter((p) => p.cmd === 'puback').length, 0);
     assert.equal(client.ack(got[2]!), true);
     await sleep(30);
-    assert.equal(conn.packets.filter((p) => p.cmd === 'puback').length, 0);
+    assert.equal(sent().filter((p) => p.cmd === 'puback').length, 0);
     client.ack(got[0]!, 0x80);
     client.ack(got[1]!);
-    const acks = [await conn.next('puback'), await conn.next('puback'), await conn.next('puback')];
+    const acks = [await next('puback'), await next('puback'), await next('puback')];
     assert.deepEqual(
       acks.map((a) => [a.messageId, a.reasonCode ?? 0]),
       [
@@ -43,45 +33,40 @@ describe('manualAck with the scripted broker', () => {
     assert.equal(client.ack(got[0]!), false); // only once
   });
 
-  test('QoS 2 is delivered on PUBLISH; ack() sends PUBREC and PUBREL gets PUBCOMP', async () => {
-    const client = await connected(broker.url, { manualAck: true });
-    const conn = broker.connections.at(-1)!;
-    const [, , packet] = await new Promise<unknown[]>((resolve) => {
-      client.once('message', (...args) => resolve(args));
-      conn.send({ cmd: 'publish', topic: 'm2', payload: 'x', qos: 2, messageId: 9 });
-    });
+  test('QoS 2 is delivered on PUBLISH; ack() sends PUBREC and PUBREL gets PUBCOMP', async (t) => {
+    const { client, next, send, sent } = await scene5(t, { manualAck: true });
+    const message = once(client, 'message');
+    await send({ cmd: 'publish', topic: 'm2', payload: 'x', qos: 2, messageId: 9 });
+    const [, , packet] = await message;
     await sleep(20);
-    assert.equal(conn.packets.filter((p) => p.cmd === 'pubrec').length, 0);
+    assert.equal(sent().filter((p) => p.cmd === 'pubrec').length, 0);
     client.ack(packet as PublishPacket);
-    assert.equal((await conn.next('pubrec')).messageId, 9);
-    conn.send({ cmd: 'pubrel', messageId: 9 });
-    const comp = await conn.next('pubcomp');
+    assert.equal((await next('pubrec')).messageId, 9);
+    await send({ cmd: 'pubrel', messageId: 9 });
+    const comp = await next('pubcomp');
     assert.equal(comp.reasonCode ?? 0, 0);
   });
 
-  test('a QoS 2 message re-sent before ack() is not delivered twice; the later ack answers it', async () => {
-    const client = await connected(broker.url, { manualAck: true });
-    const conn = broker.connections.at(-1)!;
+  test('a QoS 2 message re-sent before ack() is not delivered twice; the later ack answers it', async (t) => {
+    const { client, next, send } = await scene5(t, { manualAck: true });
     const got: PublishPacket[] = [];
     client.on('message', (_t, _p, packet) => got.push(packet));
-    conn.send({ cmd: 'publish', topic: 'm3', payload: 'x', qos: 2, messageId: 4 });
-    conn.send({ cmd: 'publish', topic: 'm3', payload: 'x', qos: 2, messageId: 4, dup: true });
+    await send({ cmd: 'publish', topic: 'm3', payload: 'x', qos: 2, messageId: 4 });
+    await send({ cmd: 'publish', topic: 'm3', payload: 'x', qos: 2, messageId: 4, dup: true });
     await sleep(30);
     assert.equal(got.length, 1);
     client.ack(got[0]!, 0x83);
-    assert.equal((await conn.next('pubrec')).reasonCode, 0x83);
+    assert.equal((await next('pubrec')).reasonCode, 0x83);
   });
 
-  test('an ack after a reconnect goes out on the new connection when the server re-sends the message', async () => {
-    const client = await connected(broker.url, { manualAck: true, reconnectPeriod: 30 });
-    let conn = broker.connections.at(-1)!;
+  test('an ack after a reconnect goes out on the new connection when the server re-sends the message', async (t) => {
+    const { broker, client, conn, send } = await scene5(t, { manualAck: true, reconnectPeriod: 30 });
     const got: PublishPacket[] = [];
     client.on('message', (_t, _p, packet) => got.push(packet));
-    conn.send({ cmd: 'publish', topic: 'm4', payload: 'x', qos: 1, messageId: 5 });
+    await send({ cmd: 'publish', topic: 'm4', payload: 'x', qos: 1, messageId: 5 });
     while (got.length < 1) await sleep(5);
     conn.drop();
-    await once(client, 'connect');
-    conn = broker.connections.at(-1)!;
+    await reconnected(broker, client);
     // A scripted CONNACK says no session, so the pending message is forgotten: ack() does nothing.
     assert.equal(client.ack(got[0]!), false);
   });
