@@ -1,9 +1,8 @@
 /** Reason codes both ways: customHandleAcks, failures and Reason Strings on acks and DISCONNECT, end() with a reason. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { PubackPacket } from '../../generated/index.js';
-import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
-import { client5, connected, endAll, nextError, once, scene5, sleep, uniqueTopic } from './support.js';
+import { client5, connected, nextError, once, scene5, sleep, uniqueTopic, useMosquitto } from './support.js';
 
 describe('reason codes with the scripted broker', () => {
   test('customHandleAcks chooses the PUBACK and PUBREC reason codes; refused messages are not delivered', async (t) => {
@@ -99,14 +98,7 @@ describe('reason codes with the scripted broker', () => {
 });
 
 describe('reason codes through Mosquitto', () => {
-  let broker: Mosquitto;
-  before(async () => {
-    broker = await startMosquitto();
-  });
-  after(async () => {
-    await endAll();
-    await broker.stop();
-  });
+  const broker = useMosquitto();
 
   test('a PUBACK of "No matching subscribers" (0x10) is a success, and reaches the callback', async () => {
     const client = await connected(broker.url);

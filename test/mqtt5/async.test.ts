@@ -1,10 +1,9 @@
 /** messages() as an async iterator, and AbortSignal on the promise methods. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { topicMatches } from '../../runtime/messages.js';
 import type { Teardown } from '../client/support.js';
-import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
-import { connected, endAll, scene5, sleep, uniqueTopic } from './support.js';
+import { connected, scene5, sleep, uniqueTopic, useMosquitto } from './support.js';
 
 describe('topicMatches', () => {
   test('matches + and # as MQTT does', () => {
@@ -19,14 +18,7 @@ describe('topicMatches', () => {
 });
 
 describe('messages() through Mosquitto', () => {
-  let broker: Mosquitto;
-  before(async () => {
-    broker = await startMosquitto();
-  });
-  after(async () => {
-    await endAll();
-    await broker.stop();
-  });
+  const broker = useMosquitto();
 
   test('for await yields the matching messages in order and unsubscribes on break', async () => {
     const base = uniqueTopic('iter');

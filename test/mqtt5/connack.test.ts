@@ -1,22 +1,14 @@
 /** CONNACK properties respected: limits checked before sending, server values used, options untouched. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { ConnackProperties } from '../../generated/index.js';
 import type { ClientOptions } from '../../runtime/index.js';
 import { connack, type Teardown } from '../client/support.js';
-import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
-import { client5, connected, endAll, once, scene5 } from './support.js';
+import { client5, connected, once, scene5, useMosquitto } from './support.js';
 
 describe('CONNACK properties from Mosquitto', () => {
-  let broker: Mosquitto;
-  before(async () => {
-    broker = await startMosquitto({
-      extraConfig: 'max_qos 1\nretain_available false\nmax_keepalive 10',
-    });
-  });
-  after(async () => {
-    await endAll();
-    await broker.stop();
+  const broker = useMosquitto({
+    extraConfig: 'max_qos 1\nretain_available false\nmax_keepalive 10',
   });
 
   test('maximumQoS: a QoS 2 publish is refused with MQTT_ERR_QOS_NOT_SUPPORTED, QoS 1 goes', async () => {

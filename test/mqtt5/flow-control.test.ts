@@ -1,11 +1,10 @@
 /** Receive Maximum both ways, and Maximum Packet Size both ways. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { PublishPacket } from '../../generated/index.js';
 import type { ClientOptions } from '../../runtime/index.js';
 import type { Teardown } from '../client/support.js';
-import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
-import { connected, endAll, nextError, scene5, sleep, uniqueTopic } from './support.js';
+import { connected, nextError, scene5, sleep, uniqueTopic, useMosquitto } from './support.js';
 
 describe('flow control against the scripted broker', () => {
   /** A client whose server allows two messages in flight and packets of up to 200 bytes. */
@@ -104,14 +103,7 @@ describe('flow control against the scripted broker', () => {
 });
 
 describe('flow control through Mosquitto', () => {
-  let broker: Mosquitto;
-  before(async () => {
-    broker = await startMosquitto({ extraConfig: 'max_inflight_messages 3\nmax_packet_size 1000' });
-  });
-  after(async () => {
-    await endAll();
-    await broker.stop();
-  });
+  const broker = useMosquitto({ extraConfig: 'max_inflight_messages 3\nmax_packet_size 1000' });
 
   test("takes the broker's Receive Maximum and delivers 50 QoS 1/2 messages, each QoS in order", async () => {
     const topic = uniqueTopic('rm');

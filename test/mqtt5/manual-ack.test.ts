@@ -1,10 +1,9 @@
 /** manualAck: the application acknowledges each QoS 1/2 message; acks leave in arrival order. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { PublishPacket } from '../../generated/index.js';
 import { reconnected } from '../client/support.js';
-import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
-import { client5, connected, endAll, once, scene5, sleep, uniqueTopic } from './support.js';
+import { client5, connected, once, scene5, sleep, uniqueTopic, useMosquitto } from './support.js';
 
 describe('manualAck with the scripted broker', () => {
   test('nothing is acknowledged until ack(); acks called 3, 1, 2 go out as 1, 2, 3', async (t) => {
@@ -73,14 +72,7 @@ describe('manualAck with the scripted broker', () => {
 });
 
 describe('manualAck through Mosquitto', () => {
-  let broker: Mosquitto;
-  before(async () => {
-    broker = await startMosquitto();
-  });
-  after(async () => {
-    await endAll();
-    await broker.stop();
-  });
+  const broker = useMosquitto();
 
   test('acks called in reverse order leave in arrival order', async () => {
     const topic = uniqueTopic('order');

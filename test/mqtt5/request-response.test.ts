@@ -1,18 +1,10 @@
 /** request() / respond() over Response Topic and Correlation Data, through Mosquitto. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
-import { connected, endAll, responseTo, scene5, uniqueTopic } from './support.js';
+import { describe, test } from 'node:test';
+import { connected, responseTo, scene5, uniqueTopic, useMosquitto } from './support.js';
 
 describe('request / response through Mosquitto', () => {
-  let broker: Mosquitto;
-  before(async () => {
-    broker = await startMosquitto();
-  });
-  after(async () => {
-    await endAll();
-    await broker.stop();
-  });
+  const broker = useMosquitto();
 
   test('request() resolves with the response to its own Correlation Data', async () => {
     const service = uniqueTopic('svc');

@@ -1,19 +1,11 @@
 /** MQTT 5 subscription features through Mosquitto: identifiers, No Local, Retain As Published, Retain Handling, shared. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { PublishPacket } from '../../generated/index.js';
-import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
-import { connected, endAll, once, sleep, uniqueTopic } from './support.js';
+import { connected, once, sleep, uniqueTopic, useMosquitto } from './support.js';
 
 describe('MQTT 5 subscriptions through Mosquitto', () => {
-  let broker: Mosquitto;
-  before(async () => {
-    broker = await startMosquitto();
-  });
-  after(async () => {
-    await endAll();
-    await broker.stop();
-  });
+  const broker = useMosquitto();
 
   test('Subscription Identifiers come with messages, for every matching subscription', async () => {
     const base = uniqueTopic('sid');

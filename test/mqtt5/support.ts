@@ -1,8 +1,10 @@
-/** Shared set-up for the MQTT 5 tests: clients that end themselves, and waiting for events. */
+/** Shared set-up for the MQTT 5 tests: clients that end themselves, brokers, and waiting for events. */
+import { after, before } from 'node:test';
 import type { PublishPacket, PublishPacketInput } from '../../generated/index.js';
 import { connect, type MqttClient } from '../../runtime/index.js';
 import type { ClientOptions } from '../../runtime/options.js';
 import { type Scene, type SceneOptions, scene, type Teardown } from '../client/support.js';
+import { type Mosquitto, type MosquittoOptions, startMosquitto } from '../helpers/mosquitto.js';
 
 /** What the MQTT 5 tests' clients are: MQTT 5, no reconnects unless asked, a short connect timeout. */
 const defaults5 = { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 3000 } as const;
@@ -39,6 +41,38 @@ export async function endAll(): Promise<void> {
   const clients = [...open];
   open.clear();
   await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
+}
+
+/** The Mosquitto of a describe block, running while its tests do. */
+export interface UsedMosquitto {
+  /** Its `mqtt://` URL; read it inside a test, once the broker has started. */
+  readonly url: string;
+}
+
+/**
+ * Called in a describe block: a Mosquitto started before its tests and, after them, the clients
+ * of client5()/connected() ended and the broker stopped.
+ *
+ *   describe('retained messages', () => {
+ *     const broker = useMosquitto({ extraConfig: 'max_qos 1' });
+ *     test('...', async () => { const client = await connected(broker.url); ... });
+ *   });
+ */
+export function useMosquitto(options: MosquittoOptions = {}): UsedMosquitto {
+  let running: Mosquitto | undefined;
+  before(async () => {
+    running = await startMosquitto(options);
+  });
+  after(async () => {
+    await endAll();
+    await running?.stop();
+  });
+  return {
+    get url() {
+      if (!running) throw new Error('useMosquitto: the broker runs only while its describe block does');
+      return running.url;
+    },
+  };
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: event arguments differ per event.

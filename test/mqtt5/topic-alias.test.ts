@@ -3,12 +3,11 @@
  * through Mosquitto (which resolves them for a subscriber); incoming from the scripted broker.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { PublishPacket } from '../../generated/index.js';
 import type { ClientOptions } from '../../runtime/index.js';
 import { nextOf, reconnected, type Teardown } from '../client/support.js';
-import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
-import { connected, endAll, nextError, scene5 } from './support.js';
+import { connected, nextError, scene5, useMosquitto } from './support.js';
 
 describe('outgoing Topic Aliases', () => {
   /** What the scripted broker's CONNACK allows: two aliases. */
@@ -83,14 +82,7 @@ describe('outgoing Topic Aliases', () => {
 });
 
 describe('outgoing Topic Aliases through Mosquitto', () => {
-  let broker: Mosquitto;
-  before(async () => {
-    broker = await startMosquitto({ extraConfig: 'max_topic_alias 2' });
-  });
-  after(async () => {
-    await endAll();
-    await broker.stop();
-  });
+  const broker = useMosquitto({ extraConfig: 'max_topic_alias 2' });
 
   test('a subscriber receives every message on its full topic', async () => {
     const sub = await connected(broker.url);
