@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { MqttClient } from '../../runtime/index.js';
-import { scene, sleep, type Teardown, waitFor } from './support.js';
+import { publishPacket, scene, sleep, type Teardown, waitFor } from './support.js';
 
 describe('acknowledgements of the wrong kind are a Protocol Error, not a success', () => {
   const cases = [
@@ -56,15 +56,7 @@ describe('QoS 2 exactly once', () => {
     c.handleMessage = (_packet, cb) => {
       setTimeout(cb, 200);
     };
-    await broker.send(conn1, {
-      cmd: 'publish',
-      topic: 't',
-      payload: Buffer.from('x'),
-      qos: 2,
-      messageId: 7,
-      dup: false,
-      retain: false,
-    });
+    await broker.send(conn1, publishPacket({ qos: 2, messageId: 7 }));
     assert.equal(((await broker.next(conn1)) as { cmd: string }).cmd, 'pubrec');
     await broker.send(conn1, { cmd: 'pubrel', messageId: 7 });
     await waitFor(() => delivered === 1, 2000, 'delivery');
@@ -90,15 +82,7 @@ describe('QoS 2 exactly once', () => {
     c.handleMessage = (_packet, cb) => {
       release = () => cb();
     };
-    await broker.send(conn1, {
-      cmd: 'publish',
-      topic: 't',
-      payload: Buffer.from('x'),
-      qos: 2,
-      messageId: 9,
-      dup: false,
-      retain: false,
-    });
+    await broker.send(conn1, publishPacket({ qos: 2, messageId: 9 }));
     await broker.next(conn1); // PUBREC
     await broker.send(conn1, { cmd: 'pubrel', messageId: 9 });
     await waitFor(() => delivered === 1, 2000, 'delivery');
@@ -117,16 +101,7 @@ describe('handleMessage errors', () => {
   test('an error for one QoS 1 message does not hold back the acknowledgements of later ones', async (t) => {
     const { client: c, errors, next, send } = await scene(t, { reconnectPeriod: 0 });
     c.handleMessage = (packet, cb) => cb(packet.messageId === 1 ? new Error('boom') : undefined);
-    for (const messageId of [1, 2])
-      await send({
-        cmd: 'publish',
-        topic: 't',
-        payload: Buffer.from('x'),
-        qos: 1,
-        messageId,
-        dup: false,
-        retain: false,
-      });
+    for (const messageId of [1, 2]) await send(publishPacket({ qos: 1, messageId }));
     const ack = (await next(undefined, 1000)) as { cmd: string; messageId: number };
     assert.deepEqual([ack.cmd, ack.messageId], ['puback', 2]);
     assert.equal(errors[0]?.message, 'boom');
@@ -263,15 +238,7 @@ describe('manualAck', () => {
     } = await scene(t, { reconnectPeriod: 20, clean: false, clientId: 'ma', manualAck: true });
     const delivered: unknown[] = [];
     c.on('message', (_topic, _payload, packet) => delivered.push(packet));
-    const publish = {
-      cmd: 'publish',
-      topic: 't',
-      payload: Buffer.from('x'),
-      qos: 1,
-      messageId: 5,
-      dup: false,
-      retain: false,
-    } as const;
+    const publish = publishPacket({ qos: 1, messageId: 5 });
     await broker.send(conn1, publish);
     await waitFor(() => delivered.length === 1, 2000, 'delivery');
     conn1.drop();
@@ -389,24 +356,8 @@ describe('stores that fail', () => {
       }
     }
     const { errors, next, send } = await scene(t, { reconnectPeriod: 0, incomingStore: new Failing() });
-    await send({
-      cmd: 'publish',
-      topic: 't',
-      payload: Buffer.from('q2'),
-      qos: 2,
-      messageId: 1,
-      dup: false,
-      retain: false,
-    });
-    await send({
-      cmd: 'publish',
-      topic: 't',
-      payload: Buffer.from('q1'),
-      qos: 1,
-      messageId: 2,
-      dup: false,
-      retain: false,
-    });
+    await send(publishPacket({ qos: 2, messageId: 1, payload: Buffer.from('q2') }));
+    await send(publishPacket({ qos: 1, messageId: 2, payload: Buffer.from('q1') }));
     const ack = (await next(undefined, 1000)) as { cmd: string; messageId: number };
     assert.deepEqual([ack.cmd, ack.messageId], ['puback', 2], 'no PUBREC for the message not stored');
     assert.equal(errors[0]?.message, 'store failed');

@@ -11,6 +11,7 @@ import {
   type PacketCmd,
   type PacketInput,
   type ProtocolVersion,
+  type PublishPacketInput,
 } from '../../generated/index.js';
 import { type ClientOptions, connect, type MqttClient } from '../../runtime/index.js';
 import { type FakeBroker, type FakeConnection, startFakeBroker } from '../helpers/fake-broker.js';
@@ -44,6 +45,13 @@ export function connack(
   return properties === undefined
     ? { cmd: 'connack', sessionPresent, reasonCode: code }
     : { cmd: 'connack', sessionPresent, reasonCode: code, properties };
+}
+
+/** A PUBLISH for the broker to send: topic `t`, payload `x`, neither DUP nor RETAIN, unless `fields` says. */
+export function publishPacket(
+  fields: Pick<PublishPacketInput, 'qos' | 'messageId'> & Partial<PublishPacketInput>,
+): PublishPacketInput {
+  return { cmd: 'publish', topic: 't', payload: Buffer.from('x'), dup: false, retain: false, ...fields };
 }
 
 async function expectConnect(packet: Promise<Packet>): Promise<ConnectPacket> {
