@@ -404,7 +404,7 @@ async function main(): Promise<void> {
         `${w.name.padEnd(13)} msgs/s ${fmt(ours.rate / theirs.rate, 2)}x   pub CPU ${fmt(ours.pub.cpuUs / theirs.pub.cpuUs, 2)}x   sub CPU ${fmt(ours.sub.cpuUs / theirs.sub.cpuUs, 2)}x   peak RSS pub ${fmt(ours.pub.maxRssKb / theirs.pub.maxRssKb, 2)}x sub ${fmt(ours.sub.maxRssKb / theirs.sub.maxRssKb, 2)}x   above connected pub ${fmt(growth(ours.pub) / growth(theirs.pub), 2)}x sub ${fmt(growth(ours.sub) / growth(theirs.sub), 2)}x`,
       );
     }
-    const idleCount = quick ? 100 : 1000;
+    const idleCount = 1000; // fewer are noise: RSS moves by whole pages and allocator arenas
     const idle: Record<string, number> = {};
     for (const impl of ['mqttjs', 'mqttforge'] as Impl[]) {
       const c = child(['idle', impl, broker.url, String(idleCount)]);
