@@ -704,8 +704,10 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     this.pinger_.start();
     // Flows a store is still reading back belong to the lost session too: start them over as well.
     if (!packet.sessionPresent && !this.heldForRestore_(() => this.restartFlows_())) this.restartFlows_();
-    this.emit('connect', packet);
+    // Queued operations (and resubscriptions) are written before the application hears of the
+    // connection, as in MQTT.js, whose own `connect` listener sends its queue first.
     this.flush_();
+    this.emit('connect', packet);
   }
 
   /**
@@ -1547,7 +1549,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   private afterAck_(): void {
     this.flush_();
     if (this.outgoing_.idle) {
-      this.emit('outgoingEmpty');
+      // Only while ending, as MQTT.js (whose end() waits for it).
+      if (this.disconnecting) this.emit('outgoingEmpty');
       const waiters = this.endWaiters_;
       this.endWaiters_ = NONE;
       for (const w of waiters) w();
@@ -1833,7 +1836,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     const packet: PacketInput = { cmd: 'unsubscribe', messageId, unsubscriptions: list };
     if (this.protocolVersion === 5 && opts.properties) packet.properties = opts.properties;
     this.outgoing_.enqueue(
-      this.outgoing_.create(packet, 1, (error, result) => cb?.(error ?? undefined, result as UnsubackPacket)),
+      // null on success, as MQTT.js passes it (its type says `Error | undefined` too).
+      this.outgoing_.create(packet, 1, (error, result) => cb?.(error as Error, result as UnsubackPacket)),
     );
     this.flush_();
     return this;
@@ -1958,8 +1962,9 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       // Let the DISCONNECT flush before the socket closes.
       queueMicrotask(() => this.connection_?.end());
     };
-    // Deferred a microtask, so that acknowledgements for a message whose handler called end() go first.
-    if (force) closeNow();
+    // Forced: no DISCONNECT, as MQTT.js (the server publishes the will). Otherwise deferred a
+    // microtask, so that acknowledgements for a message whose handler called end() go first.
+    if (force) conn.destroy();
     else if (!this.connected || this.outgoing_.idle) queueMicrotask(closeNow);
     else {
       if (this.endWaiters_ === NONE) this.endWaiters_ = [];
