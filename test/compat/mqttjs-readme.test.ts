@@ -29,7 +29,8 @@
  *  - `customHandleAcks: function(...) {/*some logic...*\/}`: its body is a placeholder that
  *    never calls `done`, so as written it stalls every QoS 1/2 message (on both libraries);
  *    test/mqtt5 covers customHandleAcks with real bodies.
- *  - the `socksProxy` option: mqttforge has no SOCKS support (README "Migrating from MQTT.js").
+ *  - the `socksProxy` option and `MQTTJS_SOCKS_PROXY` (prose, no snippet): test/transport/socks.test.ts
+ *    covers them.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
