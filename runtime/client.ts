@@ -264,7 +264,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     drain(): void {
       if (!this.live_()) return;
       this.client_.awaitingDrain_ = false;
-      this.client_.flush_();
+      // As an ack does: an end() waiting on the QoS 0 messages written now (no ack) goes on.
+      this.client_.afterAck_();
     }
 
     error(error: Error): void {
