@@ -724,7 +724,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       if (op.packet.cmd === 'pubrel' && original) {
         op.packet = original;
         op.bytes = undefined;
-        this.outgoingStore.put(original);
+        this.record_(original);
       } else if (op.packet.cmd === 'publish' && op.packet.dup) {
         // A new PUBLISH for a server that never saw the old one.
         op.packet = { ...op.packet, dup: false };
@@ -1482,8 +1482,22 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       this.writePacket_(this.protocolVersion === 5 ? { cmd: 'pubrel', messageId, reasonCode: 0x92 } : pubrel);
       return;
     }
-    this.outgoingStore.put(pubrel);
+    this.record_(pubrel);
     this.writePacket_(pubrel);
+  }
+
+  /**
+   * Stores a flow's next step, which the flow does not wait for: a store that fails (throws, or
+   * calls back with an error: a full disk) is reported as `error`, not thrown into packet
+   * handling; the flow goes on in memory, and only a restart would find the older step.
+   */
+  private record_(packet: PacketWithId): void {
+    const failed = (error?: Error | null) => error && this.emit('error', error);
+    try {
+      this.outgoingStore.put(packet, failed);
+    } catch (error) {
+      failed(error as Error);
+    }
   }
 
   private onSuback_(packet: SubackPacket): void {
