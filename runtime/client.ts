@@ -978,8 +978,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     if (id !== undefined) {
       this.outgoing_.remove(id);
       this.messageIdProvider.deallocate(id);
-      if (op.packet.cmd === 'publish' || op.packet.cmd === 'pubrel')
-        this.outgoingStore.del({ messageId: id });
+      if (op.packet.cmd === 'publish' || op.packet.cmd === 'pubrel') this.record_(id);
     }
     op.cb?.(error);
   }
@@ -1452,7 +1451,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
     }
     const op = this.outgoing_.finish(messageId)!;
     this.messageIdProvider.deallocate(messageId);
-    this.outgoingStore.del({ messageId });
+    this.record_(messageId);
     const code = reasonCode ?? 0;
     if (code >= 0x80) {
       const cmd = op.packet.cmd === 'pubrel' ? 'PUBCOMP' : ack.cmd === 'pubrec' ? 'PUBREC' : 'PUBACK';
@@ -1487,14 +1486,17 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
   }
 
   /**
-   * Stores a flow's next step, which the flow does not wait for: a store that fails (throws, or
-   * calls back with an error: a full disk) is reported as `error`, not thrown into packet
-   * handling; the flow goes on in memory, and only a restart would find the older step.
+   * Stores a flow's next step (a packet), or forgets a finished flow (its message id); the flow
+   * does not wait for either. A store that fails by throwing (FileStore on a full disk), or a put
+   * that calls back with an error, is reported as `error`, not thrown into packet handling: the
+   * flow goes on in memory, and only a restart would find the older step. (A del that calls back
+   * with an error is not: the in-memory Store does so for an id it does not have.)
    */
-  private record_(packet: PacketWithId): void {
+  private record_(packet: PacketWithId | number): void {
     const failed = (error?: Error | null) => error && this.emit('error', error);
     try {
-      this.outgoingStore.put(packet, failed);
+      if (typeof packet === 'number') this.outgoingStore.del({ messageId: packet });
+      else this.outgoingStore.put(packet, failed);
     } catch (error) {
       failed(error as Error);
     }
@@ -1718,7 +1720,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       op.storing = false;
       const messageId = (op.packet as PublishPacketInput).messageId!;
       // Removed meanwhile (removeOutgoingMessage, an aborted publishAsync): its del came first.
-      if (this.removedIds_?.has(messageId)) this.outgoingStore.del({ messageId });
+      if (this.removedIds_?.has(messageId)) this.record_(messageId);
       else if (!error) {
         cbStorePut?.();
         this.flush_();
@@ -1899,7 +1901,7 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
       this.removedIds_ ??= new Set();
       this.removedIds_.add(messageId);
       this.messageIdProvider.deallocate(messageId);
-      this.outgoingStore.del({ messageId });
+      this.record_(messageId);
       op.cb?.(new MqttClientError('MQTT_ERR_MESSAGE_REMOVED', 'Message removed'));
       // As an acknowledgement would: the window may let the next message out, and an end()
       // waiting for the last one goes on.

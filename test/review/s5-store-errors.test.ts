@@ -42,3 +42,30 @@ for (const how of ['throws', 'calls back'] as const) {
     assert.equal(client.connected, true);
   });
 }
+
+class ThrowingDelStore extends Store {
+  override del(packet: Parameters<Store['del']>[0], cb?: Parameters<Store['del']>[1]): this {
+    super.del(packet, cb);
+    throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+  }
+}
+
+test('a store whose del throws when the PUBACK ends the flow: error reports it, the publish succeeds', async (t) => {
+  const { client, next, send, errors } = await scene(t, {
+    reconnectPeriod: 0,
+    outgoingStore: new ThrowingDelStore(),
+  });
+  const done = new Promise<Error | null | undefined>((resolve) =>
+    client.publish('t', 'm', { qos: 1 }, (error) => resolve(error)),
+  );
+  const publish = await next('publish');
+  await send({ cmd: 'puback', messageId: publish.messageId! });
+  assert.equal(await done, null);
+  assert.deepEqual(
+    errors.map((e) => (e as Error & { code?: string }).code),
+    ['EIO'],
+  );
+  // The connection and the next flow are unaffected.
+  client.publish('t', 'n', { qos: 0 });
+  assert.equal(Buffer.from((await next('publish')).payload).toString(), 'n');
+});
