@@ -1383,7 +1383,8 @@ export class MqttClient extends TypedEmitter<ClientEvents> {
           if (this.completing_?.get(messageId) !== entry) return;
           // Delivered: out of the store even if the connection is gone meanwhile, so that the
           // PUBREL the server sends again is answered, not delivered a second time.
-          this.incomingStore.del({ messageId }, () => {
+          this.incomingStore.del({ messageId }, (error) => {
+            if (error) this.emit('error', error);
             entry.done = true;
             // PUBCOMP now if this connection has a PUBREL to answer; else when one comes.
             if (entry.answer === this.generation_ && this.connection_) this.complete_(messageId);

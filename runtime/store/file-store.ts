@@ -167,9 +167,18 @@ export class FileStore implements StoreLike<PacketWithId> {
       cb?.(storeMissingPacket(id));
       return this;
     }
-    this.append_(DEL, Uint8Array.of(id >> 8, id & 0xff));
+    // Gone from memory whether or not the log takes the record: the flow is over, and a read
+    // back must not find it. A failed write (a full disk) leaves it in the log, so a restart
+    // would send or deliver it again (at least once); the error goes to `cb`, or is thrown.
     this.forget_(id);
     this.packets_.delete(id);
+    try {
+      this.append_(DEL, Uint8Array.of(id >> 8, id & 0xff));
+    } catch (error) {
+      if (!cb) throw error;
+      cb(error as Error);
+      return this;
+    }
     this.maybeCompact_();
     cb?.(null, stored);
     return this;

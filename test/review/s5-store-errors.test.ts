@@ -5,8 +5,11 @@
  * application hears of the failure through `error`.
  */
 import assert from 'node:assert/strict';
+import { closeSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { Store } from '../../runtime/index.js';
+import { FileStore, Store } from '../../runtime/index.js';
 import { scene } from '../client/support.js';
 
 class FailingPubrelStore extends Store {
@@ -68,4 +71,72 @@ test('a store whose del throws when the PUBACK ends the flow: error reports it, 
   // The connection and the next flow are unaffected.
   client.publish('t', 'n', { qos: 0 });
   assert.equal(Buffer.from((await next('publish')).payload).toString(), 'n');
+});
+
+class FailingDelStore extends Store {
+  override del(packet: Parameters<Store['del']>[0], cb?: Parameters<Store['del']>[1]): this {
+    return super.del(packet, (error, stored) => {
+      if (error) cb?.(error);
+      else
+        cb?.(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }), stored);
+    });
+  }
+}
+
+test('incoming QoS 2 with a store whose del fails after delivery: delivered once, PUBCOMP sent, error reported', async (t) => {
+  const { client, next, send, errors } = await scene(t, {
+    reconnectPeriod: 0,
+    incomingStore: new FailingDelStore(),
+  });
+  const delivered: string[] = [];
+  client.on('message', (_topic, payload) => delivered.push(payload.toString()));
+  await send({
+    cmd: 'publish',
+    topic: 't',
+    payload: Buffer.from('once'),
+    qos: 2,
+    messageId: 7,
+    dup: false,
+    retain: false,
+  });
+  assert.equal((await next('pubrec')).messageId, 7);
+  await send({ cmd: 'pubrel', messageId: 7 });
+  assert.equal((await next('pubcomp')).messageId, 7);
+  // The server sends PUBREL again (its PUBCOMP lost): answered, not delivered a second time.
+  await send({ cmd: 'pubrel', messageId: 7 });
+  assert.equal((await next('pubcomp')).messageId, 7);
+  assert.deepEqual(delivered, ['once']);
+  assert.deepEqual(
+    errors.map((e) => (e as Error & { code?: string }).code),
+    ['ENOSPC'],
+  );
+});
+
+test('FileStore.del whose write fails: the packet is gone from memory, the error goes to the callback', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mqttforge-s5-del-'));
+  const store = new FileStore(dir);
+  try {
+    store.put({
+      cmd: 'publish',
+      topic: 't',
+      payload: Buffer.from('m'),
+      qos: 1,
+      messageId: 3,
+      dup: false,
+      retain: false,
+    } as Parameters<FileStore['put']>[0]);
+    // The log's file descriptor closed behind the store's back: the next write fails (EBADF).
+    closeSync((store as unknown as { fd_: number }).fd_);
+    const result = await new Promise<Error | null>((resolve) =>
+      store.del({ messageId: 3 }, (error) => resolve(error)),
+    );
+    assert.equal((result as Error & { code?: string })?.code, 'EBADF');
+    const found = await new Promise<unknown>((resolve) => store.get({ messageId: 3 }, (_e, p) => resolve(p)));
+    assert.equal(found, undefined);
+    assert.doesNotThrow(() => store.del({ messageId: 3 }), 'a missing id is no throw');
+  } finally {
+    (store as unknown as { fd_: number | undefined }).fd_ = undefined;
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
