@@ -42,6 +42,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  statSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -97,6 +98,8 @@ export class FileStore implements StoreLike<PacketWithId> {
   private totalBytes_ = 0;
   private syncTimer_: TimerHandle | undefined;
   private lock_: FileLock | undefined;
+  /** The log's size and mtime when close() left it, to see on reopening whether it changed. */
+  private closedLog_: string | undefined;
 
   constructor(dir: string, options: FileStoreOptions = {}) {
     mkdirSync(dir, { recursive: true });
@@ -106,7 +109,7 @@ export class FileStore implements StoreLike<PacketWithId> {
     this.lock_ = lockLog(this.path, dir);
     try {
       this.replay_();
-      this.fd_ = openSync(this.path, 'a');
+      this.fd_ ??= openSync(this.path, 'a'); // compacting a torn log opened it already
     } catch (error) {
       this.close();
       throw error;
@@ -123,6 +126,7 @@ export class FileStore implements StoreLike<PacketWithId> {
   }
 
   put(packet: PacketWithId, cb?: DoneCallback): this {
+    this.reopen_();
     const id = packet.messageId;
     if (id === undefined) {
       cb?.(storeMissingPacket(id));
@@ -161,6 +165,7 @@ export class FileStore implements StoreLike<PacketWithId> {
   }
 
   del(packet: Pick<PacketWithId, 'messageId'>, cb?: PacketCallback<PacketWithId>): this {
+    this.reopen_();
     const id = packet.messageId;
     const stored = id === undefined ? undefined : this.packets_.get(id);
     if (id === undefined || !stored) {
@@ -204,6 +209,7 @@ export class FileStore implements StoreLike<PacketWithId> {
         failed = error as Error;
       }
       this.fd_ = undefined;
+      this.closedLog_ = this.logSignature_();
     }
     if (this.lock_) unlock(this.lock_);
     this.lock_ = undefined;
@@ -217,19 +223,42 @@ export class FileStore implements StoreLike<PacketWithId> {
     this.sizes_.delete(id);
   }
 
-  private append_(type: number, body: Uint8Array): void {
-    if (this.fd_ === undefined) {
-      this.lock_ ??= lockLog(this.path, this.dir_);
-      this.fd_ = openSync(this.path, 'a');
+  /**
+   * After close(), a put or del takes the lock and opens the log again. If another store wrote
+   * the log meanwhile (the lock was free), what it holds now is read back first, so that this
+   * store neither forgets that store's packets nor keeps ones it deleted.
+   */
+  private reopen_(): void {
+    if (this.fd_ !== undefined) return;
+    this.lock_ ??= lockLog(this.path, this.dir_);
+    if (this.closedLog_ !== undefined && this.closedLog_ !== this.logSignature_()) {
+      this.packets_.clear();
+      this.sizes_.clear();
+      this.liveBytes_ = 0;
+      this.totalBytes_ = 0;
+      this.replay_();
     }
+    this.closedLog_ = undefined;
+    this.fd_ ??= openSync(this.path, 'a'); // compacting a torn log opened it already
+  }
+
+  private logSignature_(): string {
+    if (!existsSync(this.path)) return 'none';
+    const stat = statSync(this.path);
+    return `${stat.size} ${stat.mtimeMs}`;
+  }
+
+  private append_(type: number, body: Uint8Array): void {
+    this.reopen_();
     const record = Buffer.allocUnsafe(HEADER + body.length);
     record[0] = type;
     record.writeUInt32BE(body.length, 1);
     record.set(body, HEADER);
     // One write() per record: a process killed after it returns has the record in the OS.
-    writeSync(this.fd_, record);
+    const fd = this.fd_ as number; // reopen_() opened it
+    writeSync(fd, record);
     this.totalBytes_ += record.length;
-    this.afterWrite_(this.fd_);
+    this.afterWrite_(fd);
   }
 
   private afterWrite_(fd: number): void {

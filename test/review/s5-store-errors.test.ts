@@ -140,3 +140,41 @@ test('FileStore.del whose write fails: the packet is gone from memory, the error
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('FileStore reopened after close() reads back what another store wrote to the log meanwhile', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mqttforge-s5-reopen-'));
+  const publish = (messageId: number) =>
+    ({
+      cmd: 'publish',
+      topic: 't',
+      payload: Buffer.from(`m${messageId}`),
+      qos: 1,
+      messageId,
+      dup: false,
+      retain: false,
+    }) as Parameters<FileStore['put']>[0];
+  try {
+    const a = new FileStore(dir);
+    a.put(publish(1));
+    a.put(publish(2));
+    a.close(); // as client.end() does; a later reconnect() writes to it again
+    const b = new FileStore(dir); // the lock is free: another client takes the log
+    b.del({ messageId: 1 });
+    b.put(publish(5));
+    b.close();
+    a.put(publish(6)); // reopens: takes the lock, reads back b's changes first
+    assert.deepEqual(
+      a.loadSync().map((p) => p.messageId),
+      [2, 5, 6],
+    );
+    a.close();
+    const c = new FileStore(dir);
+    assert.deepEqual(
+      c.loadSync().map((p) => p.messageId),
+      [2, 5, 6],
+    );
+    c.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
