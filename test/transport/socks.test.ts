@@ -143,6 +143,22 @@ describe('through a SOCKS proxy to Aedes', () => {
     }
   });
 
+  test("socksProxy: '' connects directly even with MQTTJS_SOCKS_PROXY set (as MQTT.js)", async () => {
+    const proxy = await startSocksProxy();
+    const saved = process.env.MQTTJS_SOCKS_PROXY;
+    process.env.MQTTJS_SOCKS_PROXY = `socks5://127.0.0.1:${proxy.port}`;
+    try {
+      const client = connect(broker.url, { socksProxy: '', reconnectPeriod: 0 });
+      assert.equal(await firstOf(client), 'connect');
+      await client.endAsync();
+      assert.equal(proxy.accepted, 0);
+    } finally {
+      if (saved === undefined) delete process.env.MQTTJS_SOCKS_PROXY;
+      else process.env.MQTTJS_SOCKS_PROXY = saved;
+      await proxy.stop();
+    }
+  });
+
   describe('TLS inside the tunnel', () => {
     let certificate: TestCertificate;
     let tlsServer: TlsServer;
@@ -179,6 +195,28 @@ describe('through a SOCKS proxy to Aedes', () => {
         assert.ok(first instanceof Error);
         assert.match((first as Error & { code?: string }).code ?? '', /SELF_SIGNED|UNABLE_TO_VERIFY|CERT/);
       } finally {
+        await proxy.stop();
+      }
+    });
+
+    test('mqtts to a broker IP address through a proxy named by host: the certificate is checked against the broker', async () => {
+      const proxy = await startSocksProxy();
+      const checked: string[] = [];
+      const client = connect(`mqtts://127.0.0.1:${tlsPort}`, {
+        socksProxy: `socks5://localhost:${proxy.port}`,
+        reconnectPeriod: 0,
+        ca: certificate.cert,
+        checkServerIdentity: (hostname: string) => {
+          checked.push(hostname);
+          return undefined;
+        },
+      });
+      try {
+        assert.equal(await firstOf(client), 'connect');
+        // Not the proxy's name: a certificate for the proxy must not pass for the broker.
+        assert.deepEqual(checked, ['127.0.0.1']);
+      } finally {
+        await client.endAsync(true);
         await proxy.stop();
       }
     });
