@@ -7,12 +7,13 @@
  * Fails when a Node built-in or a Node global reaches the bundle: a `node:` or bare built-in
  * import, `Buffer`, `process`, `require(`. The codec reaches `Buffer` only through
  * `globalThis.Buffer` (runtime/wire/alloc.ts), defined away here so the Uint8Array branch is
- * all that remains. runtime/log.ts is replaced by scripts/stubs/log.ts, which is silent.
+ * all that remains. runtime/log.ts is replaced by scripts/stubs/log.ts, which is silent, and the
+ * client's `log(...)` statements are marked pure, so the minified build drops them.
  *
  *   npm run build:browser
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +50,13 @@ const substitutes: Plugin = {
       const path = join(args.resolveDir, args.path).replace(/\.js$/, '.ts');
       const substitute = BROWSER_SUBSTITUTES[relative(root, path).split(sep).join('/')];
       return substitute === undefined ? undefined : { path: join(root, substitute) };
+    });
+    // The log is silent here (the stub): a `log(...)` statement in runtime/ is marked pure, so
+    // the call and its format string go (about 0.1 KB). Only a call whose value is unused is
+    // dropped, and only `log` made by createLog is named so in runtime/.
+    b.onLoad({ filter: /[\\/]runtime[\\/].*\.ts$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      return { contents: source.replace(/^(\s*)log\(/gm, '$1/* @__PURE__ */ log('), loader: 'ts' };
     });
   },
 };

@@ -79,6 +79,23 @@ describe('browser build', () => {
     }
   });
 
+  test("the client's log calls are left out of the IIFE, and marked pure in the ESM file", () => {
+    // The log is silent in browsers (scripts/stubs/log.ts); a bundler minifying the ESM file
+    // drops calls marked pure, as esbuild did for the IIFE.
+    const source = readFileSync(join(root, 'runtime', 'client.ts'), 'utf8');
+    const formats = [...source.matchAll(/^\s*log\('([^']+)'/gm)].map((m) => m[1]!);
+    assert.ok(formats.length > 0, 'runtime/client.ts has log calls to look for');
+    const iife = readFileSync(join(root, BROWSER_IIFE), 'utf8');
+    const esm = readFileSync(join(root, BROWSER_ESM), 'utf8');
+    for (const format of formats) {
+      assert.ok(!iife.includes(format), `the IIFE has log('${format}')`);
+      assert.ok(
+        esm.includes(`/* @__PURE__ */ log("${format}"`),
+        `the ESM file has log('${format}') unmarked`,
+      );
+    }
+  });
+
   test('the minified IIFE stays within 30 KB gzipped', () => {
     // Issue 6's budget; bench/bundle.ts prints the size beside MQTT.js's.
     const gzipped = gzipSync(readFileSync(join(root, BROWSER_IIFE)), { level: 9 }).byteLength;
